@@ -1,0 +1,130 @@
+"""Engine trainer throughput vs a plain hand-written torch loop, measured in the same run.
+
+Prints steps/s for both and their ratio, for a TF-Playground-sized task
+(2-8-8-1 tanh, 500 points, batch 10, SGD) and a 784-256-128-10 MLP (batch 128,
+Adam). Runs alternate A/B several times and report medians, because these
+machines are noisy. Targets: ratio >= 0.7 (tiny) and >= 0.9 (MLP).
+
+    .venv/bin/python benchmarks/bench_engine.py [--seconds 2] [--rounds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from engine.data.dataset import Dataset  # noqa: E402
+from engine.session import Session  # noqa: E402
+from engine.spec import GraphSpec  # noqa: E402
+from engine.trainer import Trainer  # noqa: E402
+
+
+def make_case(kind):
+    rng = np.random.default_rng(0)
+    if kind == "tiny":
+        n, d, hidden, classes, act, bs = 500, 2, [8, 8], 1, "tanh", 10
+        opt = {"type": "sgd", "params": {"lr": 0.03}}
+        loss = {"type": "bce_logits", "params": {}}
+        y = (rng.random(n) > 0.5).astype(np.int64)
+    else:
+        n, d, hidden, classes, act, bs = 12_800, 784, [256, 128], 10, "relu", 128
+        opt = {"type": "adam", "params": {"lr": 1e-3}}
+        loss = {"type": "cross_entropy", "params": {}}
+        y = rng.integers(0, classes, n).astype(np.int64)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    layers = [{"id": "input", "type": "Input", "params": {"shape": [d]}}]
+    for i, h in enumerate(hidden, 1):
+        layers.append({"id": f"d{i}", "type": "Dense", "params": {"units": h, "activation": act}})
+    layers += [{"id": "out", "type": "Dense", "params": {"units": classes}}, {"id": "output", "type": "Output"}]
+    empty_x, empty_y = np.zeros((0, d), np.float32), np.zeros((0,), np.int64)
+    data = Dataset(x_train=x, y_train=y, x_val=empty_x, y_val=empty_y, x_test=empty_x, y_test=empty_y,
+                   task="classification", n_classes=max(classes, 2), input_shape=(d,),
+                   feature_names=[f"x{i}" for i in range(d)], class_names=[str(c) for c in range(max(classes, 2))])
+    session = Session(graph=GraphSpec.from_dict({"layers": layers}), loss=loss, optimizer=opt,
+                      dataset={"type": "inline", "params": {"x": [[0.0] * d], "y": [0], "task": "classification"}},
+                      training={"epochs": 10**6, "batch_size": bs, "shuffle": True, "device": "cpu"})
+    return session, data, hidden, act, classes, bs, opt
+
+
+def engine_rate(session, data, seconds):
+    tr = Trainer(session, dataset=data)
+    it = tr.run()
+    for _ in range(20):  # warm-up: first calls of the optimizer and allocator
+        next(it)
+    steps, t0 = 0, time.perf_counter()
+    for ev in it:
+        if type(ev).__name__ == "Step":
+            steps += 1
+            if steps % 64 == 0 and time.perf_counter() - t0 > seconds:
+                break
+    rate = steps / (time.perf_counter() - t0)
+    tr.stop()
+    return rate, torch.get_num_threads()
+
+
+def plain_rate(data, hidden, act, classes, bs, opt, seconds):
+    d = data.x_train.shape[1]
+    mods, prev = [], d
+    for h in hidden:
+        mods += [torch.nn.Linear(prev, h), torch.nn.Tanh() if act == "tanh" else torch.nn.ReLU()]
+        prev = h
+    mods.append(torch.nn.Linear(prev, classes))
+    model = torch.nn.Sequential(*mods)
+    x, y = torch.as_tensor(data.x_train), torch.as_tensor(data.y_train)
+    if classes == 1:
+        lossf, y = torch.nn.BCEWithLogitsLoss(), y.float().unsqueeze(1)
+        optim = torch.optim.SGD(model.parameters(), lr=opt["params"]["lr"])
+    else:
+        lossf = torch.nn.CrossEntropyLoss()
+        optim = torch.optim.Adam(model.parameters(), lr=opt["params"]["lr"])
+    n = len(x)
+    g = torch.Generator().manual_seed(0)
+    steps, t0 = 0, None
+    while True:
+        perm = torch.randperm(n, generator=g)
+        for b in range(0, n, bs):
+            idx = perm[b:b + bs]
+            optim.zero_grad(set_to_none=True)
+            loss = lossf(model(x[idx]), y[idx])
+            loss.backward()
+            optim.step()
+            loss.item()  # a real loop looks at its loss; the engine does too
+            steps += 1
+            if steps == 20:
+                t0, steps = time.perf_counter(), 0
+            if t0 is not None and steps % 64 == 0 and time.perf_counter() - t0 > seconds:
+                return steps / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--only", choices=("tiny", "mlp"))
+    args = ap.parse_args()
+    targets = {"tiny": 0.7, "mlp": 0.9}
+    for kind in ("tiny", "mlp"):
+        if args.only and kind != args.only:
+            continue
+        session, data, hidden, act, classes, bs, opt = make_case(kind)
+        eng, base = [], []
+        for _ in range(args.rounds):
+            r, threads = engine_rate(session, data, args.seconds)
+            eng.append(r)
+            base.append(plain_rate(data, hidden, act, classes, bs, opt, args.seconds))  # same thread count
+        e, b = statistics.median(eng), statistics.median(base)
+        ratio = e / b
+        status = "ok" if ratio >= targets[kind] else "BELOW TARGET"
+        print(f"{kind:5s} threads={threads}  engine {e:8.0f} steps/s   plain torch {b:8.0f} steps/s   "
+              f"ratio {ratio:.2f} (target >= {targets[kind]}) {status}")
+
+
+if __name__ == "__main__":
+    main()

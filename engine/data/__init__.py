@@ -1,0 +1,12 @@
+"""Datasets: generators by name, CSV import, splitting and preprocessing. Pure numpy, no torch."""
+from .csv_import import Table, csv_dataset_params, read_csv
+from .dataset import Dataset, dataset_canonical, make_dataset, split_canonical, split_indices
+from .generators import CLASSIFICATION, DATASETS, REGRESSION, Generated
+from .preprocess import FEATURES, SCALES, apply_preprocess, expand_features, fit_preprocess, preprocess_canonical
+
+__all__ = [
+    "DATASETS", "Dataset", "Generated", "Table", "CLASSIFICATION", "REGRESSION", "FEATURES", "SCALES",
+    "make_dataset", "dataset_canonical", "split_canonical", "split_indices",
+    "read_csv", "csv_dataset_params",
+    "fit_preprocess", "apply_preprocess", "expand_features", "preprocess_canonical",
+]

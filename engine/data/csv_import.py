@@ -1,0 +1,279 @@
+"""Reading a user's CSV file into features and a target, with errors that point at the cell.
+
+Real exports vary: Excel in German writes ``1,5;2,25``, some tools add a BOM
+or a trailing delimiter, others save Windows-1252. We sniff the delimiter and
+header, and every rejection is a ``DataError`` naming the 1-based file row and
+the column, so the user can fix the file in an editor.
+"""
+from __future__ import annotations
+
+import csv as _csv
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError, InvalidInput
+
+DELIMITERS = ("\t", ";", "|", ",")  # equal consistency: earlier wins (";" beats "," for decimal commas)
+WHITESPACE = " "
+TASKS = ("auto", "classification", "regression")
+MAX_CLASSES = 100
+_DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
+_FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+
+
+# ----------------------------------------------------------------- reading
+def _read_source(source, max_bytes):
+    """Return (text, display name, path) for a path or a CSV string."""
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) > max_bytes:
+            raise DataError(f"data is {len(source):,} bytes, over the {max_bytes:,} byte limit")
+        return _decode(bytes(source), None), None, None
+    if isinstance(source, str) and ("\n" in source or "\r" in source):
+        if len(source.encode("utf-8", "surrogatepass")) > max_bytes:
+            raise DataError(f"text is over the {max_bytes:,} byte limit")
+        return source.lstrip("\ufeff"), None, None
+    if not isinstance(source, (str, os.PathLike)):
+        raise InvalidInput(f"CSV source must be a path or CSV text, got {source!r:.80}")
+    path = Path(source)
+    if not path.is_file():
+        if isinstance(source, str) and path.suffix.lower() not in _FILE_SUFFIXES and os.sep not in source and "/" not in source:
+            return source.lstrip("\ufeff"), None, None  # one line of CSV text
+        raise DataError("file not found", path=str(path))
+    size = path.stat().st_size
+    if size > max_bytes:  # checked before reading a single byte
+        raise DataError(f"file is {size:,} bytes, over the {max_bytes:,} byte limit", path=str(path))
+    return _decode(path.read_bytes(), str(path)), path.name, str(path)
+
+
+def _decode(data: bytes, path):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data:
+        row = data[:data.index(b"\x00")].count(b"\n") + 1
+        raise DataError("contains NUL bytes: this looks like a binary file (e.g. .xlsx), not CSV text", row=row, path=path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            row = data[:e.start].count(b"\n") + 1
+            raise DataError(f"byte 0x{data[e.start]:02x} is neither UTF-8 nor Windows-1252 text; save the file as UTF-8",
+                            row=row, path=path) from None
+
+
+def _split(line, delimiter):
+    if delimiter == WHITESPACE:
+        return line.split()
+    if '"' not in line:  # fast path: no quoting to honour
+        return [c.strip() for c in line.split(delimiter)]
+    return [c.strip() for c in next(_csv.reader([line], delimiter=delimiter, skipinitialspace=True), [""])]
+
+
+def _sniff(lines):
+    """Pick the delimiter whose field count is most consistent over the first lines."""
+    sample = [t for _, t in lines[:200]]
+    best, best_score = None, 0.0
+    for d in DELIMITERS:
+        fields, freq = Counter(len(_split(t, d)) for t in sample).most_common(1)[0]
+        if fields >= 2 and freq / len(sample) > best_score:
+            best, best_score = d, freq / len(sample)
+    if best is None and Counter(len(t.split()) for t in sample).most_common(1)[0][0] >= 2:
+        best = WHITESPACE
+    return best or ","
+
+
+def _number(cell, decimal_comma):
+    try:
+        return float(cell)
+    except ValueError:
+        if decimal_comma and _DECIMAL_COMMA.fullmatch(cell):
+            return float(cell.replace(",", "."))
+        return None
+
+
+def _text_like(cell, decimal_comma):
+    return cell != "" and _number(cell, decimal_comma) is None
+
+
+def _unique_names(names):
+    out, seen = [], Counter()
+    for j, name in enumerate(names):
+        name = name or f"col{j + 1}"
+        seen[name] += 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return out
+
+
+def read_csv(source, *, delimiter=None, header=None, target=None, task="auto", max_bytes=50_000_000, check=True):
+    """Parse ``source`` (a path or CSV text) into a ``Table``.
+
+    ``delimiter``/``header`` None means detect. ``target`` is a column name or
+    a 0-based index (negative counts from the end; default the last column).
+    With ``check`` the features and target are validated now, so a bad cell is
+    reported at import; pass ``check=False`` to preview a file before the
+    user has picked its target column.
+    """
+    if task not in TASKS:
+        raise InvalidInput(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
+        raise InvalidInput(f"delimiter must be one character (or None to detect), got {delimiter!r}")
+    if header not in (None, True, False):
+        raise InvalidInput(f"header must be true, false or None (detect), got {header!r}")
+    text, name, path = _read_source(source, max_bytes)
+    where = path or name
+    raw_lines = text.split("\n") if "\n" in text else text.split("\r")
+    lines = [(i + 1, t.rstrip("\r")) for i, t in enumerate(raw_lines) if t.strip() and not t.lstrip().startswith("#")]
+    if not lines:
+        raise DataError("the file is empty (no rows)", path=where)
+    delim = _sniff(lines) if delimiter is None else delimiter  # " " means runs of whitespace
+    decimal_comma = delim != ","
+    rows = [(n, _split(t, delim)) for n, t in lines]
+    if len(rows) > 1 and all(r[-1] == "" for _, r in rows):  # trailing delimiter on every line
+        rows = [(n, r[:-1]) for n, r in rows]
+    if header is None:
+        first = rows[0][1]
+        if len(rows) == 1:
+            header = all(_text_like(c, decimal_comma) for c in first)
+        else:
+            second = rows[1][1]
+            header = any(_text_like(c, decimal_comma) and j < len(second) and _number(second[j], decimal_comma) is not None
+                         for j, c in enumerate(first))
+    width = len(rows[0][1]) if header else Counter(len(r) for _, r in rows).most_common(1)[0][0]
+    for n, r in rows:
+        if len(r) != width:
+            raise DataError(f"has {len(r)} field{'s' if len(r) != 1 else ''}, expected {width} "
+                            f"(delimiter {delim!r})", row=n, path=where)
+    columns = _unique_names(rows[0][1]) if header else [f"col{j + 1}" for j in range(width)]
+    data = rows[1:] if header else rows
+    if not data:
+        raise DataError(f"has only a header row ({', '.join(columns)}) and no data rows", path=where)
+    if width < 2:
+        raise DataError(f"has {width} column ({columns[0]!r}); it needs feature columns and a target column "
+                        f"(delimiter detected: {delim!r})", path=where)
+    cells = [r for _, r in data]
+    parsed = [[_number(c, decimal_comma) for c in r] for r in cells]
+    numeric = np.array([[v is not None for v in r] for r in parsed], dtype=bool)
+    values = np.array([[np.nan if v is None else v for v in r] for r in parsed], dtype=np.float64)
+    table = Table(columns, cells, values, numeric, [n for n, _ in data], delim, bool(header), name, path, target, task)
+    if check:
+        table.to_xy()
+    return table
+
+
+# ------------------------------------------------------------------ table
+@dataclass
+class Table:
+    """A parsed CSV: names, raw cells, and the numeric values (NaN where a cell is text)."""
+
+    columns: list
+    cells: list  # list of rows of stripped strings
+    values: np.ndarray  # float64 (n_rows, n_columns)
+    numeric: np.ndarray  # bool: the cell parsed as a number (nan/inf included)
+    line_numbers: list  # 1-based file row of each data row
+    delimiter: str
+    header: bool
+    name: str | None = None  # file name, for the session's "source"
+    path: str | None = None
+    target: object = None
+    task: str = "auto"
+
+    @property
+    def n_rows(self):
+        return len(self.cells)
+
+    @property
+    def rows(self):
+        return self.values
+
+    def column_index(self, target=None) -> int:
+        """Resolve a column name or 0-based (negative: from the end) index; default the last column."""
+        if target is None:
+            return len(self.columns) - 1
+        if isinstance(target, str) and target in self.columns:
+            return self.columns.index(target)
+        if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and -len(self.columns) <= target < len(self.columns):
+            return int(target) % len(self.columns)
+        raise DataError(f"unknown target column {target!r}; available: {', '.join(self.columns)}", path=self.path or self.name)
+
+    def _error(self, message, i, j):
+        return DataError(message, row=self.line_numbers[i], column=self.columns[j], path=self.path or self.name)
+
+    def _check_finite(self, cols, role):
+        sub_numeric, sub_values = self.numeric[:, cols], self.values[:, cols]
+        bad = np.argwhere(~sub_numeric | ~np.isfinite(sub_values))
+        if len(bad):
+            i, k = bad[0]
+            j, cell = cols[k], self.cells[bad[0][0]][cols[k]]
+            if cell == "":
+                raise self._error(f"empty {role} cell (missing value); fill or remove the row", i, j)
+            if not sub_numeric[i, k]:
+                raise self._error(f"{role} cell {cell!r} is not a number", i, j)
+            kind = "NaN (a missing value)" if np.isnan(sub_values[i, k]) else "infinite"
+            raise self._error(f"{role} cell {cell!r} is {kind}; only finite numbers are allowed", i, j)
+
+    def _target(self, j, task):
+        n = self.n_rows
+        column = self.columns[j]
+        numeric = bool(self.numeric[:, j].all())
+        if task == "auto":
+            if not numeric:
+                task = "classification"
+            else:
+                self._check_finite([j], "target")
+                v = self.values[:, j]
+                distinct = np.unique(v)
+                task = ("classification" if np.all(v == np.round(v)) and len(distinct) <= min(20, max(2, n // 2))
+                        else "regression")
+        if task == "regression":
+            self._check_finite([j], "target")
+            return self.values[:, j].reshape(-1, 1), task, 0, []
+        blank = [i for i in range(n) if self.cells[i][j] == ""]
+        if blank:
+            raise self._error("empty target cell (missing label); fill or remove the row", blank[0], j)
+        if numeric:
+            self._check_finite([j], "target")
+            keys = self.values[:, j]
+            distinct = np.unique(keys)
+            names = [str(int(v)) if v == int(v) else f"{v:g}" for v in distinct]
+        else:
+            keys = np.array([r[j] for r in self.cells], dtype=object)
+            distinct = np.array(sorted(set(keys)), dtype=object)
+            names = [str(v) for v in distinct]
+        if len(distinct) < 2:
+            raise DataError(f"target column {column!r} has a single class {names[0]!r}; classification needs at least 2 "
+                            f"(use task 'regression' or pick another target)", column=column, path=self.path or self.name)
+        if len(distinct) > MAX_CLASSES:
+            raise DataError(f"target column {column!r} has {len(distinct)} distinct values, over {MAX_CLASSES} classes; "
+                            f"use task 'regression'", column=column, path=self.path or self.name)
+        index = {k: c for c, k in enumerate(distinct.tolist())}
+        return np.array([index[k] for k in keys.tolist()], dtype=np.int64), task, len(distinct), names
+
+    def _xy64(self, target=None, task=None):
+        task = self.task if task is None else task
+        if task not in TASKS:
+            raise InvalidInput(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+        j = self.column_index(self.target if target is None else target)
+        features = [k for k in range(len(self.columns)) if k != j]
+        self._check_finite(features, "feature")
+        y, task, n_classes, class_names = self._target(j, task)
+        return self.values[:, features], y, task, n_classes, [self.columns[k] for k in features], class_names
+
+    def to_xy(self, target=None, task=None):
+        """``(x float32 (N, d), y, task, n_classes, feature_names, class_names)`` like a generator's output."""
+        x, y, task, n_classes, features, class_names = self._xy64(target, task)
+        y = y.astype(np.float32) if task == "regression" else y
+        return x.astype(np.float32), y, task, n_classes, features, class_names
+
+
+def csv_dataset_params(table: Table, target=None, task=None) -> dict:
+    """Params for the ``csv`` dataset: the imported data embedded in the session (plain lists)."""
+    x, y, task, _, features, class_names = table._xy64(target, task)
+    return {"x": x.tolist(), "y": (y[:, 0] if task == "regression" else y).tolist(), "task": task,
+            "feature_names": features, "class_names": class_names if task == "classification" else None,
+            "source": table.name}

@@ -1,0 +1,260 @@
+"""Dataset generators, registered by name in ``DATASETS``.
+
+The 2-D sets follow TensorFlow Playground's ``src/dataset.ts`` (same radii,
+ranges and noise model) so their pictures look like the ones users know; TF's
+labels -1/+1 become classes 0/1. Every factory takes a numpy ``Generator``
+first, so one seed reproduces a dataset bit for bit.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import InvalidInput
+from ..params import Param, schema
+from ..registry import Registry
+from .digits import load_digits
+
+DATASETS = Registry("dataset")
+
+CLASSIFICATION, REGRESSION = "classification", "regression"
+XY = ["x1", "x2"]
+PM = ["negative", "positive"]  # TF Playground's orange (-1) and blue (+1)
+
+
+class Generated(NamedTuple):
+    x: np.ndarray  # float32 (N, *input_shape)
+    y: np.ndarray  # int64 (N,) class indices, or float32 (N, k) targets
+    task: str
+    n_classes: int
+    feature_names: list
+    class_names: list
+
+
+def _n(default=500, lo=2):
+    return Param("n", "int", default, min=lo, max=200_000, doc="number of points")
+
+
+def _noise(default=0.0):
+    return Param("noise", "float", default, min=0.0, max=1.0, doc="label/position noise, 0..1 (TF Playground's slider / 100)")
+
+
+def _classes(x, labels, names=PM):
+    return Generated(np.asarray(x, np.float32), np.asarray(labels, np.int64), CLASSIFICATION, len(names), list(XY), list(names))
+
+
+def _regression(x, target):
+    return Generated(np.asarray(x, np.float32), np.asarray(target, np.float32).reshape(-1, 1), REGRESSION, 0, list(XY), [])
+
+
+def _halves(n):
+    return n // 2, n - n // 2
+
+
+# --------------------------------------------------------------- TF Playground
+@DATASETS.register("circle", schema=schema(_n(), _noise()), group="classification",
+                   doc="A disc of radius 2.5 (class 1) inside a ring 3.5..5 (class 0); TF Playground's 'Circle'.")
+def circle(rng, n, noise):
+    radius = 5.0
+    parts = []
+    for count, (r_lo, r_hi) in zip(_halves(n), ((0.0, radius * 0.5), (radius * 0.7, radius))):
+        r = rng.uniform(r_lo, r_hi, count)
+        angle = rng.uniform(0.0, 2 * math.pi, count)
+        parts.append(np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1))
+    x = np.concatenate(parts)
+    shifted = x + rng.uniform(-radius, radius, x.shape) * noise  # noise flips labels, not positions
+    return _classes(x, np.hypot(shifted[:, 0], shifted[:, 1]) < radius * 0.5)
+
+
+@DATASETS.register("xor", schema=schema(_n(), _noise()), group="classification",
+                   doc="Four quadrants; class 1 where x1*x2 >= 0. TF Playground's 'Exclusive or'.")
+def xor(rng, n, noise):
+    x = rng.uniform(-5.0, 5.0, (n, 2))
+    x += np.where(x > 0, 0.3, -0.3)  # padding keeps points off the axes
+    shifted = x + rng.uniform(-5.0, 5.0, (n, 2)) * noise
+    return _classes(x, shifted[:, 0] * shifted[:, 1] >= 0)
+
+
+@DATASETS.register("gauss", schema=schema(_n(), _noise()), group="classification",
+                   doc="Two Gaussians at (2,2) (class 1) and (-2,-2) (class 0); TF Playground's 'Gaussian'.")
+def gauss(rng, n, noise):
+    variance = 0.5 + 7.0 * noise  # TF maps noise 0..0.5 linearly to variance 0.5..4
+    n0, n1 = _halves(n)
+    x = np.concatenate([rng.normal(2.0, math.sqrt(variance), (n1, 2)), rng.normal(-2.0, math.sqrt(variance), (n0, 2))])
+    return _classes(x, np.r_[np.ones(n1), np.zeros(n0)])
+
+
+def _spiral_arm(rng, count, offset, noise):
+    i = np.arange(count) / max(count, 1)
+    r = i * 5.0
+    t = 1.75 * i * 2 * math.pi + offset
+    x = np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
+    return x + rng.uniform(-1.0, 1.0, x.shape) * noise
+
+
+@DATASETS.register("spiral", schema=schema(_n(), _noise()), group="classification",
+                   doc="Two interleaved spiral arms, 1.75 turns out to radius 5; TF Playground's 'Spiral'.")
+def spiral(rng, n, noise):
+    n0, n1 = _halves(n)
+    x = np.concatenate([_spiral_arm(rng, n1, 0.0, noise), _spiral_arm(rng, n0, math.pi, noise)])
+    return _classes(x, np.r_[np.ones(n1), np.zeros(n0)])
+
+
+@DATASETS.register("plane", schema=schema(_n(), _noise()), group="regression",
+                   doc="Target (x1 + x2) / 10 on the square [-6, 6]²; TF Playground's 'Plane'.")
+def plane(rng, n, noise):
+    x = rng.uniform(-6.0, 6.0, (n, 2))
+    shifted = x + rng.uniform(-6.0, 6.0, (n, 2)) * noise
+    return _regression(x, shifted.sum(axis=1) / 10.0)
+
+
+MULTI_GAUSS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
+
+
+def multi_gauss_target(x):
+    """TF's label: the signed bump (1 - d/2, clamped to 0..1) of largest magnitude among six centres."""
+    best = np.zeros(len(x))
+    for cx, cy, sign in MULTI_GAUSS:
+        value = sign * np.clip(1.0 - np.hypot(x[:, 0] - cx, x[:, 1] - cy) / 2.0, 0.0, 1.0)
+        best = np.where(np.abs(value) > np.abs(best), value, best)
+    return best
+
+
+@DATASETS.register("multi_gauss", schema=schema(_n(), _noise()), group="regression",
+                   doc="Six signed bumps on a 3x2 grid; TF Playground's 'Multi Gaussian'.")
+def multi_gauss(rng, n, noise):
+    x = rng.uniform(-6.0, 6.0, (n, 2))
+    shifted = x + rng.uniform(-6.0, 6.0, (n, 2)) * noise
+    return _regression(x, multi_gauss_target(shifted))
+
+
+# ------------------------------------------------------------- other 2-D sets
+@DATASETS.register("moons", schema=schema(_n(), _noise(0.1)), group="classification",
+                   doc="Two interleaving half circles (scikit-learn's make_moons); noise is the Gaussian std.")
+def moons(rng, n, noise):
+    n_out, n_in = n // 2, n - n // 2
+    t_out, t_in = np.linspace(0, math.pi, n_out), np.linspace(0, math.pi, n_in)
+    x = np.concatenate([np.stack([np.cos(t_out), np.sin(t_out)], 1),
+                        np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], 1)])
+    x = x + rng.normal(0.0, 1.0, x.shape) * noise
+    return _classes(x, np.r_[np.zeros(n_out), np.ones(n_in)])
+
+
+def _class_names(k):
+    return [f"class {i}" for i in range(k)]
+
+
+def _split_counts(n, k):
+    return [n // k + (1 if c < n % k else 0) for c in range(k)]
+
+
+def _check_enough(n, classes, name):
+    if n < classes:
+        raise InvalidInput(f"dataset {name!r} needs n >= classes, got n={n!r} for {classes!r} classes")
+
+
+@DATASETS.register("blobs", schema=schema(
+    _n(), Param("classes", "int", 3, min=2, max=10, doc="number of classes"),
+    Param("std", "float", 1.0, min=0.01, max=5.0, doc="standard deviation of each blob")),
+    group="classification", doc="Isotropic Gaussian blobs, centres evenly spaced on a circle of radius 4.")
+def blobs(rng, n, classes, std):
+    _check_enough(n, classes, "blobs")
+    parts, labels = [], []
+    for c, count in enumerate(_split_counts(n, classes)):
+        angle = 2 * math.pi * c / classes
+        parts.append(rng.normal(0.0, std, (count, 2)) + 4.0 * np.array([math.cos(angle), math.sin(angle)]))
+        labels.append(np.full(count, c))
+    return _classes(np.concatenate(parts), np.concatenate(labels), _class_names(classes))
+
+
+@DATASETS.register("spirals", schema=schema(_n(), Param("classes", "int", 3, min=2, max=10, doc="number of arms"), _noise()),
+                   group="classification", doc="One TF-style spiral arm per class, arms rotated by 2π/classes.")
+def spirals(rng, n, classes, noise):
+    _check_enough(n, classes, "spirals")
+    counts = _split_counts(n, classes)
+    x = np.concatenate([_spiral_arm(rng, m, 2 * math.pi * c / classes, noise) for c, m in enumerate(counts)])
+    return _classes(x, np.repeat(np.arange(classes), counts), _class_names(classes))
+
+
+# ------------------------------------------------------------------- images
+@DATASETS.register("digits", schema=schema(Param("flat", "bool", False, doc="(64,) vectors instead of (1, 8, 8) images")),
+                   group="images", doc="UCI handwritten digits: 1,797 8x8 images, 10 classes, pixels scaled to 0..1.")
+def digits(rng, flat):
+    images, labels = load_digits()
+    x = images.astype(np.float32) / 16.0
+    x = x.reshape(len(x), 64) if flat else x.reshape(len(x), 1, 8, 8)
+    names = [f"px{r}{c}" for r in range(8) for c in range(8)]
+    return Generated(x, labels.astype(np.int64), CLASSIFICATION, 10, names, [str(d) for d in range(10)])
+
+
+# ------------------------------------------------------- data written by hand
+def _brief(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _inline_xy(x, y, task, feature_names, class_names, owner):
+    if not isinstance(x, (list, tuple)) or not x:
+        raise InvalidInput(f"{owner} x must be a non-empty list of samples, got {_brief(x)}")
+    try:
+        xa = np.asarray(x, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise InvalidInput(f"{owner} x must be numbers, each sample the same shape; got {_brief(x)}") from None
+    if xa.dtype == object or xa.ndim == 0 or xa.size == 0:
+        raise InvalidInput(f"{owner} x must be numbers, each sample the same shape; got {_brief(x)}")
+    if xa.ndim == 1:
+        xa = xa.reshape(-1, 1)
+    bad = np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)))
+    if len(bad):
+        raise InvalidInput(f"{owner} x[{bad[0][0]}] contains {xa.reshape(len(xa), -1)[tuple(bad[0])]!r}; values must be finite")
+    if not isinstance(y, (list, tuple)) or len(y) != len(xa):
+        raise InvalidInput(f"{owner} y must be a list with one entry per sample ({len(xa)}), got {_brief(y)}")
+    if task == CLASSIFICATION:
+        for i, v in enumerate(y):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v < 0:
+                raise InvalidInput(f"{owner} y[{i}] must be a class index 0, 1, 2, ...; got {v!r}")
+        ya = np.asarray(y, dtype=np.int64)
+        n_classes = max(int(ya.max()) + 1, 2, len(class_names or ()))
+        if class_names is not None and len(class_names) < n_classes:
+            raise InvalidInput(f"{owner} class_names {_brief(class_names)} has {len(class_names)} names but y uses class {n_classes - 1}")
+        class_names = list(class_names) if class_names is not None else [str(c) for c in range(n_classes)]
+    else:
+        try:
+            ya = np.asarray(y, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise InvalidInput(f"{owner} y must be numbers (or equal-length lists of numbers), got {_brief(y)}") from None
+        if ya.ndim == 1:
+            ya = ya.reshape(-1, 1)
+        if ya.ndim != 2 or not np.isfinite(ya).all():
+            raise InvalidInput(f"{owner} y must be finite numbers (or equal-length lists of numbers), got {_brief(y)}")
+        ya, n_classes, class_names = ya.astype(np.float32), 0, []
+    width = int(np.prod(xa.shape[1:]))
+    if feature_names is None:
+        feature_names = [f"x{j + 1}" for j in range(width)]
+    elif not isinstance(feature_names, (list, tuple)) or len(feature_names) != width or not all(isinstance(s, str) for s in feature_names):
+        raise InvalidInput(f"{owner} feature_names must be {width} strings, got {_brief(feature_names)}")
+    return Generated(xa.astype(np.float32), ya, task, n_classes, list(feature_names), list(class_names))
+
+
+def _names(name):
+    return Param(name, "any", None, optional=True, doc=f"optional list of {name.replace('_', ' ')}")
+
+
+_INLINE = (Param("x", "any", None, doc="samples: a nested list, one entry per sample"),
+           Param("y", "any", None, doc="targets: class indices, or numbers / lists of numbers for regression"),
+           Param("task", "choice", CLASSIFICATION, choices=(CLASSIFICATION, REGRESSION)),
+           _names("feature_names"), _names("class_names"))
+
+
+@DATASETS.register("inline", schema=schema(*_INLINE), group="custom",
+                   doc="A tiny dataset written into the session, e.g. x=[[1, 0]], y=[1] from the XOR lecture example.")
+def inline(rng, x, y, task, feature_names, class_names):
+    return _inline_xy(x, y, task, feature_names, class_names, "dataset 'inline'")
+
+
+@DATASETS.register("csv", schema=schema(*_INLINE, Param("source", "str", None, optional=True, doc="file it was imported from")),
+                   group="custom", doc="Data imported from a CSV file and embedded in the session (see csv_import).")
+def csv(rng, x, y, task, feature_names, class_names, source):
+    return _inline_xy(x, y, task, feature_names, class_names, f"dataset 'csv' ({source})" if source else "dataset 'csv'")

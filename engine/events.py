@@ -1,0 +1,67 @@
+"""What the trainer reports, as small frozen dataclasses (plain Python and numpy only).
+
+The GUI re-emits these as Qt signals; the command line prints them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Started:
+    epochs: int
+    steps_per_epoch: int
+    device: str
+    n_params: int
+    epoch: int = 0  # first epoch of this run (non-zero when resuming)
+
+
+@dataclass(frozen=True)
+class Step:
+    step: int  # global optimizer steps done
+    epoch: int
+    loss: float
+    lr: float
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    node: str
+    param: str  # "weight", "bias", ...
+    mean: float
+    std: float
+    norm: float
+    grad_norm: float
+    hist_counts: tuple  # weight histogram
+    hist_edges: tuple
+
+
+@dataclass(frozen=True)
+class Stats:
+    step: int
+    epoch: int
+    layers: tuple  # of LayerStats
+    grad_norm: float  # total, before clipping
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int  # 1-based count of finished epochs
+    train_loss: float
+    val_loss: float | None
+    train_metrics: dict
+    val_metrics: dict
+    lr: float
+    seconds: float
+    steps_per_second: float
+    diagnoses: tuple = ()
+
+
+@dataclass(frozen=True)
+class Finished:
+    reason: str  # completed | stopped | early_stopping | diverged | step
+    epochs_run: int
+    best_epoch: int | None
+    seconds: float
+    diagnosis: str | None = None
+    test_metrics: dict = field(default_factory=dict)

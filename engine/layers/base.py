@@ -1,0 +1,63 @@
+"""What a layer type is: schema, ports, shape inference and a torch builder in one place.
+
+Shape inference and parameter counting never import torch, so the canvas can
+flag a bad graph instantly; ``build`` imports torch lazily.
+Shapes exclude the batch dimension: a dense feature vector is ``(n,)``, an image ``(C, H, W)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import GraphError
+from ..params import Schema
+
+
+class ShapeError(GraphError):
+    """Raised by ``infer``: the message names the shapes involved."""
+
+    def __init__(self, message):
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class LayerType:
+    name: str
+    schema: Schema
+    # (input shapes in edge order, validated params) -> output shape
+    infer: Callable[[list, dict], tuple]
+    # (input shapes, params) -> torch.nn.Module. Called only by the builder.
+    build: Callable[[list, dict], object]
+    # (input shapes, params) -> number of trainable scalars
+    count_params: Callable[[list, dict], int] = lambda shapes, p: 0
+    doc: str = ""
+    group: str = "Core"
+    ports: tuple = ("in",)  # input port names; () for a source such as Input
+    variadic: bool = False  # the single port takes several edges (Add, Concatenate)
+    min_inputs: int = 1
+    key_params: tuple = ()  # shown on the canvas node
+    # Parameters the initializer table may target, e.g. ("weight", "bias").
+    init_targets: tuple = ()
+
+
+LAYERS: dict[str, LayerType] = {}
+
+
+def register_layer(lt: LayerType) -> LayerType:
+    if lt.name in LAYERS:
+        raise ValueError(f"layer {lt.name!r} registered twice")
+    LAYERS[lt.name] = lt
+    return lt
+
+
+def get_layer(name: str, node: str | None = None) -> LayerType:
+    from . import _load_all
+
+    _load_all()
+    if name not in LAYERS:
+        raise GraphError(f"unknown layer type {name!r}; choose one of: {', '.join(sorted(LAYERS))}", node=node)
+    return LAYERS[name]
+
+
+def shape_str(shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"

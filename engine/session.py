@@ -1,0 +1,218 @@
+"""A session: everything a person configured, as one versioned JSON document.
+
+The format is documented in docs/session-format.md. Old versions are migrated
+forward by ``MIGRATIONS`` (kept forever); a newer version is refused with a
+clear message. Loading never executes anything from the file.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+from . import __version__
+from .errors import InvalidInput, SessionError
+from .params import Param, schema
+from .spec import GraphSpec
+
+FORMAT_VERSION = 1
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+TRAINING_SCHEMA = schema(
+    Param("epochs", "int", 100, min=1, max=1_000_000, doc="Passes over the training split."),
+    Param("batch_size", "int", 10, min=0, max=1_000_000,
+          doc="Samples per step; 0 means full batch (one step per epoch), 1 is single-sample SGD."),
+    Param("shuffle", "bool", True, doc="Reshuffle the training split every epoch (seeded)."),
+    Param("device", "choice", "auto", choices=("auto", "cpu", "cuda", "mps")),
+    Param("clip", "choice", "none", choices=("none", "norm", "value"), doc="Gradient clipping."),
+    Param("clip_value", "float", 1.0, min=0),
+    Param("max_norm", "float", None, min=0, optional=True, doc="Max-norm constraint on each unit's incoming weights."),
+    Param("early_stopping", "any", None, optional=True,
+          doc='null, or {"patience": 10, "min_delta": 0.0, "restore_best": true}.'),
+    Param("stats_every", "int", 10, min=1, doc="Steps between weight/gradient statistics and histograms."),
+)
+
+DEFAULT_GRAPH = {
+    "layers": [
+        {"id": "input", "type": "Input", "params": {"shape": [2]}},
+        {"id": "dense1", "type": "Dense", "params": {"units": 8, "activation": "tanh"}},
+        {"id": "dense2", "type": "Dense", "params": {"units": 8, "activation": "tanh"}},
+        {"id": "dense3", "type": "Dense", "params": {"units": 1, "activation": "identity"}},
+        {"id": "output", "type": "Output"},
+    ]
+}
+
+
+@dataclass
+class Session:
+    name: str = "Untitled"
+    seed: int = 0
+    graph: GraphSpec = field(default_factory=lambda: GraphSpec.from_dict(DEFAULT_GRAPH))
+    dataset: dict = field(default_factory=lambda: {"type": "spiral", "params": {}})
+    loss: dict = field(default_factory=lambda: {"type": "bce_logits", "params": {}})
+    optimizer: dict = field(default_factory=lambda: {"type": "sgd", "params": {"lr": 0.03}})
+    schedule: dict = field(default_factory=lambda: {"type": "constant", "params": {}})
+    regularizers: list = field(default_factory=list)
+    training: dict = field(default_factory=dict)
+    view: dict = field(default_factory=dict)  # GUI layout; opaque to the engine
+    notes: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "app_version": __version__,
+            "name": self.name,
+            "seed": self.seed,
+            "graph": self.graph.to_dict(),
+            "dataset": copy.deepcopy(self.dataset),
+            "loss": copy.deepcopy(self.loss),
+            "optimizer": copy.deepcopy(self.optimizer),
+            "schedule": copy.deepcopy(self.schedule),
+            "regularizers": copy.deepcopy(self.regularizers),
+            "training": TRAINING_SCHEMA.validate(self.training, owner="training"),
+            "view": copy.deepcopy(self.view),
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Session":
+        if not isinstance(d, dict):
+            raise SessionError(f"a session must be a JSON object, got {type(d).__name__}")
+        d = migrate(d)
+        known = {"format_version", "app_version", "name", "seed", "graph", "dataset", "loss", "optimizer",
+                 "schedule", "regularizers", "training", "view", "notes"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise SessionError(f"unknown session key {unknown[0]!r}")
+
+        def typed(key, types, default):
+            v = d.get(key, default)
+            if not isinstance(v, types) or isinstance(v, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+                raise SessionError(f"session '{key}' has the wrong type: expected {_tname(types)}, got {type(v).__name__}")
+            return v
+
+        s = cls()
+        s.name = typed("name", str, "Untitled")
+        s.seed = typed("seed", int, 0)
+        if "graph" not in d:
+            raise SessionError("session has no 'graph'")
+        try:
+            s.graph = GraphSpec.from_dict(d["graph"])
+        except InvalidInput as e:
+            raise SessionError(f"graph: {e}") from None
+        s.dataset = typed("dataset", dict, s.dataset)
+        s.loss = typed("loss", (dict, str), s.loss)
+        s.optimizer = typed("optimizer", (dict, str), s.optimizer)
+        s.schedule = typed("schedule", (dict, str), s.schedule)
+        s.regularizers = typed("regularizers", list, [])
+        s.training = typed("training", dict, {})
+        s.view = typed("view", dict, {})
+        s.notes = typed("notes", str, "")
+        try:
+            s.training = TRAINING_SCHEMA.validate(s.training, owner="training")
+        except InvalidInput as e:
+            raise SessionError(str(e)) from None
+        return s
+
+    def copy(self) -> "Session":
+        return Session.from_dict(self.to_dict())
+
+    def canonicalize(self) -> "Session":
+        """Resolve every registry reference (filling defaults); raises InvalidInput on a bad name or value."""
+        from .data import dataset_canonical
+        from .losses import LOSSES
+        from .optimizers import OPTIMIZERS
+        from .regularizers import REGULARIZERS
+        from .schedules import SCHEDULES
+
+        self.loss = LOSSES.canonical(self.loss)
+        self.optimizer = OPTIMIZERS.canonical(self.optimizer)
+        self.schedule = SCHEDULES.canonical(self.schedule)
+        self.regularizers = [REGULARIZERS.canonical(r) for r in self.regularizers]
+        self.dataset = dataset_canonical(self.dataset)
+        self.training = TRAINING_SCHEMA.validate(self.training, owner="training")
+        return self
+
+
+def _tname(types):
+    types = types if isinstance(types, tuple) else (types,)
+    names = {dict: "an object", str: "a string", int: "an integer", list: "a list", float: "a number"}
+    return " or ".join(names.get(t, t.__name__) for t in types)
+
+
+# -- versions ---------------------------------------------------------------
+def _v0_to_v1(d: dict) -> dict:
+    """Version 0 (pre-release) called the graph 'network' and had no 'schedule'."""
+    d = dict(d)
+    if "network" in d and "graph" not in d:
+        d["graph"] = d.pop("network")
+    d.setdefault("schedule", {"type": "constant", "params": {}})
+    d["format_version"] = 1
+    return d
+
+
+MIGRATIONS = {0: _v0_to_v1}
+
+
+def migrate(d: dict) -> dict:
+    v = d.get("format_version", 0)
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise SessionError(f"format_version must be a non-negative integer, got {v!r}")
+    if v > FORMAT_VERSION:
+        raise SessionError(
+            f"this session was made by a newer version of NN Playground (format {v}; this build reads up to "
+            f"{FORMAT_VERSION}{', app ' + str(d.get('app_version')) if d.get('app_version') else ''}); please update"
+        )
+    while v < FORMAT_VERSION:
+        d = MIGRATIONS[v](d)
+        v = d["format_version"]
+    return d
+
+
+# -- files ----------------------------------------------------------------
+def load_session(path) -> Session:
+    """Load a ``.json`` session (``.nnp`` archives are handled by engine.archive)."""
+    path = os.fspath(path)
+    if path.endswith(".nnp"):
+        from .archive import load_archive
+
+        return load_archive(path).session
+    try:
+        size = os.path.getsize(path)
+    except OSError as e:
+        raise SessionError(f"cannot open {path}: {e.strerror}") from None
+    if size > MAX_JSON_BYTES:
+        raise SessionError(f"{path} is {size} bytes, over the {MAX_JSON_BYTES}-byte limit for a session")
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except UnicodeDecodeError:
+        raise SessionError(f"{path} is not a UTF-8 JSON session file") from None
+    except json.JSONDecodeError as e:
+        raise SessionError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    return Session.from_dict(d)
+
+
+def atomic_write_bytes(path, data: bytes):
+    """Write beside the target, fsync, then rename: a crash or full disk leaves the old file intact."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_session_json(session: Session, path):
+    atomic_write_bytes(path, (json.dumps(session.to_dict(), indent=2) + "\n").encode("utf-8"))

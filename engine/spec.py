@@ -1,0 +1,175 @@
+"""The network as pure data: nodes that name registered layer types, and edges.
+
+A ``GraphSpec`` never holds torch objects or class paths, so it round-trips
+through JSON, drives the canvas, and is validated without importing torch.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+from .errors import GraphError
+
+ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+
+
+@dataclass
+class Node:
+    id: str
+    type: str
+    params: dict = field(default_factory=dict)
+    trainable: bool = True
+    # {"weight": initializer spec, "bias": ...}; absent keys use the layer default.
+    init: dict = field(default_factory=dict)
+    # Per-node regularizers, e.g. [{"type": "l2", "params": {"lambda": 1e-3}}].
+    regularizers: list = field(default_factory=list)
+    pos: tuple | None = None  # canvas position; ignored by the engine
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "type": self.type, "params": copy.deepcopy(self.params)}
+        if not self.trainable:
+            d["trainable"] = False
+        if self.init:
+            d["init"] = copy.deepcopy(self.init)
+        if self.regularizers:
+            d["regularizers"] = copy.deepcopy(self.regularizers)
+        if self.pos is not None:
+            d["pos"] = [float(self.pos[0]), float(self.pos[1])]
+        return d
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: str
+    dst: str
+    port: str = "in"
+
+    def to_dict(self) -> dict:
+        d = {"from": self.src, "to": self.dst}
+        if self.port != "in":
+            d["port"] = self.port
+        return d
+
+
+@dataclass
+class GraphSpec:
+    nodes: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    # -- lookup -----------------------------------------------------------
+    def node(self, node_id: str) -> Node:
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise GraphError("no such node", node=node_id)
+
+    def ids(self) -> list[str]:
+        return [n.id for n in self.nodes]
+
+    def inputs_of(self, node_id: str, port: str | None = None) -> list[str]:
+        """Source node ids feeding ``node_id``, in edge order (which fixes Concatenate's order)."""
+        return [e.src for e in self.edges if e.dst == node_id and (port is None or e.port == port)]
+
+    def outputs_of(self, node_id: str) -> list[str]:
+        return [e.dst for e in self.edges if e.src == node_id]
+
+    def new_id(self, prefix: str) -> str:
+        taken = set(self.ids())
+        base = re.sub(r"[^A-Za-z0-9_]", "", prefix.lower()) or "node"
+        i = 1
+        while f"{base}{i}" in taken:
+            i += 1
+        return f"{base}{i}"
+
+    def copy(self) -> "GraphSpec":
+        return GraphSpec.from_dict(self.to_dict())
+
+    # -- (de)serialisation -----------------------------------------------
+    def to_dict(self) -> dict:
+        return {"nodes": [n.to_dict() for n in self.nodes], "edges": [e.to_dict() for e in self.edges]}
+
+    @classmethod
+    def from_dict(cls, d) -> "GraphSpec":
+        """Accept ``{"nodes", "edges"}`` or the shorthand ``{"layers": [...]}`` / a bare list (a chain)."""
+        if isinstance(d, list):
+            d = {"layers": d}
+        if not isinstance(d, dict):
+            raise GraphError(f"graph must be an object with 'nodes' and 'edges' or 'layers', got {type(d).__name__}")
+        if "layers" in d:
+            return cls.sequential(d["layers"])
+        nodes_raw, edges_raw = d.get("nodes"), d.get("edges", [])
+        if not isinstance(nodes_raw, list) or not isinstance(edges_raw, list):
+            raise GraphError("graph 'nodes' and 'edges' must be lists")
+        nodes = [_node_from_dict(x, i) for i, x in enumerate(nodes_raw)]
+        seen = set()
+        for n in nodes:
+            if n.id in seen:
+                raise GraphError("node id used twice", node=n.id)
+            seen.add(n.id)
+        edges = []
+        for i, e in enumerate(edges_raw):
+            if not isinstance(e, dict) or not isinstance(e.get("from"), str) or not isinstance(e.get("to"), str):
+                raise GraphError(f"edge #{i + 1} must be an object with string 'from' and 'to', got {e!r}")
+            port = e.get("port", "in")
+            if not isinstance(port, str):
+                raise GraphError(f"edge #{i + 1} port must be a string, got {port!r}")
+            edges.append(Edge(e["from"], e["to"], port))
+        return cls(nodes, edges)
+
+    @classmethod
+    def sequential(cls, layers) -> "GraphSpec":
+        """A chain: each layer feeds the next. Items are node dicts without edges."""
+        if not isinstance(layers, list) or not layers:
+            raise GraphError("'layers' must be a non-empty list")
+        nodes = []
+        taken = set()
+        for i, x in enumerate(layers):
+            if isinstance(x, dict) and "id" not in x:
+                x = dict(x, id=_auto_id(x.get("type", "node"), taken))
+            n = _node_from_dict(x, i)
+            if n.id in taken and "id" in (layers[i] if isinstance(layers[i], dict) else {}):
+                raise GraphError("node id used twice", node=n.id)
+            taken.add(n.id)
+            nodes.append(n)
+        edges = [Edge(a.id, b.id) for a, b in zip(nodes, nodes[1:])]
+        return cls(nodes, edges)
+
+
+def _auto_id(type_name, taken):
+    base = re.sub(r"[^A-Za-z0-9_]", "", str(type_name).lower()) or "node"
+    i = 1
+    while f"{base}{i}" in taken:
+        i += 1
+    return f"{base}{i}"
+
+
+def _node_from_dict(x, i) -> Node:
+    if not isinstance(x, dict):
+        raise GraphError(f"node #{i + 1} must be an object, got {x!r}")
+    nid, typ = x.get("id"), x.get("type")
+    if not isinstance(nid, str) or not ID_RE.match(nid):
+        raise GraphError(f"node #{i + 1} id must be letters, digits, '_' or '-' (starting with a letter), got {nid!r}")
+    if not isinstance(typ, str):
+        raise GraphError(f"'type' must be a layer name, got {typ!r}", node=nid)
+    params = x.get("params", {})
+    if not isinstance(params, dict):
+        raise GraphError(f"params must be an object, got {params!r}", node=nid)
+    trainable = x.get("trainable", True)
+    if not isinstance(trainable, bool):
+        raise GraphError(f"trainable must be true or false, got {trainable!r}", node=nid)
+    init = x.get("init", {}) or {}
+    if not isinstance(init, dict):
+        raise GraphError(f"init must be an object mapping parameter names to initializers, got {init!r}", node=nid)
+    regs = x.get("regularizers", []) or []
+    if not isinstance(regs, list):
+        raise GraphError(f"regularizers must be a list, got {regs!r}", node=nid)
+    pos = x.get("pos")
+    if pos is not None:
+        if not (isinstance(pos, (list, tuple)) and len(pos) == 2 and all(isinstance(v, (int, float)) for v in pos)):
+            raise GraphError(f"pos must be [x, y], got {pos!r}", node=nid)
+        pos = (float(pos[0]), float(pos[1]))
+    unknown = set(x) - {"id", "type", "params", "trainable", "init", "regularizers", "pos"}
+    if unknown:
+        raise GraphError(f"unexpected key {sorted(unknown)[0]!r}", node=nid)
+    return Node(nid, typ, dict(params), trainable, dict(init), list(regs), pos)

@@ -1,0 +1,377 @@
+"""The training loop, as a generator of events.
+
+``Trainer.run()`` yields ``engine.events`` objects; it checks thread-safe stop
+and pause flags between batches, so a GUI worker or the command line can drive
+it the same way. Position inside an epoch is kept, so Step, Pause and a
+save/load in the middle all continue the same curves.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import torch
+
+from .builder import build_model
+from .checkpoint import restore_trainer_state, trainer_state
+from .data import make_dataset
+from .device import choose_threads, select_device, tune_allocator
+from .diagnostics import diagnose_curves, diagnose_nan
+from .early_stopping import EarlyStopping
+from .errors import InvalidInput
+from .events import EpochEnd, Finished, LayerStats, Started, Stats, Step
+from .history import History
+from .losses import LOSSES, check_pairing
+from .metrics import evaluate
+from .optimizers import OPTIMIZERS, apply_max_norm, clip_gradients, needs_closure, set_lr
+from .regularizers import regularizers_from
+from .schedules import SCHEDULES
+from .session import Session
+
+EVAL_CHUNK = 4096
+TRAIN_EVAL_LIMIT = 4096  # training metrics are measured on a fixed subset this large
+
+
+class Trainer:
+    def __init__(self, session: Session, *, device: str | None = None, dataset=None):
+        tune_allocator()
+        self.session = session.copy().canonicalize()
+        s = self.session
+        self.training = dict(s.training)
+        self.data = dataset if dataset is not None else make_dataset(s.dataset, seed=s.seed)
+        self.device = select_device(device or self.training["device"])
+        torch.manual_seed(s.seed)
+        self.model = build_model(s.graph, seed=s.seed).to(self.device)
+        rep = self.model.report
+        if tuple(self.data.input_shape) != tuple(rep.shapes[rep.input_id]):
+            raise InvalidInput(
+                f"the dataset's inputs have shape {tuple(self.data.input_shape)} but the Input node expects "
+                f"{tuple(rep.shapes[rep.input_id])}"
+            )
+        self.n_params = rep.total_params
+        self.batch_size = self._effective_batch(self.training["batch_size"])
+        torch.set_num_threads(choose_threads(self.n_params, self.batch_size))
+
+        self.loss_name = s.loss["type"]
+        self.loss_fn = LOSSES.create(s.loss)
+        self.warnings = check_pairing(s.loss, _last_activation(s.graph, rep), rep.shapes[rep.output_id][0]
+                                      if len(rep.shapes[rep.output_id]) == 1 else 0, self.data.task)
+        self.base_lr = float(s.optimizer["params"]["lr"])
+        self.optimizer = OPTIMIZERS.create(s.optimizer, self.model.trainable_parameters())
+        self._closure = needs_closure(self.optimizer)
+        self.schedule = SCHEDULES.create(s.schedule, self.base_lr)
+        self.regularizers = regularizers_from(s.regularizers, s.graph.nodes)
+        es = self.training.get("early_stopping")
+        self.early = EarlyStopping(**es) if es else None
+
+        self.gen = torch.Generator().manual_seed(s.seed + 1)  # shuffling
+        self.reg_gen = torch.Generator(device=self.device).manual_seed(s.seed + 2)  # noise regularizers
+        self.x = {k: torch.as_tensor(getattr(self.data, f"x_{k}"), dtype=torch.float32).to(self.device)
+                  for k in ("train", "val", "test")}
+        self.y = {k: torch.as_tensor(getattr(self.data, f"y_{k}")).to(self.device) for k in ("train", "val", "test")}
+        self.history = History()
+        self.epoch = 0  # finished epochs
+        self.step = 0  # optimizer steps
+        self.batch_in_epoch = 0
+        self._perm = None
+        self._epoch_loss = [0.0, 0]
+        self._lr = None
+        self._grad_norms: list[float] = []
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._pending: dict = {}
+        self._lock = threading.Lock()
+
+    # -- control, callable from any thread ---------------------------------
+    def stop(self):
+        self._stop.set()
+        self._running.set()
+
+    def pause(self):
+        self._running.clear()
+
+    def resume(self):
+        self._running.set()
+
+    @property
+    def paused(self):
+        return not self._running.is_set()
+
+    def request(self, **changes):
+        """Change lr, batch_size, regularizers, clip, clip_value or max_norm at the next step."""
+        allowed = {"lr", "batch_size", "regularizers", "clip", "clip_value", "max_norm"}
+        bad = set(changes) - allowed
+        if bad:
+            raise InvalidInput(f"cannot change {sorted(bad)[0]!r} while training (changeable: {', '.join(sorted(allowed))})")
+        with self._lock:
+            self._pending.update(changes)
+
+    def _apply_pending(self):
+        with self._lock:
+            changes, self._pending = self._pending, {}
+        if "lr" in changes:
+            self.base_lr = float(changes["lr"])
+            state = self.schedule.state_dict()
+            self.schedule = SCHEDULES.create(self.session.schedule, self.base_lr)
+            self.schedule.load_state_dict(state)
+            self._lr = None
+        if "batch_size" in changes:
+            self.training["batch_size"] = int(changes["batch_size"])
+            self.batch_size = self._effective_batch(self.training["batch_size"])
+            self.batch_in_epoch = min(self.batch_in_epoch, self.steps_per_epoch)
+        if "regularizers" in changes:
+            self.session.regularizers = list(changes["regularizers"])
+            self.regularizers = regularizers_from(self.session.regularizers, self.session.graph.nodes)
+        for k in ("clip", "clip_value", "max_norm"):
+            if k in changes:
+                self.training[k] = changes[k]
+
+    # -- helpers --------------------------------------------------------------
+    def _effective_batch(self, bs):
+        n = len(self.data.x_train)
+        if n == 0:
+            raise InvalidInput("the training split is empty; give it a larger share")
+        return n if bs == 0 or bs > n else bs
+
+    @property
+    def steps_per_epoch(self):
+        return math.ceil(len(self.data.x_train) / self.batch_size)
+
+    def _targets(self, yb):
+        for r in self.regularizers:
+            yb = r.transform_targets(yb, self.data.n_classes, self.reg_gen)
+        return yb
+
+    def _loss_on(self, xb, yb, train=True):
+        needs = any(getattr(r, "needs_records", False) for r in self.regularizers) if train else False
+        if needs:
+            out, rec = self.model.forward_record(xb)
+        else:
+            out, rec = self.model(xb), None
+        loss = self.loss_fn(out, yb)
+        total = loss
+        if train:
+            for r in self.regularizers:
+                p = r.penalty(self.model, rec)
+                if p is not None:
+                    total = total + p
+        return loss, total
+
+    def _one_step(self, idx):
+        xb, yb = self.x["train"][idx], self._targets(self.y["train"][idx])
+        lr = self.schedule.lr(self.epoch, self.step)
+        if lr != self._lr:
+            set_lr(self.optimizer, lr)
+            self._lr = lr
+        clip, grad_norm = self.training["clip"], None
+
+        def closure():
+            # Noise is added and removed around each evaluation, so L-BFGS's line search sees clean weights.
+            for r in self.regularizers:
+                r.before_forward(self.model, self.reg_gen)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss, total = self._loss_on(xb, yb)
+            total.backward()
+            for r in self.regularizers:
+                r.after_backward(self.model)
+            closure.loss = loss
+            return total
+
+        if self._closure:
+            self.optimizer.step(closure)
+            loss = closure.loss
+        else:
+            closure()
+            loss = closure.loss
+            if clip != "none":
+                grad_norm = clip_gradients(self.model.trainable_parameters(), clip, self.training["clip_value"])
+            self.optimizer.step()
+        for r in self.regularizers:
+            r.after_step(self.model, lr)
+        if self.training.get("max_norm"):
+            apply_max_norm([p for _, _, p in self.model.weight_params()], self.training["max_norm"])
+        self.step += 1
+        return loss.item(), lr, grad_norm
+
+    def _stats(self) -> Stats:
+        layers, total = [], 0.0
+        for nid, mod in self.model.layers.items():
+            for pname, p in mod.named_parameters(recurse=True):
+                w = p.detach().float()
+                g = p.grad.detach().float().norm().item() if p.grad is not None else 0.0
+                total += g * g
+                lo, hi = w.min().item(), w.max().item()
+                if hi <= lo:
+                    lo, hi = lo - 0.5, hi + 0.5
+                counts = torch.histc(w.flatten(), bins=History.HIST_BINS, min=lo, max=hi).to(torch.int64).cpu().numpy()
+                layers.append(LayerStats(nid, pname, w.mean().item(), w.std(unbiased=False).item(),
+                                         w.norm().item(), g, tuple(int(c) for c in counts),
+                                         tuple(np.linspace(lo, hi, History.HIST_BINS + 1).tolist())))
+        st = Stats(self.step, self.epoch, tuple(layers), math.sqrt(total))
+        self._grad_norms.append(st.grad_norm)
+        return st
+
+    @torch.no_grad()
+    def evaluate_split(self, split: str, limit: int | None = None):
+        """(mean loss, metrics dict, raw outputs) on a split, in eval mode."""
+        x, y = self.x[split], self.y[split]
+        if limit is not None and len(x) > limit:
+            x, y = x[:limit], y[:limit]
+        if len(x) == 0:
+            return None, {}, None
+        was = self.model.training
+        self.model.eval()
+        outs = [self.model(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+        self.model.train(was)
+        out = torch.cat(outs)
+        loss = self.loss_fn(out, y).item()
+        metrics = evaluate(out.float().cpu().numpy(), y.cpu().numpy(), self.data.task, self.loss_name, self.data.n_classes)
+        return loss, metrics, out
+
+    def predict(self, x) -> np.ndarray:
+        """Model outputs for raw inputs (already preprocessed), in eval mode."""
+        with torch.no_grad():
+            was = self.model.training
+            self.model.eval()
+            t = torch.as_tensor(np.asarray(x), dtype=torch.float32, device=self.device)
+            out = torch.cat([self.model(t[i:i + EVAL_CHUNK]) for i in range(0, len(t), EVAL_CHUNK)])
+            self.model.train(was)
+        return out.float().cpu().numpy()
+
+    def _end_epoch(self, t0):
+        s, c = self._epoch_loss
+        train_loss = s / c if c else float("nan")
+        _, train_metrics, _ = self.evaluate_split("train", TRAIN_EVAL_LIMIT)
+        val_loss, val_metrics, _ = self.evaluate_split("val")
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        self._epoch_loss = [0.0, 0]
+        dt = max(time.perf_counter() - t0, 1e-9)
+        lr = self._lr if self._lr is not None else self.base_lr
+        self.history.add_epoch(train_loss=train_loss, val_loss=val_loss, train_acc=train_metrics.get("accuracy"),
+                               val_acc=val_metrics.get("accuracy"), lr=lr, seconds=dt, metrics=val_metrics)
+        self.schedule.observe(self.epoch, val_loss if val_loss is not None else train_loss)
+        diags = tuple(diagnose_curves(self.history.epoch_array("train_loss"),
+                                      self.history.epoch_array("val_loss") if val_loss is not None else None,
+                                      self.history.epoch_array("lr"), epochs_seen=self.epoch))
+        return EpochEnd(self.epoch, train_loss, val_loss, train_metrics, val_metrics, lr, dt,
+                        self.steps_per_epoch / dt, diags)
+
+    # -- the loop -------------------------------------------------------------
+    def run(self, epochs: int | None = None, *, max_steps: int | None = None, to_epoch_end: bool = False):
+        """Yield events until ``epochs`` total epochs are done, a stop, a divergence or ``max_steps`` steps."""
+        target = self.training["epochs"] if epochs is None else int(epochs)
+        self._stop.clear()
+        t_start = time.perf_counter()
+        model = self.model
+        model.train()
+        yield Started(target, self.steps_per_epoch, str(self.device), self.n_params, self.epoch)
+        stats_every = self.training["stats_every"]
+        steps_done = 0
+        t0 = time.perf_counter()
+        n = len(self.x["train"])
+        reason = "completed"
+        while self.epoch < target:
+            if self.batch_in_epoch == 0 or self._perm is None:
+                self._perm = (torch.randperm(n, generator=self.gen) if self.training["shuffle"]
+                              else torch.arange(n)).to(self.device)
+                t0 = time.perf_counter()
+            while self.batch_in_epoch < self.steps_per_epoch:
+                if self._stop.is_set():
+                    return (yield self._finish("stopped", t_start))
+                if not self._running.is_set():
+                    while not self._running.wait(0.05):
+                        pass
+                    if self._stop.is_set():
+                        return (yield self._finish("stopped", t_start))
+                if self._pending:
+                    self._apply_pending()
+                    if self.batch_in_epoch >= self.steps_per_epoch:
+                        break
+                b = self.batch_in_epoch
+                idx = self._perm[b * self.batch_size:(b + 1) * self.batch_size]
+                loss, lr, gnorm = self._one_step(idx)
+                self.batch_in_epoch += 1
+                if not math.isfinite(loss):
+                    return (yield self._diverged(loss, lr, t_start))
+                self._epoch_loss[0] += loss
+                self._epoch_loss[1] += 1
+                self.history.add_step(self.step, loss, lr)
+                yield Step(self.step, self.epoch, loss, lr)
+                if self.step % stats_every == 0:
+                    st = self._stats()
+                    self.history.add_stats(st)
+                    if not math.isfinite(st.grad_norm):
+                        return (yield self._diverged(float("nan"), lr, t_start))
+                    yield st
+                steps_done += 1
+                if max_steps is not None and steps_done >= max_steps:
+                    return (yield self._finish("step", t_start))
+            ev = self._end_epoch(t0)
+            yield ev
+            if not math.isfinite(ev.train_loss):
+                return (yield self._diverged(ev.train_loss, ev.lr, t_start))
+            if self.early is not None:
+                monitor = ev.val_loss if ev.val_loss is not None else ev.train_loss
+                if self.early.update(self.epoch, monitor, model):
+                    if self.early.restore_best:
+                        self.early.restore(model)
+                    reason = "early_stopping"
+                    break
+            if to_epoch_end:
+                return (yield self._finish("step", t_start))
+        yield self._finish(reason, t_start, test=True)
+
+    def _diverged(self, loss, lr, t_start):
+        finite = [v for v in self.history.epochs["train_loss"] if math.isfinite(v)]
+        d = diagnose_nan(finite[-1] if finite else None, lr, np.asarray(self._grad_norms, dtype=float))
+        return self._finish("diverged", t_start, diagnosis=d.message + " " + d.advice)
+
+    def _finish(self, reason, t_start, diagnosis=None, test=False):
+        test_metrics = {}
+        if test and len(self.x["test"]):
+            loss, test_metrics, _ = self.evaluate_split("test")
+            test_metrics = dict(test_metrics, loss=loss)
+        best = self.early.best_epoch if self.early is not None else _best_epoch(self.history)
+        return Finished(reason, self.epoch, best, time.perf_counter() - t_start, diagnosis, test_metrics)
+
+    def reset_weights(self, seed: int | None = None):
+        """New initial weights and optimizer state; history is cleared."""
+        seed = self.session.seed if seed is None else seed
+        self.model.reinitialize(seed)
+        self.optimizer = OPTIMIZERS.create(self.session.optimizer, self.model.trainable_parameters())
+        self.schedule = SCHEDULES.create(self.session.schedule, self.base_lr)
+        self.history = History()
+        self.epoch = self.step = self.batch_in_epoch = 0
+        self._perm, self._lr, self._epoch_loss = None, None, [0.0, 0]
+
+    # -- persistence (see engine/checkpoint.py) -------------------------------
+    def state(self):
+        return trainer_state(self)
+
+    def load_state(self, tensors: dict, meta: dict):
+        restore_trainer_state(self, tensors, meta)
+
+
+def _best_epoch(history: History):
+    for key in ("val_loss", "train_loss"):
+        arr = history.epoch_array(key)
+        if len(arr) and np.isfinite(arr).any():
+            return int(np.nanargmin(np.where(np.isfinite(arr), arr, np.nan))) + 1
+    return None
+
+
+def _last_activation(graph, rep):
+    """The activation applied last before the output (for loss-pairing warnings)."""
+    nid = rep.output_id
+    while nid is not None:
+        node = graph.node(nid)
+        act = node.params.get("activation")
+        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
+            return act if isinstance(act, str) else (act or {}).get("type", "identity") if act else "identity"
+        srcs = graph.inputs_of(nid)
+        nid = srcs[0] if len(srcs) == 1 else None
+    return None
