@@ -50,14 +50,19 @@ def cmd_train(args) -> int:
     from engine.events import EpochEnd, Finished, Started, Step
     from engine.trainer import Trainer
 
-    session = _load(args.session)
-    if args.seed is not None:
-        session.seed = args.seed
-    trainer = Trainer(session, device=args.device)
+    archive = None
     if args.session.endswith(".nnp"):
         from engine.archive import load_archive
 
-        load_archive(args.session).restore_into(trainer)
+        archive = load_archive(args.session)
+        session = archive.session
+    else:
+        session = _load(args.session)
+    if args.seed is not None:
+        session.seed = args.seed
+    trainer = Trainer(session, device=args.device)
+    if archive is not None and archive.trained:
+        archive.restore_into(trainer)
     for w in trainer.warnings:
         print(f"warning: {w}", file=sys.stderr)
     bar, finished, pending = None, None, 0

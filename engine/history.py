@@ -12,17 +12,29 @@ import numpy as np
 class Series:
     def __init__(self, capacity: int = 200_000, width: int = 0, dtype=np.float32):
         self.capacity = capacity
-        shape = (capacity,) if width == 0 else (capacity, width)
-        self.x = np.zeros(capacity, dtype=np.int64)
-        self.y = np.zeros(shape, dtype=dtype)
+        size = min(capacity, 1024)  # grows by doubling up to capacity
+        self.x = np.zeros(size, dtype=np.int64)
+        self.y = np.zeros((size,) if width == 0 else (size, width), dtype=dtype)
         self.n = 0
         self.stride = 1
         self._skip = 0
+
+    def _grow(self, need):
+        size = len(self.x)
+        if need <= size:
+            return
+        size = min(self.capacity, max(need, 2 * size))
+        x = np.zeros(size, dtype=self.x.dtype)
+        y = np.zeros((size,) + self.y.shape[1:], dtype=self.y.dtype)
+        x[: self.n], y[: self.n] = self.x[: self.n], self.y[: self.n]
+        self.x, self.y = x, y
 
     def append(self, x, y):
         if self._skip:
             self._skip -= 1
             return
+        if self.n == len(self.x) and self.n < self.capacity:
+            self._grow(self.n + 1)
         if self.n == self.capacity:
             keep = slice(0, self.n, 2)
             m = len(range(*keep.indices(self.n)))
@@ -52,6 +64,7 @@ class Series:
     def from_state(cls, st: dict) -> "Series":
         y = np.asarray(st["y"])
         s = cls(int(st["capacity"]), 0 if y.ndim == 1 else y.shape[1], y.dtype)
+        s._grow(len(y))
         s.n = len(y)
         s.x[: s.n] = st["x"]
         s.y[: s.n] = y

@@ -143,7 +143,7 @@ def _tname(types):
 
 
 # -- versions ---------------------------------------------------------------
-def _v0_to_v1(d: dict) -> dict:
+def migrate_v0_to_v1(d: dict) -> dict:
     """Version 0 (pre-release) called the graph 'network' and had no 'schedule'."""
     d = dict(d)
     if "network" in d and "graph" not in d:
@@ -153,7 +153,7 @@ def _v0_to_v1(d: dict) -> dict:
     return d
 
 
-MIGRATIONS = {0: _v0_to_v1}
+MIGRATIONS = {0: migrate_v0_to_v1}
 
 
 def migrate(d: dict) -> dict:
@@ -192,7 +192,11 @@ def load_session(path) -> Session:
         raise SessionError(f"{path} is not a UTF-8 JSON session file") from None
     except json.JSONDecodeError as e:
         raise SessionError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    return Session.from_dict(d)
+    session = Session.from_dict(d)
+    from .archive import check_session_limits  # refuse absurd sizes before anything is allocated
+
+    check_session_limits(session, where=path)
+    return session
 
 
 def atomic_write_bytes(path, data: bytes):

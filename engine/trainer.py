@@ -51,7 +51,13 @@ class Trainer:
                 f"{tuple(rep.shapes[rep.input_id])}"
             )
         self.n_params = rep.total_params
+        self._has_batchnorm = any(n.type == "BatchNorm" for n in s.graph.nodes)
+        if self._has_batchnorm and len(self.data.x_train) < 2:
+            raise InvalidInput("BatchNorm needs at least 2 samples per batch, but the training split has "
+                               f"{len(self.data.x_train)}")
         self.batch_size = self._effective_batch(self.training["batch_size"])
+        if self._has_batchnorm and self.batch_size == 1:
+            raise InvalidInput("BatchNorm needs batches of at least 2 samples; raise the batch size")
         torch.set_num_threads(choose_threads(self.n_params, self.batch_size))
 
         self.loss_name = s.loss["type"]
@@ -106,6 +112,11 @@ class Trainer:
         bad = set(changes) - allowed
         if bad:
             raise InvalidInput(f"cannot change {sorted(bad)[0]!r} while training (changeable: {', '.join(sorted(allowed))})")
+        bs = changes.get("batch_size")
+        if bs is not None and (not isinstance(bs, int) or bs < 0):
+            raise InvalidInput(f"batch_size must be a whole number ≥ 0 (0 = full batch), got {bs!r}")
+        if bs == 1 and self._has_batchnorm:
+            raise InvalidInput("BatchNorm needs batches of at least 2 samples; raise the batch size")
         with self._lock:
             self._pending.update(changes)
 
@@ -138,7 +149,15 @@ class Trainer:
 
     @property
     def steps_per_epoch(self):
-        return math.ceil(len(self.data.x_train) / self.batch_size)
+        n, bs = len(self.data.x_train), self.batch_size
+        if self._has_batchnorm and n > 1 and n % bs == 1:
+            return n // bs  # the lone last sample joins the previous batch: BatchNorm needs two
+        return math.ceil(n / bs)
+
+    def _batch(self, b):
+        start = b * self.batch_size
+        stop = len(self._perm) if b == self.steps_per_epoch - 1 else start + self.batch_size
+        return self._perm[start:stop]
 
     def _targets(self, yb):
         for r in self.regularizers:
@@ -291,9 +310,7 @@ class Trainer:
                     self._apply_pending()
                     if self.batch_in_epoch >= self.steps_per_epoch:
                         break
-                b = self.batch_in_epoch
-                idx = self._perm[b * self.batch_size:(b + 1) * self.batch_size]
-                loss, lr, gnorm = self._one_step(idx)
+                loss, lr, gnorm = self._one_step(self._batch(self.batch_in_epoch))
                 self.batch_in_epoch += 1
                 if not math.isfinite(loss):
                     return (yield self._diverged(loss, lr, t_start))

@@ -30,3 +30,12 @@ def test_engine_core_does_not_import_torch():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+def test_thread_policy_leaves_a_core_free():
+    from engine.device import choose_threads
+
+    assert choose_threads(100, 10, cores=8) == 1  # tiny net: overhead-bound
+    assert choose_threads(235_000, 128, cores=2) == 1  # big, but 2 cores: never oversubscribe
+    assert choose_threads(235_000, 128, cores=4) == 3
+    assert choose_threads(235_000, 128, cores=16) == 4

@@ -1,0 +1,58 @@
+"""ONNX export: opset 17, a dynamic batch axis, inputs named "input" and outputs "output".
+
+The classic (TorchScript-based) exporter is used while torch still ships it: it
+needs no extra packages and handles the graph's Python-level wiring by tracing.
+The torch.export-based exporter is the fallback.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+
+from ..errors import InvalidInput
+from . import write_bytes
+
+OPSET = 17
+
+
+def onnx_bytes(ex) -> bytes:
+    import torch
+
+    x = ex.example_input(2)
+    kw = dict(input_names=["input"], output_names=["output"], opset_version=OPSET)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # deprecation and tracer notices are not the user's concern
+        try:
+            buf = io.BytesIO()
+            torch.onnx.export(ex.model, (x,), buf, dynamo=False, do_constant_folding=True,
+                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kw)
+            data = buf.getvalue()
+        except TypeError:  # a torch without the classic exporter
+            data = _dynamo_bytes(ex.model, x, kw)
+        except Exception as e:
+            raise InvalidInput(f"ONNX export failed: {type(e).__name__}: {e}") from None
+    import onnx
+
+    try:
+        onnx.checker.check_model(onnx.load_from_string(data))
+    except Exception as e:
+        raise InvalidInput(f"ONNX export produced an invalid model: {e}") from None
+    return data
+
+
+def _dynamo_bytes(model, x, kw) -> bytes:
+    import torch
+
+    batch = torch.export.Dim("batch", min=1)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "model.onnx")
+        torch.onnx.export(model, (x,), path, dynamo=True, external_data=False,
+                          dynamic_shapes=({0: batch},), **kw)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def export_onnx(ex, out_path) -> str:
+    return write_bytes(out_path, onnx_bytes(ex))

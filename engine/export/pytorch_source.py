@@ -1,0 +1,250 @@
+"""A readable, standalone PyTorch file for the network, plus its weights beside it.
+
+The generated module needs only torch and safetensors: one named submodule per
+node in ``__init__``, and a ``forward`` that follows the graph's topological
+order with a comment naming each node. Fused activations become their own
+submodule (``<node>_act``) so each step reads like the textbook formula.
+"""
+from __future__ import annotations
+
+import keyword
+import os
+import re
+
+import torch
+
+from .. import __version__
+from ..errors import InvalidInput
+from ..layers import shape_str
+from . import write_bytes
+from .weights_export import state_bytes
+
+HELPERS = {
+    "Step": '''class Step(nn.Module):
+    """Heaviside step: 1 where z > 0, else 0. grad="ste" lets the gradient through where |z| <= 1."""
+
+    def __init__(self, grad="zero"):
+        super().__init__()
+        self.grad = grad
+
+    def forward(self, z):
+        out = (z > 0).to(z.dtype)
+        if self.grad == "ste" and z.requires_grad:
+            passed = z * (z.abs() <= 1).to(z.dtype)
+            out = out + (passed - passed.detach())  # adds exactly 0, carries the gradient
+        return out
+''',
+    "Maxout": '''class Maxout(nn.Module):
+    """Maxout: the largest of each group of `pieces` consecutive features (or channels)."""
+
+    def __init__(self, pieces=2):
+        super().__init__()
+        self.pieces = pieces
+
+    def forward(self, z):
+        s = z.shape
+        return z.reshape(s[0], s[1] // self.pieces, self.pieces, *s[2:]).max(2).values
+''',
+    "ScaledDropout": '''class ScaledDropout(nn.Module):
+    """Dropout as in the lecture: drop units with probability p while training, scale by (1 - p) at test time."""
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if self.training:
+            return nn.functional.dropout(x, self.p, True) * (1.0 - self.p)
+        return x * (1.0 - self.p)
+''',
+}
+
+
+def _identifier(node_id: str, taken: set) -> str:
+    name = re.sub(r"\W", "_", node_id)
+    if not name or name[0].isdigit():
+        name = "n_" + name
+    if keyword.iskeyword(name) or hasattr(torch.nn.Module, name) or name in ("x", "torch", "nn"):
+        name += "_"
+    base, i = name, 2
+    while name in taken or name + "_act" in taken:
+        name = f"{base}_{i}"
+        i += 1
+    taken.update((name, name + "_act"))
+    return name
+
+
+def _torch_ctor(module) -> str:
+    """``nn.Tanh()``, ``nn.BatchNorm1d(8, eps=1e-05, ...)``: torch's own repr, checked to rebuild an equal module."""
+    text = "nn." + repr(module)
+    try:
+        clone = eval(text, {"nn": torch.nn})  # noqa: S307 - our own string from a torch module's repr
+    except Exception:
+        clone = None
+    if (clone is None or type(clone) is not type(module) or repr(clone) != repr(module)
+            or {k: v.shape for k, v in clone.state_dict().items()} != {k: v.shape for k, v in module.state_dict().items()}):
+        raise InvalidInput(f"PyTorch source export cannot write {type(module).__name__} yet")
+    return text
+
+
+def _act_ctor(module, helpers: set) -> str:
+    name = type(module).__name__
+    if type(module).__module__.startswith("torch.nn"):
+        return _torch_ctor(module)
+    if name == "Step":
+        helpers.add("Step")
+        return f"Step(grad={module.grad!r})"
+    if name == "Maxout":
+        helpers.add("Maxout")
+        return f"Maxout(pieces={module.pieces})"
+    raise InvalidInput(f"PyTorch source export cannot write the activation {name} yet")
+
+
+def _describe(node, params) -> str:
+    keys = [k for k in ("units", "filters", "kernel_size", "stride", "padding", "activation", "p", "mode", "shape",
+                        "axis", "pool_size", "num_embeddings", "embedding_dim") if params.get(k) is not None]
+    bits = [f"{k}={list(params[k]) if isinstance(params[k], tuple) else params[k]}" for k in keys]
+    return f"{node.id}: {node.type}" + (f" ({', '.join(bits)})" if bits else "")
+
+
+def _emit_node(nid, typ, module, params, attr, ins, helpers):
+    """(init lines, forward expression, {state_dict key prefix in the node's module: prefix in the generated one})."""
+    src = ins[0] if ins else "x"
+    if typ in ("Dense", "Conv1d", "Conv2d"):
+        w = module.weight
+        bias = module.bias is not None
+        if typ == "Dense":
+            core = f"nn.Linear({w.shape[1]}, {w.shape[0]}, bias={bias})"
+        else:
+            core = (f"nn.{typ}({w.shape[1]}, {w.shape[0]}, kernel_size={w.shape[2]}, stride={module.stride}, "
+                    f"padding={module.padding}, bias={bias})")
+        init = [f"self.{attr} = {core}"]
+        expr = f"self.{attr}({src})"
+        keys = {"": f"{attr}."}
+        if module.act is not None:
+            init.append(f"self.{attr}_act = {_act_ctor(module.act, helpers)}")
+            expr = f"self.{attr}_act({expr})"
+            keys["act."] = f"{attr}_act."
+        return init, expr, keys
+    if typ == "Activation":
+        return [f"self.{attr} = {_act_ctor(module, helpers)}"], f"self.{attr}({src})", {"": f"{attr}."}
+    if typ == "Dropout":
+        if module.mode == "weight_scaling":
+            helpers.add("ScaledDropout")
+            return [f"self.{attr} = ScaledDropout(p={module.p})"], f"self.{attr}({src})", {}
+        return [f"self.{attr} = nn.Dropout(p={module.p})"], f"self.{attr}({src})", {}
+    if typ == "Embedding":
+        w = module.weight
+        return [f"self.{attr} = nn.Embedding({w.shape[0]}, {w.shape[1]})"], f"self.{attr}({src}.long())", {"": f"{attr}."}
+    if typ == "Add":
+        return [], " + ".join(ins), {}
+    if typ == "Concatenate":
+        return [], f"torch.cat([{', '.join(ins)}], dim={params['axis'] + 1})", {}
+    if typ == "Flatten":
+        return [], f"{src}.flatten(1)", {}
+    if typ == "Reshape":
+        return [], f"{src}.reshape({src}.shape[0], {', '.join(str(d) for d in module.shape)})", {}
+    if type(module).__module__.startswith("torch.nn"):  # BatchNorm, LayerNorm, pooling: torch's own modules
+        return [f"self.{attr} = {_torch_ctor(module)}"], f"self.{attr}({src})", {"": f"{attr}."}
+    raise InvalidInput(f"PyTorch source export does not support layer type {typ!r} yet")
+
+
+def _class_name(name: str) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    text = "".join(w[:1].upper() + w[1:] for w in words)
+    if not text or text[0].isdigit() or keyword.iskeyword(text) or text in ("Step", "Maxout", "ScaledDropout"):
+        text = "Net" + text
+    return text
+
+
+def generate(ex, weights_name: str) -> tuple[str, dict]:
+    """(source text, state_dict renamed to the generated module's names)."""
+    model, rep, graph = ex.model, ex.report, ex.session.graph
+    taken, var, helpers = set(), {rep.input_id: "x"}, set()
+    init, body, state = [], [], {}
+    sd = model.state_dict()
+    for nid in rep.order:
+        node = graph.node(nid)
+        if nid == rep.input_id:
+            body.append(f"# {nid}: Input {shape_str(rep.shapes[nid])} (plus the batch dimension)")
+            continue
+        ins = [var[s] for s in model.srcs[nid]]
+        if node.type == "Output":
+            var[nid] = ins[0]
+            body.append(f"# {nid}: Output {shape_str(rep.shapes[nid])}")
+            continue
+        attr = _identifier(nid, taken)
+        lines, expr, keys = _emit_node(nid, node.type, model.layers[nid], rep.params[nid], attr, ins, helpers)
+        prefix = f"layers.{nid}."
+        for k, v in sd.items():
+            if not k.startswith(prefix):
+                continue
+            rest = k[len(prefix):]
+            new = next((to + rest[len(frm):] for frm, to in sorted(keys.items(), key=lambda kv: -len(kv[0]))
+                        if rest.startswith(frm)), None)
+            if new is None:
+                raise InvalidInput(f"PyTorch source export cannot place tensor {k!r}")
+            state[new] = v
+        if lines:
+            init.append(f"# {_describe(node, rep.params[nid])}")
+            init.extend(lines)
+        var[nid] = f"h_{attr}"
+        body.append(f"# {_describe(node, rep.params[nid])} -> {shape_str(rep.shapes[nid])}")
+        body.append(f"h_{attr} = {expr}")
+    body.append(f"return {var[rep.output_id]}")
+    return _render(ex, _class_name(ex.session.name or "Network"), init, body, helpers, weights_name), state
+
+
+def _render(ex, cls, init, body, helpers, weights_name) -> str:
+    rep = ex.report
+    in_shape = ", ".join(map(str, rep.shapes[rep.input_id]))
+    status = "trained" if ex.trained else "not trained yet (initial weights)"
+    out = [
+        f'"""{ex.session.name}: exported by NN Playground {__version__}; weights {status}.',
+        "",
+        f"Input: a batch of shape (N, {in_shape}); output: (N, {', '.join(map(str, rep.shapes[rep.output_id]))}).",
+        f"Weights: {weights_name} next to this file. Needs only torch and safetensors:",
+        "",
+        f"    model = load()  # eval mode; then model(torch.randn(4, {in_shape}))",
+        '"""',
+        "from pathlib import Path",
+        "",
+        "import torch",
+        "from safetensors.torch import load_file",
+        "from torch import nn",
+        "",
+        f"INPUT_SHAPE = ({in_shape}{',' if len(rep.shapes[rep.input_id]) == 1 else ''})",
+        f'WEIGHTS = "{weights_name}"',
+        "",
+    ]
+    for h in ("Step", "Maxout", "ScaledDropout"):
+        if h in helpers:
+            out += ["", HELPERS[h]]
+    out += ["", f"class {cls}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
+    out += [f"        {line}" for line in init] or ["        pass"]
+    out += ["", "    def forward(self, x):"]
+    out += [f"        {line}" for line in body]
+    out += [
+        "", "",
+        "def load(weights_path=None, device=\"cpu\"):",
+        '    """Build the network and load the weights saved beside this file; returns it in eval mode."""',
+        "    path = Path(weights_path) if weights_path else Path(__file__).with_name(WEIGHTS)",
+        f"    model = {cls}()",
+        "    model.load_state_dict(load_file(str(path), device=device))",
+        "    return model.to(device).eval()",
+        "", "",
+        'if __name__ == "__main__":',
+        "    net = load()",
+        "    print(net)",
+        "    print(net(torch.zeros(1, *INPUT_SHAPE)))",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def export_pytorch(ex, out_path) -> str:
+    root = os.path.splitext(out_path)[0] if os.path.splitext(out_path)[1] else out_path
+    weights_path = root + "_weights.safetensors"  # never the name a safetensors export of the same stem would use
+    source, state = generate(ex, os.path.basename(weights_path))
+    write_bytes(weights_path, state_bytes(state, {"format": "nn-playground-pytorch-source"}))
+    return write_bytes(out_path, source.encode("utf-8"))

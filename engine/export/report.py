@@ -1,0 +1,162 @@
+"""One self-contained HTML page about a session: settings, network, final metrics and training curves.
+
+Inline CSS and inline SVG only (no script, no external file), so it can be
+mailed, archived or printed as is.
+"""
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+
+from .. import __version__
+from ..layers import shape_str
+from . import write_bytes
+from .svg_chart import Line, line_chart
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.status { font-weight: bold; } .untrained { color: #a15c00; } .charts svg { margin: 0 12px 12px 0; }
+code { background: #f4f4f4; padding: 0 3px; }
+"""
+
+KEY_METRICS = ("train_loss", "val_loss", "train_acc", "val_acc", "lr")
+
+
+def _num(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return "–" if math.isnan(v) else f"{v:.6g}"
+    return escape(str(v))
+
+
+def _brief(value):
+    """Embedded data (CSV imports, inline samples) is summarized, not printed."""
+    if isinstance(value, list) and len(value) > 12:
+        return f"({len(value)} values embedded)"
+    if isinstance(value, dict):
+        return {k: _brief(v) for k, v in value.items()}
+    return value
+
+
+def _spec(spec) -> str:
+    if isinstance(spec, str):
+        return f"<code>{escape(spec)}</code>"
+    if not isinstance(spec, dict):
+        return escape(json.dumps(spec))
+    params = spec.get("params") or {}
+    inner = ", ".join(f"{escape(str(k))}={escape(json.dumps(_brief(v), default=str))}" for k, v in params.items())
+    return f"<code>{escape(str(spec.get('type')))}</code>" + (f" ({inner})" if inner else "")
+
+
+def _table(headers, rows, numeric=()) -> str:
+    out = ["<table>", "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>"]
+    for r in rows:
+        cells = [f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(r)]
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _settings(s) -> str:
+    ds = s.dataset
+    rows = [
+        ("seed", _num(s.seed)),
+        ("dataset", _spec({"type": ds.get("type"), "params": ds.get("params", {})})),
+        ("split", escape(json.dumps(ds.get("split")))) if ds.get("split") else None,
+        ("preprocess", escape(json.dumps(ds.get("preprocess")))) if ds.get("preprocess") else None,
+        ("loss", _spec(s.loss)),
+        ("optimizer", _spec(s.optimizer)),
+        ("schedule", _spec(s.schedule)),
+        ("regularizers", ", ".join(_spec(r) for r in s.regularizers) or "none"),
+    ]
+    rows += [(f"training.{k}", escape(json.dumps(v))) for k, v in s.training.items()]
+    return _table(("setting", "value"), [r for r in rows if r])
+
+
+def _network(ex) -> str:
+    rep, graph = ex.report, ex.session.graph
+    rows = []
+    for nid in rep.order:
+        node = graph.node(nid)
+        p = rep.params[nid]
+        keys = [k for k in ("units", "filters", "kernel_size", "activation", "p", "shape", "pool_size", "axis") if k in p]
+        detail = ", ".join(f"{k}={list(p[k]) if isinstance(p[k], tuple) else p[k]}" for k in keys)
+        if not node.trainable:
+            detail += (", " if detail else "") + "frozen"
+        rows.append((escape(nid), escape(node.type), escape(detail), escape(shape_str(rep.shapes[nid])),
+                     _num(rep.param_counts[nid])))
+    rows.append(("<b>total</b>", "", "", "", f"<b>{_num(rep.total_params)}</b>"))
+    return _table(("node", "type", "settings", "output shape", "params"), rows, numeric=(4,))
+
+
+def _metrics(ex) -> str:
+    h = ex.history
+    if not ex.trained or h is None or h.n_epochs == 0:
+        return '<p class="status untrained">Not trained yet: the weights are the initial ones.</p>'
+    from ..archive import history_summary
+
+    n = h.n_epochs
+    rows = [("epochs trained", _num(n)), ("best epoch", _num(history_summary(h)["best_epoch"]))]
+    rows += [(f"final {k.replace('_', ' ')}", _num(h.epochs[k][-1])) for k in KEY_METRICS]
+    last = h.epoch_metrics[-1] if h.epoch_metrics else {}
+    rows += [(f"validation {k}", _num(v)) for k, v in last.items() if not isinstance(v, (list, dict))]
+    html = f'<p class="status">Trained for {n} epoch{"s" if n != 1 else ""}.</p>\n' + _table(("metric", "value"), rows, (1,))
+    conf = last.get("confusion")
+    if isinstance(conf, list) and conf and all(isinstance(r, list) for r in conf):
+        head = ["true \\ predicted"] + [str(j) for j in range(len(conf[0]))]
+        html += "\n<h3>Validation confusion matrix</h3>\n" + _table(
+            head, [[str(i)] + [_num(c) for c in r] for i, r in enumerate(conf)], numeric=tuple(range(1, len(head))))
+    return html
+
+
+def _charts(ex) -> str:
+    h = ex.history
+    if not ex.trained or h is None or h.n_epochs == 0:
+        return ""
+    epochs = list(range(1, h.n_epochs + 1))
+    charts = [line_chart([Line("train", epochs, h.epochs["train_loss"]),
+                          Line("validation", epochs, h.epochs["val_loss"], dashed=True)],
+                         title="Loss", x_label="epoch", y_label="loss")]
+    if any(v == v for v in h.epochs["train_acc"] + h.epochs["val_acc"]):
+        charts.append(line_chart([Line("train", epochs, h.epochs["train_acc"]),
+                                  Line("validation", epochs, h.epochs["val_acc"], dashed=True)],
+                                 title="Accuracy", x_label="epoch", y_label="accuracy", y_range=(0.0, 1.0)))
+    charts.append(line_chart([Line("learning rate", epochs, h.epochs["lr"], color="#9467bd")],
+                             title="Learning rate", x_label="epoch", y_label="lr"))
+    sx, sy = h.step_loss.data()
+    if len(sx) > 1:
+        charts.append(line_chart([Line("batch loss", sx.tolist(), sy.tolist(), color="#7f7f7f")],
+                                 title="Loss per step", x_label="step", y_label="loss"))
+    return '<h2>Training curves</h2>\n<div class="charts">\n' + "\n".join(charts) + "\n</div>"
+
+
+def report_html(ex) -> str:
+    s = ex.session
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f"<title>{escape(s.name)}: NN Playground report</title>", f"<style>{CSS}</style>", "</head>", "<body>",
+        f"<h1>{escape(s.name)}</h1>",
+        f"<p>Report written by NN Playground {escape(__version__)}"
+        + (f" from <code>{escape(ex.source)}</code>" if ex.source else "") + ".</p>",
+        "<h2>Final metrics</h2>", _metrics(ex),
+        _charts(ex),
+        "<h2>Network</h2>", _network(ex),
+        "<h2>Settings</h2>", _settings(s),
+    ]
+    if s.notes:
+        parts += ["<h2>Notes</h2>", f"<p>{escape(s.notes)}</p>"]
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(p for p in parts if p)
+
+
+def export_report(ex, out_path) -> str:
+    return write_bytes(out_path, report_html(ex).encode("utf-8"))
