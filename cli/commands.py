@@ -22,7 +22,14 @@ def cmd_validate(args) -> int:
     rep = analyze(session.graph)
     if rep.errors:
         raise rep.errors[0]
-    session.copy().canonicalize()  # unknown loss/optimizer/dataset names are input errors too
+    from engine.data import make_dataset
+    from engine.graph import last_activation, output_width
+    from engine.losses import check_pairing
+
+    canon = session.copy().canonicalize()  # unknown loss/optimizer/dataset names are input errors too
+    task = make_dataset(canon.dataset, seed=canon.seed).task
+    for w in check_pairing(canon.loss, last_activation(canon.graph, rep), output_width(rep), task):
+        print(f"warning: {w}", file=sys.stderr)
     rows = [(nid, session.graph.node(nid).type, rep.shapes[nid], rep.param_counts[nid]) for nid in rep.order]
     if args.json:
         print(json.dumps({"nodes": [{"id": i, "type": t, "shape": list(s), "params": c} for i, t, s, c in rows],

@@ -142,3 +142,25 @@ def validate(spec: GraphSpec) -> GraphReport:
     if rep.errors:
         raise rep.errors[0]
     return rep
+
+
+def last_activation(spec: GraphSpec, rep: GraphReport) -> str | None:
+    """The activation applied last before the output, walking back through pass-through nodes.
+
+    Used to warn about a loss that does not fit it (softmax then a loss on logits, ...).
+    """
+    nid = rep.output_id
+    while nid is not None:
+        node = spec.node(nid)
+        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
+            act = rep.params.get(nid, node.params).get("activation", "identity")
+            return act if isinstance(act, str) else "identity"
+        srcs = spec.inputs_of(nid)
+        nid = srcs[0] if len(srcs) == 1 and node.type in ("Output", "Dropout", "Flatten", "Reshape") else None
+    return None
+
+
+def output_width(rep: GraphReport) -> int:
+    """Units of a flat output, or 0 when the output is not a vector."""
+    shape = rep.shapes.get(rep.output_id, ())
+    return shape[0] if len(shape) == 1 else 0

@@ -21,6 +21,7 @@ from .device import choose_threads, select_device, tune_allocator
 from .diagnostics import diagnose_curves, diagnose_nan
 from .early_stopping import EarlyStopping
 from .errors import InvalidInput
+from .graph import last_activation, output_width
 from .events import EpochEnd, Finished, LayerStats, Started, Stats, Step
 from .history import History
 from .losses import LOSSES, check_pairing
@@ -62,13 +63,12 @@ class Trainer:
 
         self.loss_name = s.loss["type"]
         self.loss_fn = LOSSES.create(s.loss)
-        self.warnings = check_pairing(s.loss, _last_activation(s.graph, rep), rep.shapes[rep.output_id][0]
-                                      if len(rep.shapes[rep.output_id]) == 1 else 0, self.data.task)
+        self.warnings = check_pairing(s.loss, last_activation(s.graph, rep), output_width(rep), self.data.task)
         self.base_lr = float(s.optimizer["params"]["lr"])
         self.optimizer = OPTIMIZERS.create(s.optimizer, self.model.trainable_parameters())
         self._closure = needs_closure(self.optimizer)
         self.schedule = SCHEDULES.create(s.schedule, self.base_lr)
-        self.regularizers = regularizers_from(s.regularizers, s.graph.nodes)
+        self._set_regularizers(s.regularizers)
         es = self.training.get("early_stopping")
         self.early = EarlyStopping(**es) if es else None
 
@@ -78,6 +78,8 @@ class Trainer:
                   for k in ("train", "val", "test")}
         self.y = {k: torch.as_tensor(getattr(self.data, f"y_{k}")).to(self.device) for k in ("train", "val", "test")}
         self.history = History()
+        self._stat_params = [(nid, pname, p) for nid, mod in self.model.layers.items()
+                             for pname, p in mod.named_parameters()]
         self.epoch = 0  # finished epochs
         self.step = 0  # optimizer steps
         self.batch_in_epoch = 0
@@ -135,12 +137,16 @@ class Trainer:
             self.batch_in_epoch = min(self.batch_in_epoch, self.steps_per_epoch)
         if "regularizers" in changes:
             self.session.regularizers = list(changes["regularizers"])
-            self.regularizers = regularizers_from(self.session.regularizers, self.session.graph.nodes)
+            self._set_regularizers(self.session.regularizers)
         for k in ("clip", "clip_value", "max_norm"):
             if k in changes:
                 self.training[k] = changes[k]
 
     # -- helpers --------------------------------------------------------------
+    def _set_regularizers(self, specs):
+        self.regularizers = regularizers_from(specs, self.session.graph.nodes)
+        self._needs_records = any(getattr(r, "needs_records", False) for r in self.regularizers)
+
     def _effective_batch(self, bs):
         n = len(self.data.x_train)
         if n == 0:
@@ -165,8 +171,7 @@ class Trainer:
         return yb
 
     def _loss_on(self, xb, yb, train=True):
-        needs = any(getattr(r, "needs_records", False) for r in self.regularizers) if train else False
-        if needs:
+        if train and self._needs_records:
             out, rec = self.model.forward_record(xb)
         else:
             out, rec = self.model(xb), None
@@ -179,6 +184,18 @@ class Trainer:
                     total = total + p
         return loss, total
 
+    def _forward_backward(self, xb, yb):
+        # Noise is added and removed around each evaluation, so L-BFGS's line search sees clean weights.
+        regs = self.regularizers
+        for r in regs:
+            r.before_forward(self.model, self.reg_gen)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss, total = self._loss_on(xb, yb)
+        total.backward()
+        for r in regs:
+            r.after_backward(self.model)
+        return loss, total
+
     def _one_step(self, idx):
         xb, yb = self.x["train"][idx], self._targets(self.y["train"][idx])
         lr = self.schedule.lr(self.epoch, self.step)
@@ -186,25 +203,18 @@ class Trainer:
             set_lr(self.optimizer, lr)
             self._lr = lr
         clip, grad_norm = self.training["clip"], None
-
-        def closure():
-            # Noise is added and removed around each evaluation, so L-BFGS's line search sees clean weights.
-            for r in self.regularizers:
-                r.before_forward(self.model, self.reg_gen)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss, total = self._loss_on(xb, yb)
-            total.backward()
-            for r in self.regularizers:
-                r.after_backward(self.model)
-            closure.loss = loss
-            return total
-
         if self._closure:
+            losses = []
+
+            def closure():
+                loss, total = self._forward_backward(xb, yb)
+                losses.append(loss)
+                return total
+
             self.optimizer.step(closure)
-            loss = closure.loss
+            loss = losses[0]
         else:
-            closure()
-            loss = closure.loss
+            loss, _ = self._forward_backward(xb, yb)
             if clip != "none":
                 grad_norm = clip_gradients(self.model.trainable_parameters(), clip, self.training["clip_value"])
             self.optimizer.step()
@@ -215,20 +225,24 @@ class Trainer:
         self.step += 1
         return loss.item(), lr, grad_norm
 
+    @torch.no_grad()
     def _stats(self) -> Stats:
-        layers, total = [], 0.0
-        for nid, mod in self.model.layers.items():
-            for pname, p in mod.named_parameters(recurse=True):
-                w = p.detach().float()
-                g = p.grad.detach().float().norm().item() if p.grad is not None else 0.0
-                total += g * g
-                lo, hi = w.min().item(), w.max().item()
-                if hi <= lo:
-                    lo, hi = lo - 0.5, hi + 0.5
-                counts = torch.histc(w.flatten(), bins=History.HIST_BINS, min=lo, max=hi).to(torch.int64).cpu().numpy()
-                layers.append(LayerStats(nid, pname, w.mean().item(), w.std(unbiased=False).item(),
-                                         w.norm().item(), g, tuple(int(c) for c in counts),
-                                         tuple(np.linspace(lo, hi, History.HIST_BINS + 1).tolist())))
+        """Weight and gradient statistics; one host read per parameter keeps tiny nets fast."""
+        layers, total, bins = [], 0.0, History.HIST_BINS
+        zero = torch.zeros((), device=self.device)
+        for nid, pname, p in self._stat_params:
+            w = p.detach().reshape(-1).float()
+            std, mean = torch.std_mean(w, correction=0)
+            lo, hi = torch.aminmax(w)
+            g = p.grad.detach().float().norm() if p.grad is not None else zero
+            mean, std, lo, hi, g = torch.stack([mean, std, lo, hi, g]).tolist()
+            total += g * g
+            if hi <= lo:
+                lo, hi = lo - 0.5, hi + 0.5
+            counts = torch.histc(w, bins=bins, min=lo, max=hi).tolist()
+            layers.append(LayerStats(nid, pname, mean, std, math.sqrt(w.numel() * (std * std + mean * mean)), g,
+                                     tuple(int(c) for c in counts),
+                                     tuple(lo + (hi - lo) * i / bins for i in range(bins + 1))))
         st = Stats(self.step, self.epoch, tuple(layers), math.sqrt(total))
         self._grad_norms.append(st.grad_norm)
         return st
@@ -378,17 +392,4 @@ def _best_epoch(history: History):
         arr = history.epoch_array(key)
         if len(arr) and np.isfinite(arr).any():
             return int(np.nanargmin(np.where(np.isfinite(arr), arr, np.nan))) + 1
-    return None
-
-
-def _last_activation(graph, rep):
-    """The activation applied last before the output (for loss-pairing warnings)."""
-    nid = rep.output_id
-    while nid is not None:
-        node = graph.node(nid)
-        act = node.params.get("activation")
-        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
-            return act if isinstance(act, str) else (act or {}).get("type", "identity") if act else "identity"
-        srcs = graph.inputs_of(nid)
-        nid = srcs[0] if len(srcs) == 1 else None
     return None

@@ -115,3 +115,13 @@ def test_trace_json(capsys):
     assert {"layers", "output", "loss", "gradients", "updated"} <= set(t)
     assert run_cli(["trace", str(EX / "xor_worked_example.json"), "--sample", "5"]) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_validate_warns_about_softmax_before_a_logits_loss(tmp_path, capsys):
+    doc = json.loads((EX / "blobs_softmax.json").read_text())
+    doc["graph"]["layers"][-2]["params"]["activation"] = "softmax"  # then cross_entropy on logits: applied twice
+    assert run_cli(["validate", write(tmp_path, "sm.json", doc)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "softmax" in err.lower()
+    assert run_cli(["validate", str(EX / "blobs_softmax.json")]) == 0
+    assert "warning" not in capsys.readouterr().err
