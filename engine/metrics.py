@@ -326,3 +326,37 @@ def evaluate(output, y_true, task: str, loss_name: str, n_classes: int | None = 
         "auc": roc_auc(y, scores, n),
         "confusion": confusion_matrix(y, pred, n).tolist(),
     }
+
+
+# ---------------------------------------------------------------------------
+# Lecture 002's names for the binary rates (class 1 is the class to identify)
+# ---------------------------------------------------------------------------
+def binary_rates(y_true, y_pred) -> dict:
+    """TP, FN, TN, FP and the rates built from them, under the names the notes use.
+
+    completeness = TPR = recall = TP/(TP+FN); contamination = false discovery rate = FP/(TP+FP);
+    efficiency = purity = precision = 1 − contamination; FPR = FP/(TN+FP). Zero denominators give 0.
+    """
+    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred, 2).tolist()
+    completeness = float(_safe_div(tp, tp + fn))
+    contamination = float(_safe_div(fp, tp + fp))
+    return {"tp": tp, "fn": fn, "tn": tn, "fp": fp, "completeness": completeness, "tpr": completeness,
+            "contamination": contamination, "efficiency": (1.0 - contamination) if tp + fp else 0.0,
+            "fpr": float(_safe_div(fp, tn + fp))}
+
+
+def completeness_efficiency_curve(y_true01, scores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Completeness (recall) against efficiency (precision) for every threshold of ``roc_curve``.
+
+    The notes prefer it to the ROC curve when negatives vastly outnumber positives. Point ``i``
+    predicts positive every sample with ``score >= thresholds[i]``; efficiency is ``nan`` where
+    nothing is predicted positive (the first point).
+    """
+    y = _labels(y_true01, 2, "y_true01")
+    fpr, tpr, thresholds = roc_curve(y, scores)
+    pos, neg = int(y.sum()), int(y.size - y.sum())
+    tps = np.nan_to_num(tpr) * pos
+    fps = np.nan_to_num(fpr) * neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        efficiency = np.where(tps + fps > 0, tps / np.where(tps + fps > 0, tps + fps, 1.0), np.nan)
+    return tpr, efficiency, thresholds

@@ -196,7 +196,7 @@ def needs_closure(optimizer) -> bool:
     """True when ``optimizer.step`` must be given a closure that recomputes the loss."""
     import torch
 
-    return isinstance(optimizer, torch.optim.LBFGS)
+    return isinstance(optimizer, torch.optim.LBFGS) or bool(getattr(optimizer, "needs_closure", False))
 
 
 def set_lr(optimizer, lr: float):
@@ -252,3 +252,6 @@ def apply_max_norm(weights, max_norm: float):
             norms = torch.linalg.vector_norm(w.reshape(w.shape[0], -1), 2.0, dim=1)
             scale = torch.where(norms > max_norm, max_norm / norms.clamp_min(1e-30), torch.ones_like(norms))
             w.mul_(scale.reshape(-1, *([1] * (w.dim() - 1))))
+
+
+from . import second_order  # noqa: E402,F401  registers newton, bfgs, gauss_newton, levenberg(_marquardt)

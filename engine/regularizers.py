@@ -55,6 +55,10 @@ class Regularizer:
     def transform_targets(self, y, n_classes: int, generator):
         return y
 
+    def transform_inputs(self, x, generator):
+        """Data augmentation: a new, randomly altered training batch (see engine/augmentation.py)."""
+        return x
+
     def before_forward(self, model, generator):
         pass
 
@@ -264,3 +268,6 @@ def total_penalty(regs, model, records=None):
     """Sum of all penalty terms, or None when there are none."""
     terms = [t for r in regs if (t := r.penalty(model, records if r.needs_records else None)) is not None]
     return sum(terms) if terms else None
+
+
+from . import augmentation  # noqa: E402,F401  registers input_noise, random_shift, random_flip

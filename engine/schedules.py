@@ -223,6 +223,21 @@ def _warmup(base_lr, warmup_steps, start_factor, then):
     return Warmup(base_lr, warmup_steps, start_factor, then)
 
 
+@SCHEDULES.register("manual", schema=schema(
+    Param("every", "int", 10, min=1, doc="Epochs each value lasts."),
+    Param("factors", "floats", (1.0, 0.1, 0.01), min=0.0,
+          doc="lr = lr0·factors[k] during the k-th block of epochs; the last factor then stays."),
+))
+def _manual(base_lr, every, factors):
+    """Training schedule set by hand: every n epochs the learning rate takes the next listed value (× lr0)."""
+    if not factors:
+        raise InvalidInput("the manual schedule needs at least one factor, got an empty list")
+    fs = tuple(factors)
+    s = _Formula(base_lr, lambda lr0, e: lr0 * fs[min(e // every, len(fs) - 1)], every=every, factors=fs)
+    s.name = "manual"
+    return s
+
+
 def get(spec, base_lr: float) -> Schedule:
     """Name or ``{"type", "params"}`` → Schedule starting from ``base_lr``."""
     return SCHEDULES.create(spec, base_lr)

@@ -29,6 +29,7 @@ from .metrics import evaluate
 from .optimizers import OPTIMIZERS, apply_max_norm, clip_gradients, needs_closure, set_lr
 from .regularizers import regularizers_from
 from .schedules import SCHEDULES
+from .second_order import bind_batch
 from .session import Session
 
 EVAL_CHUNK = 4096
@@ -198,6 +199,8 @@ class Trainer:
 
     def _one_step(self, idx):
         xb, yb = self.x["train"][idx], self._targets(self.y["train"][idx])
+        for r in self.regularizers:  # data augmentation
+            xb = r.transform_inputs(xb, self.reg_gen)
         lr = self.schedule.lr(self.epoch, self.step)
         if lr != self._lr:
             set_lr(self.optimizer, lr)
@@ -211,6 +214,9 @@ class Trainer:
                 losses.append(loss)
                 return total
 
+            # Gauss-Newton and Levenberg-Marquardt need the residuals, not just the scalar loss.
+            bind_batch(self.optimizer, total_fn=lambda: self._loss_on(xb, yb)[1],
+                       output_fn=lambda: self.model(xb), target=yb, loss=self.loss_fn)
             self.optimizer.step(closure)
             loss = losses[0]
         else:
