@@ -1,0 +1,110 @@
+"""A connection drawn as a cubic Bézier from an output port to an input port.
+
+Each edge carries its own ``EdgeStyle`` (neutral by default) so live training
+can thicken and colour edges by weight magnitude and sign without touching
+the document.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
+
+from .. import style
+
+
+@dataclass(frozen=True)
+class EdgeStyle:
+    width: float = 2.0
+    color: QColor | None = None  # None: the neutral edge colour
+    dashed: bool = False
+
+
+NEUTRAL = EdgeStyle()
+MIN_SCREEN_WIDTH = 1.3  # device pixels
+
+
+def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
+    """Horizontal tangents at both ends; the bulge grows with the distance so back-edges loop visibly.
+
+    A long edge between nodes on one row (a skip connection) arcs above the row
+    instead of running hidden behind the nodes in between.
+    """
+    span = p2.x() - p1.x()
+    dx = max(50.0, abs(span) * 0.5)
+    path = QPainterPath(p1)
+    if span > 300 and abs(p2.y() - p1.y()) < 60:
+        lift = min(90.0 + span * 0.05, 180.0)
+        top = min(p1.y(), p2.y()) - lift
+        path.cubicTo(QPointF(p1.x() + 60, top), QPointF(p2.x() - 60, top), p2)
+        return path
+    path.cubicTo(QPointF(p1.x() + dx, p1.y()), QPointF(p2.x() - dx, p2.y()), p2)
+    return path
+
+
+class EdgeItem(QGraphicsPathItem):
+    def __init__(self, edge, src_item, dst_item):
+        super().__init__()
+        self.edge = edge
+        self.src_item, self.dst_item = src_item, dst_item
+        self.edge_style = NEUTRAL
+        self._hover = False
+        self.setFlags(QGraphicsItem.ItemIsSelectable)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(0)
+        self.setToolTip(f"{edge.src} → {edge.dst}" + (f" (port {edge.port})" if edge.port != "in" else "")
+                        + "\nSelect and press Delete to disconnect.")
+        self._apply_pen()
+        self.update_path()
+
+    def update_path(self):
+        p1 = self.src_item.port_scene_pos(None)
+        p2 = self.dst_item.port_scene_pos(self.edge.port)
+        self.setPath(bezier(p1, p2))
+
+    def set_style(self, edge_style: EdgeStyle):
+        if edge_style != self.edge_style:
+            self.edge_style = edge_style
+            self._apply_pen()
+
+    def _apply_pen(self):
+        s = self.edge_style
+        color = s.color if s.color is not None else style.EDGE
+        if self.isSelected() or self._hover:
+            color = style.EDGE_HOVER
+        pen = QPen(color, s.width + (1.0 if self.isSelected() else 0.0))
+        pen.setCapStyle(Qt.RoundCap)
+        if s.dashed:
+            pen.setStyle(Qt.DashLine)
+        self.setPen(pen)
+
+    def shape(self):
+        stroker = QPainterPathStroker()
+        stroker.setWidth(max(10.0, self.edge_style.width + 6))
+        return stroker.createStroke(self.path())
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.ItemSelectedHasChanged:
+            self._apply_pen()
+        return super().itemChange(change, value)
+
+    def hoverEnterEvent(self, event):
+        self._hover = True
+        self._apply_pen()
+
+    def hoverLeaveEvent(self, event):
+        self._hover = False
+        self._apply_pen()
+
+    def paint(self, painter, option, widget=None):
+        # Skip QGraphicsPathItem's dashed selection rectangle; the pen colour shows selection.
+        pen = self.pen()
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if pen.widthF() * lod < MIN_SCREEN_WIDTH:  # zoomed out: keep edges visible
+            pen.setWidthF(MIN_SCREEN_WIDTH)
+            pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.NoBrush)
+        painter.drawPath(self.path())

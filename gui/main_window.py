@@ -1,0 +1,298 @@
+"""The main window: canvas in the middle, panels in docks, one Document behind everything.
+
+Later helpers plug in through three calls: ``set_dock_widget(name, widget)``
+for the dataset/training/plots/diagnostics docks, ``add_plot_tab`` for single
+plots, and ``set_training_controller`` for the Train menu. Sessions are read
+and written only through ``_load_path``/``_save_path``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from engine.errors import InvalidInput
+from engine.session import Session
+
+from . import templates
+from .canvas import GraphScene, GraphView
+from .canvas.node_item import WIDTH as NODE_W
+from .canvas.scene import GRID
+from .document import Document
+from .file_actions import FileActions
+from .panels.inspector import InspectorPanel
+from .panels.palette import PalettePanel
+from .panels.stack_builder import StackBuilderPanel
+from .settings import APP, app_settings
+from .style import ERROR_TEXT, OK_TEXT
+from .training_controller import TrainingController
+from .window_actions import build_actions
+
+PLACEHOLDER_DOCKS = {
+    "datasetDock": ("Dataset", "Dataset settings will appear here."),
+    "trainingDock": ("Training", "Loss, optimizer and training settings will appear here."),
+    "plotsDock": ("Plots", None),
+    "diagnosticsDock": ("Diagnostics", "Training diagnostics will appear here."),
+}
+PLOT_TABS = ("Loss", "Weights", "Boundary")
+
+
+def _placeholder(text):
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignCenter)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #8a93a0; padding: 12px;")
+    return label
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session | None = None, path: str | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.doc = Document(session or templates.make(templates.FIRST_LAUNCH), parent=self)
+        if path:
+            self.doc.set_path(path)
+        self.scene = GraphScene(self.doc, self)
+        self.view = GraphView(self.scene)
+        self.view.setObjectName("canvas")
+        self.setCentralWidget(self.view)
+        self.palette = PalettePanel()
+        self.stack_builder = StackBuilderPanel(self.doc)
+        self.inspector = InspectorPanel(self.doc)
+        self.docks: dict[str, QDockWidget] = {}
+        self._build_docks()
+        self.controller = TrainingController(self)
+        self.files = FileActions(self)
+        self.actions_by_name: dict[str, QAction] = build_actions(self)
+        self._build_status()
+        self.set_training_controller(self.controller)
+        # wiring: views -> document edits
+        self.palette.layerActivated.connect(self.add_layer_at_center)
+        self.view.layerDropped.connect(lambda name, p: self.add_layer(name, (p.x(), p.y())))
+        self.scene.message.connect(self.show_message)
+        # document -> chrome
+        self.doc.dirtyChanged.connect(self._update_title)
+        self.doc.pathChanged.connect(self._update_title)
+        self.doc.sessionReplaced.connect(self._on_session_replaced)
+        self.doc.validityChanged.connect(self._update_status)
+        self.doc.selectionChanged.connect(self._update_edit_actions)
+        self._update_title()
+        self._update_status(self.doc.report)
+        self._update_edit_actions()
+        self.resize(1400, 900)
+        self._restore_settings()
+        QTimer.singleShot(0, self.view.fit_to_view)
+        self._device_timer = QTimer(self)
+        self._device_timer.timeout.connect(self._poll_device)
+        self._device_timer.start(1500)
+
+    # -- docks -------------------------------------------------------------------
+    def _dock(self, name, title, widget, area):
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    def _build_docks(self):
+        self.setDockNestingEnabled(True)
+        pal = self._dock("paletteDock", "Layers", self.palette, Qt.LeftDockWidgetArea)
+        stack = self._dock("stackDock", "Dense stack builder", self.stack_builder, Qt.LeftDockWidgetArea)
+        self.splitDockWidget(pal, stack, Qt.Vertical)
+        insp = self._dock("inspectorDock", "Properties", self.inspector, Qt.RightDockWidgetArea)
+        self.plot_tabs = QTabWidget()
+        self.plot_tabs.setObjectName("plotTabs")
+        for t in PLOT_TABS:
+            self.plot_tabs.addTab(_placeholder(f"The {t.lower()} plot will appear here during training."), t)
+        for name, (title, text) in PLACEHOLDER_DOCKS.items():
+            area = Qt.BottomDockWidgetArea if name in ("plotsDock", "diagnosticsDock") else Qt.RightDockWidgetArea
+            self._dock(name, title, self.plot_tabs if text is None else _placeholder(text), area)
+        self.splitDockWidget(insp, self.docks["datasetDock"], Qt.Vertical)
+        self.tabifyDockWidget(self.docks["datasetDock"], self.docks["trainingDock"])
+        self.docks["datasetDock"].raise_()
+        self.splitDockWidget(self.docks["plotsDock"], self.docks["diagnosticsDock"], Qt.Horizontal)
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
+        self.resizeDocks([pal, insp], [210, 300], Qt.Horizontal)
+        self.resizeDocks([self.docks["plotsDock"]], [240], Qt.Vertical)
+        self.resizeDocks([pal, stack], [430, 300], Qt.Vertical)
+        self.resizeDocks([insp, self.docks["datasetDock"]], [560, 240], Qt.Vertical)
+
+    def set_dock_widget(self, name: str, widget):
+        """Replace a dock's content: ``name`` is an object name ("trainingDock") or its short form ("training")."""
+        key = name if name in self.docks else f"{name}Dock"
+        if key not in self.docks:
+            raise KeyError(f"no dock {name!r}; docks: {', '.join(self.docks)}")
+        old = self.docks[key].widget()
+        self.docks[key].setWidget(widget)
+        if old is not None and old is not widget and old is not self.plot_tabs:
+            old.deleteLater()
+        return self.docks[key]
+
+    def add_plot_tab(self, title: str, widget):
+        """Put a plot in the Plots dock, replacing the placeholder tab of the same title."""
+        for i in range(self.plot_tabs.count()):
+            if self.plot_tabs.tabText(i) == title:
+                old = self.plot_tabs.widget(i)
+                self.plot_tabs.removeTab(i)
+                old.deleteLater()
+                return self.plot_tabs.insertTab(i, widget, title)
+        return self.plot_tabs.addTab(widget, title)
+
+    # -- training ----------------------------------------------------------------
+    def set_training_controller(self, controller: TrainingController):
+        """Route the Train menu/toolbar to ``controller``; the previous one is disconnected from this window."""
+        old = getattr(self, "_connected_controller", None)
+        if old is controller:
+            return
+        if old is not None:
+            old.stateChanged.disconnect(self._update_train_actions)
+            old.message.disconnect(self.show_message)
+            old.deviceChanged.disconnect(self.set_device_text)
+        self.controller = self._connected_controller = controller
+        controller.stateChanged.connect(self._update_train_actions)
+        controller.message.connect(self.show_message)
+        controller.deviceChanged.connect(self.set_device_text)
+        self._update_train_actions(controller.state)
+
+    def show_message(self, text: str, ms: int = 8000):
+        self.statusBar().showMessage(text, ms)
+
+    def _update_train_actions(self, state):
+        a = self.actions_by_name
+        can = {"train": state in ("idle", "paused"), "pause": state == "running",
+               "step": state in ("idle", "paused"), "stop": state in ("running", "paused"),
+               "reset_weights": state in ("idle", "paused")}
+        for k, on in can.items():
+            a[k].setEnabled(on)
+
+    # -- editing -----------------------------------------------------------------
+    def add_layer(self, name, pos):
+        p = self.scene.snap_point(QPointF(*pos))
+        x, y = p.x(), p.y()
+        others = [n.pos for n in self.doc.graph.nodes if n.pos is not None]
+        while any(abs(x - ox) < NODE_W + 20 and abs(y - oy) < 100 for ox, oy in others):
+            y += GRID  # slide down to the first free spot instead of covering another node
+        nid = self.doc.add_node(name, (x, y))
+        self.statusBar().showMessage(f"Added {name} as {nid}", 4000)
+        return nid
+
+    def add_layer_at_center(self, name):
+        c = self.view.visible_center()
+        return self.add_layer(name, (c.x(), c.y()))
+
+    def _update_edit_actions(self):
+        has = bool(self.doc.selection)
+        for k in ("cut", "copy", "duplicate"):
+            self.actions_by_name[k].setEnabled(has)
+
+    # -- chrome --------------------------------------------------------------------
+    def _build_status(self):
+        sb = self.statusBar()
+        self.validity_label = QLabel()
+        self.validity_label.setObjectName("validity")
+        self.params_label = QLabel()
+        self.params_label.setObjectName("paramCount")
+        self.device_label = QLabel("device: auto")
+        self.device_label.setObjectName("device")
+        self.device_label.setToolTip("Where training runs; decided when the training engine (torch) has loaded.")
+        for w in (self.validity_label, self.params_label, self.device_label):
+            w.setContentsMargins(8, 0, 8, 0)
+            sb.addPermanentWidget(w)
+
+    def _update_status(self, report):
+        if report.ok:
+            self.validity_label.setText("✓ valid")
+            self.validity_label.setStyleSheet(f"color: {OK_TEXT};")
+            self.validity_label.setToolTip("The graph is valid: every shape is known.")
+        else:
+            first = str(report.errors[0])
+            short = first if len(first) <= 70 else first[:67] + "…"
+            self.validity_label.setText("✗ " + short)
+            self.validity_label.setStyleSheet(f"color: {ERROR_TEXT};")
+            self.validity_label.setToolTip("\n".join(str(e) for e in report.errors))
+        self.params_label.setText(f"{report.total_params:,} parameters")
+
+    def set_device_text(self, device: str):
+        self.device_label.setText(f"device: {device}")
+        self._device_timer.stop()
+
+    def _poll_device(self):
+        """Show the real device once torch is imported by someone else; never import it here."""
+        torch = sys.modules.get("torch")
+        if torch is not None and hasattr(torch, "cuda"):
+            self.set_device_text("cuda" if torch.cuda.is_available() else "cpu")
+
+    def _update_title(self, *_):
+        self.setWindowTitle(f"{self.doc.display_name}{'*' if self.doc.dirty else ''} — {APP}")
+
+    def _on_session_replaced(self):
+        self._update_title()
+        QTimer.singleShot(0, self.view.fit_to_view)
+
+    # -- files (the single load/save pair a later .nnp helper swaps) ------------------
+    def _load_path(self, path) -> Session:
+        from engine.session import load_session
+
+        return load_session(path)
+
+    def _save_path(self, path):
+        from engine.session import save_session_json
+
+        save_session_json(self.doc.session, path)
+
+    def open_path(self, path, as_example=False) -> bool:
+        """Load ``path`` into the window; an example opens as untitled so Save asks where."""
+        try:
+            session = self._load_path(path)
+        except InvalidInput as e:
+            QMessageBox.warning(self, "Cannot open", str(e))
+            return False
+        self.doc.set_session(session, None if as_example else os.path.abspath(path))
+        if not as_example:
+            self.files.add_recent(os.path.abspath(path))
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save_to(self, path) -> bool:
+        try:
+            self._save_path(path)
+        except (OSError, InvalidInput) as e:
+            QMessageBox.warning(self, "Cannot save", f"Saving {path} failed: {e}")
+            return False
+        self.doc.mark_saved(os.path.abspath(path))
+        self.files.add_recent(os.path.abspath(path))
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    # -- settings and closing ----------------------------------------------------------
+    def _restore_settings(self):
+        s = app_settings()
+        geo, state = s.value("window/geometry"), s.value("window/state")
+        if isinstance(geo, QByteArray) and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+
+    def save_settings(self):
+        s = app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.sync()
+
+    def closeEvent(self, event):
+        if not self.files.maybe_save():
+            event.ignore()
+            return
+        self.controller.stop()
+        shutdown = getattr(self.controller, "shutdown", None)
+        if shutdown is not None:  # live training: wait for the worker thread
+            shutdown()
+        self.save_settings()
+        self._device_timer.stop()
+        event.accept()

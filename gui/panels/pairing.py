@@ -1,0 +1,68 @@
+"""The "common mistakes" check of the training panel: loss vs. last activation, output width and task.
+
+Pure functions over a Session and a GraphReport (no Qt, no torch), so they
+are cheap enough to run on every edit.
+"""
+from __future__ import annotations
+
+import sys
+
+from engine.data import DATASETS, dataset_canonical
+from engine.losses import check_pairing
+
+
+def last_activation(graph, report):
+    """``(activation name, node id)`` applied last before the Output, or ``(None, None)``."""
+    nid = report.output_id or next((n.id for n in graph.nodes if n.type == "Output"), None)
+    seen = set()
+    while nid is not None and nid not in seen and nid in graph.ids():
+        seen.add(nid)
+        node = graph.node(nid)
+        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
+            act = (report.params.get(nid) or node.params).get("activation") or "identity"
+            return act, nid
+        srcs = graph.inputs_of(nid)
+        nid = srcs[0] if len(srcs) == 1 else None
+    return None, None
+
+
+def dataset_facts(spec) -> tuple[str, int]:
+    """``(task, n_classes)`` of a dataset spec without generating it (0 classes: regression or unknown)."""
+    canon = dataset_canonical(spec)
+    t, p = canon["type"], canon["params"]
+    if t in ("inline", "csv"):
+        if p["task"] == "regression":
+            return "regression", 0
+        names = p.get("class_names") or []
+        ys = [int(v) for v in p.get("y") or []]
+        return "classification", max(len(names), (max(ys) + 1) if ys else 0, 2)
+    if DATASETS.entry(t).group == "regression":
+        return "regression", 0
+    return "classification", int(p.get("classes", 10 if t == "digits" else 2))
+
+
+def pairing_warnings(session, report) -> list[str]:
+    """check_pairing plus the output width against the number of classes."""
+    act, _ = last_activation(session.graph, report)
+    out = report.shapes.get(report.output_id) if report.output_id else None
+    k = int(out[0]) if out is not None and len(out) == 1 else 0
+    task, n_classes = dataset_facts(session.dataset)
+    warnings = check_pairing(session.loss, act, k, task)
+    if task == "classification" and n_classes and k:
+        if k == 1 and n_classes > 2:
+            warnings.append(f"One output unit can only separate 2 classes, but the dataset has {n_classes}; give the "
+                            f"last layer {n_classes} units and use cross_entropy.")
+        elif k > 1 and k != n_classes:
+            warnings.append(f"The output has {k} units but the dataset has {n_classes} classes; give the last layer "
+                            f"{n_classes} units.")
+    return warnings
+
+
+def torch_devices():
+    """Which devices torch can use, or None while torch is not imported (never imports it)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not hasattr(torch, "cuda"):
+        return None
+    mps = getattr(getattr(torch, "backends", None), "mps", None)
+    return {"auto": True, "cpu": True, "cuda": bool(torch.cuda.is_available()),
+            "mps": bool(mps is not None and mps.is_available())}

@@ -1,0 +1,84 @@
+"""Accuracy per epoch (classification) or RMSE/MAE per epoch (regression), training and validation."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from . import TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, epoch_symbols, legend_above, plot_widget
+
+NAN = float("nan")
+
+
+def _get(metrics, key):
+    v = (metrics or {}).get(key)
+    return NAN if v is None else float(v)
+
+
+class MetricPlot(LivePlot):
+    title = "Accuracy"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pw = plot_widget(x="epoch", y="accuracy")
+        self.item = self.pw.getPlotItem()
+        self.legend = legend_above(self.pw)
+        sym = dict(symbol="o", symbolSize=5, symbolPen=None)
+        self.curves = [
+            self.item.plot([], [], pen=pg.mkPen(TRAIN_PEN, width=2), symbolBrush=TRAIN_PEN, **sym),
+            self.item.plot([], [], pen=pg.mkPen(VAL_PEN, width=2), symbolBrush=VAL_PEN, **sym),
+            self.item.plot([], [], pen=pg.mkPen(VAL_PEN, width=1, style=Qt.DashLine), symbolBrush=VAL_PEN, **sym),
+        ]
+        self.body_layout.addWidget(self.pw, 1)
+        self.range = RangeKeeper(self.item)
+        self.buf = GrowBuf(4)
+        self.keys = ("accuracy",)
+
+    def set_meta(self, meta):
+        super().set_meta(meta)
+        reg = meta is not None and meta.task == "regression"
+        self.title = "Error" if reg else "Accuracy"
+        self.item.setLabel("left", "RMSE / MAE" if reg else "accuracy", color="#1d232b")
+        legend = self.legend
+        legend.clear()
+        for c, name in zip(self.curves, (("train RMSE", "validation RMSE", "validation MAE") if reg
+                                         else ("train accuracy", "validation accuracy", None))):
+            if name:
+                legend.addItem(c, name)
+            c.setVisible(bool(name))
+
+    def clear(self):
+        self.range.reset()
+        self.buf.clear()
+        for c in self.curves:
+            c.setData([], [])
+
+    def ingest(self, batch):
+        reg = self.meta is not None and self.meta.task == "regression"
+        for ev in batch.epochs:
+            if reg:
+                row = (_get(ev.train_metrics, "rmse"), _get(ev.val_metrics, "rmse"), _get(ev.val_metrics, "mae"))
+            else:
+                row = (_get(ev.train_metrics, "accuracy"), _get(ev.val_metrics, "accuracy"), NAN)
+            self.buf.extend([ev.epoch], *[[v] for v in row])
+            self.dirty = True
+
+    def redraw(self):
+        x = self.buf.col(0)
+        ys = []
+        for i, c in enumerate(self.curves):
+            epoch_symbols(c, len(x), (TRAIN_PEN, VAL_PEN, VAL_PEN)[i])
+            y = self.buf.col(i + 1)
+            ok = np.isfinite(y)
+            c.setData(x[ok], y[ok])
+            ys.append(y)
+        reg = self.meta is not None and self.meta.task == "regression"
+        self.range.update([x, [1.0]], ys + [[0.0]] if reg else [[0.0, 1.0]])
+
+    def export_item(self):
+        return self.pw.legend_layout
+
+    def csv_table(self):
+        reg = self.meta is not None and self.meta.task == "regression"
+        names = ("train RMSE", "validation RMSE", "validation MAE") if reg else ("train accuracy", "validation accuracy")
+        return ["epoch", *names], [self.buf.col(i) for i in range(len(names) + 1)]

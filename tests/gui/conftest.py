@@ -1,0 +1,69 @@
+"""GUI test set-up: offscreen Qt before any Qt import, settings in a temporary folder, no dialogs."""
+import os
+
+os.environ["QT_QPA_PLATFORM"] = os.environ.get("NNP_TEST_QPA", "offscreen")
+os.environ["NNP_NO_PRELOAD"] = "1"
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
+
+from engine.session import Session  # noqa: E402
+from engine.spec import GraphSpec  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Every test gets its own settings folder, so nothing touches the user's real settings."""
+    folder = tmp_path / "qsettings"
+    folder.mkdir()
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(folder))
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    # A modal box would hang an offscreen test; fail loudly instead.
+    for name in ("warning", "critical", "question", "information"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(lambda *a, **k: pytest.fail(f"unexpected message box {a[1:3]}")))
+    return folder
+
+
+def make_session(layers=None, nodes=None, edges=None, name="Test"):
+    s = Session()
+    s.name = name
+    s.graph = GraphSpec.from_dict({"layers": layers} if layers is not None else {"nodes": nodes, "edges": edges or []})
+    return s
+
+
+@pytest.fixture
+def session_of():
+    """``session_of(layers=[...])`` or ``session_of(nodes=[...], edges=[...])``: a Session around that graph."""
+    return make_session
+
+
+@pytest.fixture
+def window(qtbot):
+    from gui.main_window import MainWindow
+
+    win = MainWindow()
+    win.files.ask_unsaved = lambda: QMessageBox.Discard
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win
+
+
+@pytest.fixture
+def editor(qtbot):
+    """A Document with a scene and view, no main window: ``(doc, scene, view)``."""
+    from gui.canvas import GraphScene, GraphView
+    from gui.document import Document
+
+    doc = Document(make_session([
+        {"id": "input", "type": "Input", "params": {"shape": [2]}},
+        {"id": "d1", "type": "Dense", "params": {"units": 8, "activation": "tanh"}},
+        {"id": "d2", "type": "Dense", "params": {"units": 4}},
+        {"id": "output", "type": "Output"},
+    ]))
+    scene = GraphScene(doc)
+    view = GraphView(scene)
+    view.resize(800, 500)
+    qtbot.addWidget(view)
+    return doc, scene, view

@@ -1,0 +1,250 @@
+"""The live plots on hand-made progress batches: numbers in, the right numbers drawn."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QTabWidget
+
+from engine.events import EpochEnd, LayerStats, Stats
+from gui.workers.training_worker import BoundaryFrame
+
+
+def meta(**kw):
+    base = dict(task="classification", n_classes=2, n_outputs=1, class_names=["negative", "positive"],
+                feature_names=["x1", "x2"], loss_name="bce_logits", layer_keys=["d1.weight", "d1.bias"],
+                weight_nodes=["d1", "d2"], activations={"d1": "relu", "d2": "tanh"}, hidden_maps=[("d1", 3)],
+                raw={"train": (np.array([[0, 0], [1, 1.0]], np.float32), np.array([0, 1])),
+                     "test": (np.array([[0.5, 0.5]], np.float32), np.array([1])),
+                     "val": (np.zeros((0, 2), np.float32), np.zeros(0, np.int64))},
+                extent=(-1.0, 2.0, -1.0, 2.0), y_range=None, epochs=10, trainer=None)
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+def batch(**kw):
+    base = dict(xs=np.zeros(0), steps=np.zeros(0, np.int64), losses=np.zeros(0), lrs=np.zeros(0), stats=None,
+                grad_x=np.zeros(0), grad_norms={}, epochs=(), activations=None, boundary=None, predictions=None,
+                epoch=0, step=0, total_epochs=10, steps_per_epoch=5, speed=0.0, eta=None, position=0.0)
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+def epoch_end(e, train, val, cm=None):
+    return EpochEnd(e, train, val, {"accuracy": 0.5}, {"accuracy": 0.75, **({"confusion": cm} if cm else {})},
+                    0.1, 1.0, 5.0, ())
+
+
+@pytest.fixture
+def shown(qtbot):
+    def show(widget):
+        qtbot.addWidget(widget)
+        widget.resize(700, 350)
+        widget.show()
+        qtbot.waitExposed(widget)
+        return widget
+
+    return show
+
+
+def test_ema_matches_a_plain_loop_and_continues_across_chunks():
+    from gui.plots.loss_plot import ema
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=700)
+    a = 0.9
+    want = np.empty_like(x)
+    s = x[0]
+    for i, v in enumerate(x):
+        s = a * s + (1 - a) * v
+        want[i] = s
+    np.testing.assert_allclose(ema(x, a), want, rtol=1e-10)
+    np.testing.assert_allclose(np.concatenate([ema(x[:300], a), ema(x[300:], a, carry=want[299])]), want, rtol=1e-10)
+    np.testing.assert_array_equal(ema(x, 0.0), x)
+
+
+def test_growbuf_doubles_then_thins_to_a_fixed_budget():
+    from gui.plots import GrowBuf
+
+    b = GrowBuf(2, capacity=4, cap=100)
+    for i in range(0, 1000, 10):
+        b.extend(np.arange(i, i + 10), np.arange(i, i + 10) * 2.0)
+    assert len(b) <= 100 and len(b.a) <= 200
+    x, y = b.col(0), b.col(1)
+    assert np.all(np.diff(x) > 0) and np.array_equal(y, 2 * x) and x[-1] == 999
+
+
+def test_rebin_keeps_the_total_and_splits_bins_by_overlap():
+    from gui.plots.weights_plot import rebin
+
+    out = rebin([4, 2], [0.0, 1.0, 2.0], np.array([-1.0, 0.5, 1.5, 3.0]))
+    np.testing.assert_allclose(out, [2.0, 3.0, 1.0])  # half of bin 0, the other half + half of bin 1, the rest
+
+
+def test_loss_plot_draws_steps_smoothed_and_epochs(shown):
+    from gui.plots.loss_plot import LossPlot, ema
+
+    p = shown(LossPlot())
+    p.set_meta(meta())
+    losses = np.linspace(1.0, 0.5, 20)
+    p.ingest(batch(xs=np.arange(1, 21) / 10, steps=np.arange(1, 21), losses=losses,
+                   epochs=(epoch_end(1, 0.8, 0.9), epoch_end(2, 0.6, None))))
+    p.redraw()
+    x, y = p.smooth.getData()
+    np.testing.assert_allclose(p.steps.col(2), ema(losses, 0.6))
+    assert p.raw.getData()[1] is not None and len(p.steps) == 20
+    vx, vy = p.val_ep.getData()
+    assert list(vx) == [1.0] and list(vy) == [0.9]  # the epoch without validation is left out
+    p.slider.setValue(0)
+    p.redraw()
+    np.testing.assert_allclose(p.steps.col(2), losses)
+    p.log_box.setChecked(True)
+    p.redraw()
+    (x0, x1), (y0, y1) = p.item.viewRange()
+    assert y0 <= np.log10(0.5) and y1 >= np.log10(1.0)  # the view is in log10 units and holds the curve
+    header, cols = p.csv_table()
+    assert header[:3] == ["epoch (fractional)", "train loss (step)", "train loss (smoothed 0.00)"]
+    np.testing.assert_allclose(cols[1], losses)
+
+
+def test_range_keeper_only_moves_when_data_leave_the_view(shown):
+    from gui.plots import RangeKeeper, plot_widget
+
+    pw = shown(plot_widget())
+    rk = RangeKeeper(pw.getPlotItem())
+    rk.update([[0, 10]], [[1.0, 2.0]])
+    first = rk.x
+    rk.update([[0, 10.5]], [[1.1, 1.9]])
+    assert rk.x == first  # inside: no change, no axis re-layout
+    rk.update([[0, 20]], [[1.0, 2.0]])
+    assert rk.x[1] > 20
+
+
+def test_weights_plot_histogram_and_fixed_level_heatmap(shown):
+    from gui.plots.weights_plot import VALUE_BINS, WeightsPlot
+
+    p = shown(WeightsPlot())
+    p.set_meta(meta())
+    assert p.selector.currentText() == "d1.weight"
+    for k in range(3):
+        counts = (1, 2, 3) if k < 2 else (3, 2, 1)
+        ls = LayerStats("d1", "weight", 0.0, 1.0, 1.0, 0.1, counts, (-1.0 - k, 0.0, 1.0, 2.0 + k))
+        p.ingest(batch(stats=Stats(10 * k, 0, (ls,), 0.1), grad_x=np.array([k / 5])))
+    p.redraw()
+    hx, hy = p.hist_curve.getData()
+    assert list(hy) == [3, 2, 1] and list(hx) == [-3.0, 0.0, 1.0, 4.0]
+    img = p.image.image
+    assert img.shape == (VALUE_BINS, 3) and p.image.levels is not None and list(p.image.levels) == [0, 1]
+    assert np.allclose(img.max(axis=0), 1.0)  # each column scaled to its densest bin
+    # the value axis covers every histogram seen, with margin
+    assert p.hists["d1.weight"].lo < -3.0 and p.hists["d1.weight"].hi > 4.0
+
+
+def test_boundary_binary_multiclass_and_points(shown):
+    from gui.plots.boundary_plot import BoundaryPlot, class_rgb
+
+    p = shown(BoundaryPlot())
+    p.set_meta(meta())
+    assert p.train_pts.data["x"].tolist() == [0.0, 1.0] and len(p.test_pts.data) == 1
+    vals = np.linspace(0, 1, 60 * 60, dtype=np.float32).reshape(60, 60)
+    p.ingest(batch(boundary=BoundaryFrame("binary", vals, (-1.0, 2.0, -1.0, 2.0), {}, 7)))
+    p.redraw()
+    np.testing.assert_array_equal(p.image.image, vals)
+    assert list(p.image.levels) == [0, 1] and p.image.isVisible() and p.info.text() == "after step 7"
+    p.discrete_box.setChecked(True)
+    p.redraw()
+    img = p.image.image
+    assert np.allclose(img[vals >= 0.5], 0.85) and np.allclose(img[vals < 0.5], 0.15)
+    rgb = class_rgb(np.array([[[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]]]))
+    assert rgb[0, 0].tolist() == [245, 147, 34] and rgb[0, 1].tolist() == [255, 255, 255]  # sure: class colour; unsure: white
+    p.test_box.setChecked(False)
+    assert len(p.test_pts.data) == 0
+    p.set_meta(meta(extent=None, feature_names=["a", "b", "c"]))
+    assert not p.active and "2-D inputs only" in p._message.text()
+
+
+def test_confusion_plot_counts_and_row_shares(shown):
+    from gui.plots.confusion_plot import ConfusionPlot
+
+    p = shown(ConfusionPlot())
+    p.set_meta(meta())
+    p.ingest(batch(epochs=(epoch_end(3, 0.5, 0.6, cm=[[8, 2], [1, 9]]),)))
+    p.redraw()
+    assert [t.toPlainText() for t in p.texts] == ["8", "2", "1", "9"]
+    np.testing.assert_allclose(p.image.image, [[0.8, 0.2], [0.1, 0.9]])
+    assert "accuracy 0.850" in p.info.text()
+    p.set_meta(meta(task="regression"))
+    assert not p.active
+
+
+def test_gradients_plot_flags_a_vanishing_layer(shown):
+    from gui.plots.gradients_plot import FLAG_PEN, GradientsPlot
+
+    p = shown(GradientsPlot())
+    p.set_meta(meta())
+    n = 12
+    p.ingest(batch(grad_x=np.arange(n) / 10, grad_norms={"d1": np.full(n, 1e-6), "d2": np.full(n, 1.0)}))
+    p._next = 0
+    p.redraw()
+    assert p.flags == {"d1": "vanishing"}
+    assert p.curves["d1"].opts["pen"].color().getRgb()[:3] == FLAG_PEN
+    assert "d1" in p.flag_label.text()
+
+
+def test_activation_plot_bars(shown):
+    from gui.plots.activation_plot import ActivationPlot
+
+    p = shown(ActivationPlot())
+    p.set_meta(meta())
+    p.ingest(batch(activations={"d1": {"dead_fraction": 0.75, "saturated_fraction": 0.0, "activation": "relu"},
+                                "d2": {"dead_fraction": 0.0, "saturated_fraction": 0.4, "activation": "tanh"}}))
+    p.redraw()
+    assert list(p.dead.opts["height"]) == [0.75] and list(p.sat.opts["height"]) == [0.4]
+    p.set_meta(meta(activations={}))
+    assert not p.active
+
+
+def test_hub_redraws_only_visible_dirty_views(qtbot):
+    from gui.plots import PlotHub
+    from gui.plots.loss_plot import LossPlot
+    from gui.plots.lr_plot import LRPlot
+
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    a, b = LossPlot(), LRPlot()
+    tabs.addTab(a, "a")
+    tabs.addTab(b, "b")
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    hub = PlotHub([a, b])
+    hub.set_meta(meta())
+    hub.ingest(batch(xs=np.array([0.1]), steps=np.array([1]), losses=np.array([0.5]), lrs=np.array([0.1])))
+    assert a.dirty and b.dirty
+    hub._tick()
+    assert not a.dirty and b.dirty  # the hidden tab waits
+    tabs.setCurrentWidget(b)
+    hub._tick()
+    assert not b.dirty and b.curve.getData()[1].tolist() == [0.1]
+    hub._tick()  # nothing dirty: the timer goes idle
+    assert not hub.timer.isActive()
+
+
+def test_diagnostics_panel_collects_sources():
+    from engine.diagnostics import Diagnosis
+    from engine.events import Finished
+    from gui.panels.diagnostics_panel import DiagnosticsPanel
+
+    p = DiagnosticsPanel()
+    p.set_meta(meta())
+    p.redraw(force=True)
+    assert "appear after 5 epochs" in p.texts()[0]
+    d = Diagnosis("overfitting", "warning", "Validation rose.", "Use early stopping.")
+    ev = EpochEnd(6, 0.1, 0.5, {}, {}, 0.1, 1.0, 5.0, (d,))
+    p.ingest(batch(epochs=(ev,), grad_norms={"d1": np.full(6, 1e-7), "d2": np.ones(6)},
+                   activations={"d1": {"dead_fraction": 0.9, "saturated_fraction": 0.0, "activation": "relu"}}))
+    p.redraw(force=True)
+    codes = [x.code for x in p.diagnoses()]
+    assert codes == ["overfitting", "vanishing", "dead_relu"]
+    assert p.texts()[0] == "Validation rose. Use early stopping."
+    p.finished(Finished("diverged", 6, 2, 1.0, "The loss became NaN. Lower the learning rate."))
+    p.redraw(force=True)
+    assert p.texts()[0].startswith("Training stopped by the NaN guard. The loss became NaN.")
