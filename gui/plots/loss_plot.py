@@ -56,7 +56,7 @@ class LossPlot(LivePlot):
         self.log_box.toggled.connect(self._set_log)
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 99)
-        self.slider.setValue(60)
+        self.slider.setValue(90)  # per-step losses of small batches are noisy: smooth well by default
         self.slider.setMaximumWidth(160)
         self.slider.setToolTip("Exponential moving average of the per-step loss (0 = raw)")
         self.slider.valueChanged.connect(self._smoothing_changed)

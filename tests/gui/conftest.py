@@ -66,4 +66,7 @@ def editor(qtbot):
     view = GraphView(scene)
     view.resize(800, 500)
     qtbot.addWidget(view)
-    return doc, scene, view
+    yield doc, scene, view
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.clipboard().clear()  # the clipboard owns copied QMimeData; free it while Qt is alive

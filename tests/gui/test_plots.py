@@ -90,7 +90,7 @@ def test_loss_plot_draws_steps_smoothed_and_epochs(shown):
                    epochs=(epoch_end(1, 0.8, 0.9), epoch_end(2, 0.6, None))))
     p.redraw()
     x, y = p.smooth.getData()
-    np.testing.assert_allclose(p.steps.col(2), ema(losses, 0.6))
+    np.testing.assert_allclose(p.steps.col(2), ema(losses, 0.9))  # the default smoothing
     assert p.raw.getData()[1] is not None and len(p.steps) == 20
     vx, vy = p.val_ep.getData()
     assert list(vx) == [1.0] and list(vy) == [0.9]  # the epoch without validation is left out
