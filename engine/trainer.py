@@ -33,7 +33,8 @@ from .second_order import bind_batch
 from .session import Session
 
 EVAL_CHUNK = 4096
-TRAIN_EVAL_LIMIT = 4096  # training metrics are measured on a fixed subset this large
+TRAIN_EVAL_LIMIT = 1024  # training metrics are measured on a fixed subset this large
+HIST_SAMPLE = 16384  # weights histogrammed per tensor, at most
 
 
 class Trainer:
@@ -65,6 +66,7 @@ class Trainer:
         self.loss_name = s.loss["type"]
         self.loss_fn = LOSSES.create(s.loss)
         self.warnings = check_pairing(s.loss, last_activation(s.graph, rep), output_width(rep), self.data.task)
+        self._check_targets()
         self.base_lr = float(s.optimizer["params"]["lr"])
         self.optimizer = OPTIMIZERS.create(s.optimizer, self.model.trainable_parameters())
         self._closure = needs_closure(self.optimizer)
@@ -93,6 +95,15 @@ class Trainer:
         self._running.set()
         self._pending: dict = {}
         self._lock = threading.Lock()
+
+    def _check_targets(self):
+        """Validate every target once (a clear error naming the bad label), then skip it per step."""
+        width = output_width(self.model.report) or 1
+        for split in ("train", "val", "test"):
+            y = torch.as_tensor(getattr(self.data, f"y_{split}"))
+            if len(y):
+                self.loss_fn(torch.zeros((len(y), width)), y)
+        self.loss_fn.check_targets = False
 
     # -- control, callable from any thread ---------------------------------
     def stop(self):
@@ -245,9 +256,13 @@ class Trainer:
             total += g * g
             if hi <= lo:
                 lo, hi = lo - 0.5, hi + 0.5
-            counts = torch.histc(w, bins=bins, min=lo, max=hi).tolist()
+            # A histogram's shape needs no more than a strided sample of a big tensor (deterministic).
+            stride = -(-w.numel() // HIST_SAMPLE)
+            counts = torch.histc(w[::stride], bins=bins, min=lo, max=hi).tolist()
+            if stride > 1:
+                counts = [c * w.numel() / (-(-w.numel() // stride)) for c in counts]
             layers.append(LayerStats(nid, pname, mean, std, math.sqrt(w.numel() * (std * std + mean * mean)), g,
-                                     tuple(int(c) for c in counts),
+                                     tuple(int(round(c)) for c in counts),
                                      tuple(lo + (hi - lo) * i / bins for i in range(bins + 1))))
         st = Stats(self.step, self.epoch, tuple(layers), math.sqrt(total))
         self._grad_norms.append(st.grad_norm)

@@ -207,3 +207,22 @@ def test_million_step_history_stays_small():
         h.add_step(i, 0.5, 0.1)
     assert h.nbytes() <= 12 * 1024 * 1024  # a million steps: bounded, a few MB
     assert len(h.step_loss) <= 500_000
+
+
+def test_histograms_of_big_tensors_are_sampled_but_keep_their_shape():
+    s = small_session(epochs=1, stats_every=1)
+    s.graph = GraphSpec.from_dict({"layers": [
+        {"id": "input", "type": "Input", "params": {"shape": [2]}},
+        {"id": "wide", "type": "Dense", "params": {"units": 300}},
+        {"id": "big", "type": "Dense", "params": {"units": 200}},
+        {"id": "o", "type": "Dense", "params": {"units": 1}}]})
+    tr = Trainer(s)
+    st = next(e for e in tr.run() if isinstance(e, Stats))
+    big = next(l for l in st.layers if l.node == "big" and l.param == "weight")
+    w = tr.model.layers["big"].weight.detach().reshape(-1)
+    assert w.numel() == 60_000 > 16384
+    assert abs(sum(big.hist_counts) - w.numel()) <= 30  # scaled to the full tensor (rounding per bin)
+    exact = torch.histc(w, bins=30, min=big.hist_edges[0], max=big.hist_edges[-1]).numpy()
+    got = np.asarray(big.hist_counts, dtype=float)
+    assert np.abs(got - exact).sum() / w.numel() < 0.05  # same distribution within 5% total variation
+    assert big.norm == pytest.approx(w.norm().item(), rel=1e-5)  # moments stay exact
