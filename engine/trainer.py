@@ -361,7 +361,10 @@ class Trainer:
                     yield st
                 steps_done += 1
                 if max_steps is not None and steps_done >= max_steps:
-                    return (yield self._finish("step", t_start))
+                    if self.batch_in_epoch < self.steps_per_epoch:
+                        return (yield self._finish("step", t_start))
+                    to_epoch_end = True  # this step finished the epoch: close it (evaluate) before returning
+                    break
             ev = self._end_epoch(t0)
             yield ev
             if not math.isfinite(ev.train_loss):

@@ -21,13 +21,42 @@ def _preload_torch():
     threading.Thread(target=run, name="torch-preload", daemon=True).start()
 
 
+def start(argv=(), *, recovery_folder=None, autosave_ms=None, ask_recover=None):
+    """Build and show the window: recovered work first, else the session file in ``argv``, else the template.
+
+    A file that cannot be opened is explained in a message box and the window starts with the default
+    template; nothing is written to the file. Returns the window (``main`` runs the event loop).
+    """
+    from PySide6.QtCore import QTimer
+
+    from .main_window import MainWindow
+    from .panels.install import install_panels
+    from .recovery import INTERVAL_MS, install_recovery, offer_recovery
+
+    paths = [a for a in argv if not a.startswith("-")]
+    win = MainWindow()
+    install_panels(win)
+    win.show()
+    install_recovery(win, recovery_folder, autosave_ms or INTERVAL_MS)
+    restored = offer_recovery(win, recovery_folder, ask_recover)
+    if paths:
+        if restored:
+            win.show_message(f"Recovered unsaved work; {paths[0]} was not opened (File ▸ Open it when you like)")
+        else:
+            win.open_path(paths[0])
+    from .live_training import install_live_training
+
+    # plots and the training controller (pyqtgraph, ~0.7 s) come in right after the first paint
+    QTimer.singleShot(0, lambda: install_live_training(win))
+    return win
+
+
 def main(argv=None) -> int:
     """``argv``: arguments without the program name (like main.main); an optional session path."""
     argv = list(sys.argv[1:] if argv is None else argv)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import MainWindow
     from .settings import APP, ORG
     from .style import apply_style, icon
 
@@ -36,18 +65,7 @@ def main(argv=None) -> int:
     app.setApplicationName(APP)
     apply_style(app)
     app.setWindowIcon(icon("train"))
-    paths = [a for a in argv if not a.startswith("-")]
-    win = MainWindow()
-    from .panels.install import install_panels
-
-    install_panels(win)
-    if paths:
-        win.open_path(paths[0])
-    win.show()
-    from .live_training import install_live_training
-
-    # plots and the training controller (pyqtgraph, ~0.7 s) come in right after the first paint
-    QTimer.singleShot(0, lambda: install_live_training(win))
+    win = start(argv)  # noqa: F841 - kept alive by this frame while the loop runs
     if not os.environ.get("NNP_NO_PRELOAD"):
         QTimer.singleShot(500, _preload_torch)
     return app.exec()

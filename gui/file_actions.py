@@ -1,11 +1,12 @@
 """File menu behaviour: New from a template, Open, Open Recent, Save, Save As, Revert, examples.
 
 Dialog calls sit in small methods (``ask_unsaved``, ``ask_open_path``,
-``ask_save_path``, ``ask_template``) so tests replace them instead of
-clicking through modal dialogs.
+``ask_save_path``, ``ask_template``, ``ask_revert``, ``notify``) so tests
+replace them instead of clicking through modal dialogs.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -17,7 +18,11 @@ from .settings import app_settings
 from .style import RESOURCES
 
 MAX_RECENT = 8
-FILTER = "NN Playground sessions (*.json *.nnp);;JSON session (*.json);;All files (*)"
+NNP_FILTER = "Session with training: settings, weights and history (*.nnp)"
+JSON_FILTER = "Settings only, no weights or history (*.json)"
+OPEN_FILTER = f"NN Playground sessions (*.nnp *.json);;{NNP_FILTER};;{JSON_FILTER};;All files (*)"
+SAVE_FILTER = f"{NNP_FILTER};;{JSON_FILTER}"
+FILTER = OPEN_FILTER  # kept for callers of the old name
 
 
 class FileActions:
@@ -35,11 +40,24 @@ class FileActions:
             QMessageBox.Save | QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Save)
 
     def ask_open_path(self) -> str:
-        return QFileDialog.getOpenFileName(self.win, "Open session", self._start_dir(), FILTER)[0]
+        return QFileDialog.getOpenFileName(self.win, "Open session", self._start_dir(), OPEN_FILTER)[0]
 
     def ask_save_path(self) -> str:
-        start = os.path.join(self._start_dir(), self.doc.display_name + ".json")
-        return QFileDialog.getSaveFileName(self.win, "Save session as", start, FILTER)[0]
+        """A path with the extension of the chosen file type (``.nnp`` unless ``.json`` is picked)."""
+        start = os.path.join(self._start_dir(), self.doc.display_name + ".nnp")
+        path, chosen = QFileDialog.getSaveFileName(self.win, "Save session as", start, SAVE_FILTER, NNP_FILTER)
+        if path and not os.path.splitext(path)[1]:
+            path += ".json" if chosen == JSON_FILTER else ".nnp"
+        return path
+
+    def ask_revert(self) -> bool:
+        return QMessageBox.question(
+            self.win, "Revert", f"Discard all changes since “{self.doc.display_name}” was saved and reload it?",
+            QMessageBox.Discard | QMessageBox.Cancel, QMessageBox.Cancel) == QMessageBox.Discard
+
+    def notify(self, title, text):
+        """A file could not be read or written: say why (tests record instead)."""
+        QMessageBox.warning(self.win, title, text)
 
     def ask_template(self):
         return TemplateDialog.choose(self.win)
@@ -53,7 +71,7 @@ class FileActions:
     # -- actions ------------------------------------------------------------------
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded, or clean)."""
-        if not self.doc.dirty:
+        if not self.win.has_unsaved_changes():
             return True
         answer = self.ask_unsaved()
         if answer == QMessageBox.Save:
@@ -66,7 +84,7 @@ class FileActions:
         key = self.ask_template()
         if key is None:
             return False
-        self.doc.set_session(templates.make(key))
+        self.win.load_session(templates.make(key))
         return True
 
     def open(self, path=None):
@@ -75,9 +93,9 @@ class FileActions:
         path = path or self.ask_open_path()
         return bool(path) and self.win.open_path(path)
 
-    def open_example(self, path):
-        if self.maybe_save():
-            self.win.open_path(path, as_example=True)
+    def open_example(self, path) -> bool:
+        """An example opens as a new untitled document: Save asks where, the example file stays as shipped."""
+        return self.maybe_save() and self.win.open_path(path, as_example=True)
 
     def save(self) -> bool:
         if not self.doc.path:
@@ -88,16 +106,15 @@ class FileActions:
         path = self.ask_save_path()
         if not path:
             return False
-        if not os.path.splitext(path)[1]:
-            path += ".json"
+        if not os.path.splitext(path)[1]:  # no type chosen: keep trained weights if there are any
+            path += ".nnp" if self.win.trained_state() is not None else ".json"
         return self.win.save_to(path)
 
     def revert(self):
+        """Reload the file from disk (after a confirmation when something would be lost)."""
         if not self.doc.path:
             return False
-        if self.doc.dirty and QMessageBox.question(
-                self.win, "Revert", f"Discard all changes since “{self.doc.display_name}” was saved?",
-                QMessageBox.Discard | QMessageBox.Cancel) != QMessageBox.Discard:
+        if self.win.has_unsaved_changes() and not self.ask_revert():
             return False
         return self.win.open_path(self.doc.path)
 
@@ -129,11 +146,22 @@ class FileActions:
     def examples() -> list[Path]:
         return sorted((RESOURCES / "examples").glob("*.json"))
 
+    @staticmethod
+    def example_title(path) -> str:
+        """The example's ``name`` field (its file name if it has none or cannot be read)."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                name = json.load(f).get("name")
+        except (OSError, ValueError, AttributeError):
+            name = None
+        return name.strip() if isinstance(name, str) and name.strip() else Path(path).stem.replace("_", " ")
+
     def fill_examples_menu(self, menu):
         menu.clear()
         items = self.examples()
         for p in items:
-            a = menu.addAction(p.stem.replace("_", " "))
+            a = menu.addAction(self.example_title(p))
+            a.setObjectName(f"example_{p.stem}")
             a.setStatusTip(str(p))
             a.triggered.connect(lambda _=False, p=p: self.open_example(str(p)))
         if not items:

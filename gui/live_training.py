@@ -10,17 +10,19 @@ Stop and pause go straight to the trainer's thread-safe flags.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import sys
 import time
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEventLoop, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.errors import InvalidInput
 from engine.session import TRAINING_SCHEMA
 
+from .restore import RestoreWorker
 from .training_controller import TrainingController
 from .workers import TrainingWorker
 
@@ -70,6 +72,7 @@ class LiveTrainingController(TrainingController):
         self.dataset_factory = None  # benchmarks: build the Dataset in the worker from this callable
         self.thread_log: list | None = None
         self._training_seen = dict(document.session.training)
+        self._held: list | None = None  # while ``held()`` waits: what the stopped run ended with
         self.set_state("idle")
         document.sessionChanged.connect(self._on_session_field)
         document.graphChanged.connect(self._on_graph_changed)
@@ -102,6 +105,10 @@ class LiveTrainingController(TrainingController):
 
     def _stale(self):
         return self._trainer is None or self._fp != fingerprint(self.doc.session)
+
+    def document_trainer(self):
+        """The trainer if it trained the document's current network (else None: edits made it stale)."""
+        return None if self._stale() or self.meta is None else self._trainer
 
     def _target_epochs(self):
         return TRAINING_SCHEMA.validate(dict(self.doc.session.training), owner="training")["epochs"]
@@ -214,11 +221,70 @@ class LiveTrainingController(TrainingController):
         self._pending = None
         if self._worker is not None:
             self._worker.cancel()
+        if self._held is not None:  # a save waiting in held() gives up: the worker is going away
+            self._held_loop.quit()
         for thread, _ in list(self._threads):
             thread.quit()
             thread.wait(timeout_ms)
         self._threads.clear()
         self._worker = None
+
+    # -- saved sessions (issue #6) ------------------------------------------------------
+    def restore(self, source):
+        """Adopt saved training: ``source`` is a trained ``engine.archive.Archive`` of the document's session, or a
+        ``Trainer`` built from it. The plots redraw its history and Train continues the same curves."""
+        if self._worker is not None:
+            self._pending = lambda: self.restore(source)
+            self._stop_worker()
+            return
+        self._discard()
+        self._fp = fingerprint(self.doc.session)
+        self._training_seen = dict(self.doc.session.training)
+        is_archive = hasattr(source, "restore_into")
+        worker = RestoreWorker(archive=source) if is_archive else RestoreWorker(trainer=source)
+        self.message.emit("Restoring the saved training…")
+        self._start(worker)
+
+    @contextlib.contextmanager
+    def held(self, timeout_s=30.0):
+        """Inside, no training step runs, so the trainer can be read (saving, exporting); yields
+        ``document_trainer()``. A running or paused run is stopped quietly and picked up again afterwards,
+        where it stopped (still paused if it was); a snapshot is waited for. Raises InvalidInput on a timeout."""
+        if self._held is not None:  # called from the event loop another hold is waiting in
+            raise InvalidInput("training is being paused for another save; try again in a moment")
+        w = self._worker
+        if w is None:
+            yield self.document_trainer()
+            return
+        kwargs, paused = w.run_kwargs, self.state == "paused"
+        resume = kwargs is not None and self._t_stop is None  # not when a stop was already asked for
+        self._held, loop = [], QEventLoop()
+        self._held_loop = loop
+        if kwargs is not None:
+            w.cancel()  # the trainer's stop flag: it returns between two steps
+        timer = QTimer()
+        timer.setSingleShot(True)
+        timer.timeout.connect(loop.quit)
+        timer.start(int(timeout_s * 1000))
+        if not self._held:
+            loop.exec()
+        timer.stop()
+        got, self._held = self._held, None
+        if not got:
+            raise InvalidInput("training did not stop in time to read its state; try again")
+        kind, value = got[0]
+        try:
+            yield self.document_trainer()
+        finally:
+            if kind == "failed":
+                self._fail(value)
+            elif resume and value is not None and value.reason == "stopped" and self._trainer is not None:
+                if paused:
+                    self._trainer.pause()
+                self._start(TrainingWorker(trainer=self._trainer, meta=self.meta, run_kwargs=kwargs),
+                            state="paused" if paused else "running")
+            else:
+                self._complete(value)
 
     # -- running a worker -----------------------------------------------------------
     def _discard(self):
@@ -238,7 +304,7 @@ class LiveTrainingController(TrainingController):
             self.message.emit("Training…")
         self._start(worker)
 
-    def _start(self, worker):
+    def _start(self, worker, state=None):
         thread = QThread(self)
         thread.setObjectName("training")
         worker.moveToThread(thread)
@@ -252,7 +318,7 @@ class LiveTrainingController(TrainingController):
         thread.finished.connect(self._reap_threads)
         self._threads.append((thread, worker))
         self._worker = worker
-        self.set_state("running" if worker.run_kwargs is not None else self.state)
+        self.set_state(state or ("running" if worker.run_kwargs is not None else self.state))
         thread.start()
 
     @Slot()
@@ -275,6 +341,9 @@ class LiveTrainingController(TrainingController):
         self.ready.emit(meta)
         if self.state == "running":
             self.message.emit(f"Training on {meta.trainer.device}: {meta.trainer.n_params:,} parameters")
+        elif isinstance(self._worker, RestoreWorker):
+            tr = meta.trainer
+            self.message.emit(f"Restored {tr.epoch} epochs, {tr.step:,} steps of training — Train continues")
 
     @Slot(object)
     def _on_progress(self, batch):
@@ -291,6 +360,13 @@ class LiveTrainingController(TrainingController):
             self.last_stop_latency = time.perf_counter() - self._t_stop
             self._t_stop = None
         self._worker = None
+        if self._held is not None:  # held(): the run stopped so a save can read the trainer
+            self._held.append(("finished", ev))
+            self._held_loop.quit()
+            return
+        self._complete(ev)
+
+    def _complete(self, ev):
         self.set_state("idle")
         self.finished.emit(ev)
         if ev is not None:
@@ -323,6 +399,13 @@ class LiveTrainingController(TrainingController):
             return
         self._worker = None
         self._t_stop = None
+        if self._held is not None:
+            self._held.append(("failed", text))
+            self._held_loop.quit()
+            return
+        self._fail(text)
+
+    def _fail(self, text):
         self._pending = None
         if self.meta is None:
             self._trainer, self._fp = None, None
@@ -426,4 +509,8 @@ def install_live_training(win):
     sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
     live = LiveTraining(win, LiveTrainingController(win.doc, win))
     win.live = live
+    pending = getattr(win, "pending_restore", None)  # a trained .nnp opened before the controller existed
+    if pending is not None:
+        win.pending_restore = None
+        live.controller.restore(pending)
     return live

@@ -3,16 +3,18 @@
 Later helpers plug in through three calls: ``set_dock_widget(name, widget)``
 for the dataset/training/plots/diagnostics docks, ``add_plot_tab`` for single
 plots, and ``set_training_controller`` for the Train menu. Sessions are read
-and written only through ``_load_path``/``_save_path``.
+and written only through ``_load_path``/``_save_path``: a ``.json`` holds the
+settings, a ``.nnp`` also the trained state (handed to the live controller on
+open, read from it under ``held()`` on save) and a thumbnail of the canvas.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-from PySide6.QtCore import QByteArray, QPointF, Qt, QTimer
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QImage, QPainter
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget
 
 from engine.errors import InvalidInput
 from engine.session import Session
@@ -22,6 +24,7 @@ from .canvas import GraphScene, GraphView
 from .canvas.node_item import WIDTH as NODE_W
 from .canvas.scene import GRID
 from .document import Document
+from .export_menu import install_export_menu
 from .file_actions import FileActions
 from .panels.inspector import InspectorPanel
 from .panels.palette import PalettePanel
@@ -38,6 +41,16 @@ PLACEHOLDER_DOCKS = {
     "diagnosticsDock": ("Diagnostics", "Training diagnostics will appear here."),
 }
 PLOT_TABS = ("Loss", "Weights", "Boundary")
+THUMBNAIL_WIDTH = 320
+
+
+def _reason(e, prefix) -> str:
+    """The engine's own message for bad input; the OS's for a file error; the type and text otherwise."""
+    if isinstance(e, InvalidInput):
+        return str(e) if prefix.startswith("Cannot open") else f"{prefix}: {e}"
+    if isinstance(e, OSError):
+        return f"{prefix}: {e.strerror or e}"
+    return f"{prefix}: {type(e).__name__}: {e}"
 
 
 def _placeholder(text):
@@ -49,9 +62,13 @@ def _placeholder(text):
 
 
 class MainWindow(QMainWindow):
+    saved = Signal(str)  # a session was written to this path (recovery files are obsolete then)
+
     def __init__(self, session: Session | None = None, path: str | None = None):
         super().__init__()
         self.setObjectName("mainWindow")
+        self.saved_step = 0  # the trainer step the file on disk holds (0: no training saved)
+        self.pending_restore = None  # a trained archive opened before live training was installed
         self.doc = Document(session or templates.make(templates.FIRST_LAUNCH), parent=self)
         if path:
             self.doc.set_path(path)
@@ -67,6 +84,7 @@ class MainWindow(QMainWindow):
         self.controller = TrainingController(self)
         self.files = FileActions(self)
         self.actions_by_name: dict[str, QAction] = build_actions(self)
+        self.export = install_export_menu(self)
         self._build_status()
         self.set_training_controller(self.controller)
         # wiring: views -> document edits
@@ -152,10 +170,12 @@ class MainWindow(QMainWindow):
             return
         if old is not None:
             old.stateChanged.disconnect(self._update_train_actions)
+            old.stateChanged.disconnect(self._update_title)
             old.message.disconnect(self.show_message)
             old.deviceChanged.disconnect(self.set_device_text)
         self.controller = self._connected_controller = controller
         controller.stateChanged.connect(self._update_train_actions)
+        controller.stateChanged.connect(self._update_title)
         controller.message.connect(self.show_message)
         controller.deviceChanged.connect(self.set_device_text)
         self._update_train_actions(controller.state)
@@ -229,45 +249,130 @@ class MainWindow(QMainWindow):
             self.set_device_text("cuda" if torch.cuda.is_available() else "cpu")
 
     def _update_title(self, *_):
-        self.setWindowTitle(f"{self.doc.display_name}{'*' if self.doc.dirty else ''} — {APP}")
+        self.setWindowTitle(f"{self.doc.display_name}{'*' if self.has_unsaved_changes() else ''} — {APP}")
+
+    def trained_state(self):
+        """The trainer whose state belongs to the open document (None before training or after a network edit)."""
+        get = getattr(self.controller, "document_trainer", None)
+        return get() if get is not None else None
+
+    def training_unsaved(self) -> bool:
+        """Training happened (or is happening) that the file on disk does not hold."""
+        if self.controller.state in ("running", "paused") and getattr(self.controller, "busy", False):
+            return True
+        tr = self.trained_state()
+        return tr is not None and tr.step != self.saved_step
+
+    def has_unsaved_changes(self) -> bool:
+        return self.doc.dirty or self.training_unsaved()
 
     def _on_session_replaced(self):
         self._update_title()
         QTimer.singleShot(0, self.view.fit_to_view)
 
-    # -- files (the single load/save pair a later .nnp helper swaps) ------------------
-    def _load_path(self, path) -> Session:
+    # -- files (the single load/save pair) ------------------------------------------------
+    def _load_path(self, path):
+        """``(Session, Archive or None)``; a zip is read as a ``.nnp`` whatever its name."""
         from engine.session import load_session
 
-        return load_session(path)
+        path = os.fspath(path)
+        with open(path, "rb") as f:
+            zipped = f.read(4) == b"PK\x03\x04"
+        if zipped or path.lower().endswith(".nnp"):
+            from engine.archive import load_archive
+
+            archive = load_archive(path)
+            return archive.session, archive
+        return load_session(path), None
 
     def _save_path(self, path):
-        from engine.session import save_session_json
+        """``.nnp``: settings, trained state (read while no step runs) and a thumbnail; anything else: settings only."""
+        path = os.fspath(path)
+        if not path.lower().endswith(".nnp"):
+            from engine.session import save_session_json
 
-        save_session_json(self.doc.session, path)
+            save_session_json(self.doc.session, path)
+            return None
+        from engine.archive import save_archive  # torch-free unless there is a trainer to save
+
+        thumb = self.thumbnail_png()
+        held = getattr(self.controller, "held", None)
+        if held is None or self.controller.document_trainer() is None and not self.controller.busy:
+            save_archive(path, self.doc.session, None, thumbnail_png=thumb)
+            return None
+        with held() as trainer:
+            save_archive(path, self.doc.session, trainer, thumbnail_png=thumb)
+            return trainer.step if trainer is not None else None
+
+    def thumbnail_png(self, width=THUMBNAIL_WIDTH) -> bytes | None:
+        """The whole graph drawn ``width`` pixels wide, as PNG bytes (None for an empty canvas)."""
+        rect = self.scene.itemsBoundingRect()
+        if rect.isEmpty():
+            return None
+        rect = rect.adjusted(-20, -20, 20, 20)
+        height = max(1, min(int(width * rect.height() / rect.width()), 4 * width))
+        img = QImage(width, height, QImage.Format_ARGB32)
+        img.fill(QColor("white"))
+        painter = QPainter(img)
+        painter.setRenderHint(QPainter.Antialiasing)
+        self.scene.render(painter, QRectF(0, 0, width, height), rect, Qt.KeepAspectRatio)
+        painter.end()
+        buf = QBuffer()
+        buf.open(QIODevice.WriteOnly)
+        img.save(buf, "PNG")
+        return bytes(buf.data())
 
     def open_path(self, path, as_example=False) -> bool:
-        """Load ``path`` into the window; an example opens as untitled so Save asks where."""
+        """Load ``path`` into the window; an example opens as untitled so Save asks where.
+
+        A file that cannot be read leaves the current document untouched and says why in a message box.
+        """
+        path = os.fspath(path)
         try:
-            session = self._load_path(path)
-        except InvalidInput as e:
-            QMessageBox.warning(self, "Cannot open", str(e))
+            session, archive = self._load_path(path)
+        except Exception as e:  # noqa: BLE001 - whatever is wrong with the file, say so; never a traceback
+            self.files.notify("Cannot open", _reason(e, f"Cannot open {path}"))
             return False
-        self.doc.set_session(session, None if as_example else os.path.abspath(path))
+        target = None if as_example else os.path.abspath(path)
+        self.load_session(session, archive, target)
         if not as_example:
-            self.files.add_recent(os.path.abspath(path))
+            self.files.add_recent(target)
         self.statusBar().showMessage(f"Opened {path}", 5000)
         return True
 
+    def load_session(self, session, archive=None, path=None, dirty=False):
+        """Replace the document (and its trained state, from a trained ``archive``); ``dirty`` for recovered work."""
+        self.doc.set_session(session, path)
+        trained = archive is not None and archive.trained
+        self.saved_step = int(archive.meta.get("step", 0)) if trained and not dirty else 0
+        self.pending_restore = None
+        if trained:
+            live = getattr(self, "live", None)
+            if live is not None:
+                live.controller.restore(archive)
+            else:
+                self.pending_restore = archive  # install_live_training hands it over
+        if dirty:
+            self.doc.undo_stack.resetClean()
+        self._update_title()
+
     def save_to(self, path) -> bool:
+        path = os.fspath(path)
         try:
-            self._save_path(path)
-        except (OSError, InvalidInput) as e:
-            QMessageBox.warning(self, "Cannot save", f"Saving {path} failed: {e}")
+            step = self._save_path(path)
+        except Exception as e:  # noqa: BLE001 - the previous file is intact (atomic write); say why
+            self.files.notify("Cannot save", _reason(e, f"Saving {path} failed"))
             return False
+        tr = self.trained_state()
+        self.saved_step = step if step is not None else (tr.step if tr is not None else 0)
         self.doc.mark_saved(os.path.abspath(path))
         self.files.add_recent(os.path.abspath(path))
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        note = ""
+        if tr is not None and step is None and tr.step:
+            note = " (settings only: a .json holds no weights; Save As… .nnp keeps the training)"
+        self.statusBar().showMessage(f"Saved {path}{note}", 8000)
+        self._update_title()
+        self.saved.emit(os.path.abspath(path))
         return True
 
     # -- settings and closing ----------------------------------------------------------
@@ -295,4 +400,7 @@ class MainWindow(QMainWindow):
             shutdown()
         self.save_settings()
         self._device_timer.stop()
+        recovery = getattr(self, "recovery", None)
+        if recovery is not None:  # a normal quit: nothing to recover next time
+            recovery.discard()
         event.accept()

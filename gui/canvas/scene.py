@@ -203,6 +203,7 @@ class GraphScene(QGraphicsScene):
         md.setText(text)
         md.setData(CLIPBOARD_MIME, text.encode("utf-8"))
         QGuiApplication.clipboard().setMimeData(md)
+        _release_clipboard_on_quit()
         self._pastes = 0
         return True
 
@@ -344,3 +345,27 @@ class GraphScene(QGraphicsScene):
         painter.drawLines(minor)
         painter.setPen(QPen(style.GRID_MAJOR, 0))
         painter.drawLines(major)
+
+
+_quit_hooked = False
+
+
+def _release_clipboard_on_quit():
+    """Drop our layers from the clipboard when the app quits.
+
+    The clipboard owns the QMimeData; left there, it is freed during Python's
+    teardown after Qt is gone, which segfaults on exit.
+    """
+    global _quit_hooked
+    app = QGuiApplication.instance()
+    if _quit_hooked or app is None:
+        return
+    _quit_hooked = True
+
+    def release():
+        cb = QGuiApplication.clipboard()
+        md = cb.mimeData()
+        if md is not None and md.hasFormat(CLIPBOARD_MIME):
+            cb.clear()
+
+    app.aboutToQuit.connect(release)

@@ -226,3 +226,13 @@ def test_histograms_of_big_tensors_are_sampled_but_keep_their_shape():
     got = np.asarray(big.hist_counts, dtype=float)
     assert np.abs(got - exact).sum() / w.numel() < 0.05  # same distribution within 5% total variation
     assert big.norm == pytest.approx(w.norm().item(), rel=1e-5)  # moments stay exact
+
+
+def test_a_step_that_completes_an_epoch_closes_it():
+    """With one batch per epoch (the worked examples), every Step is a whole epoch, evaluated."""
+    s = small_session(epochs=5, batch_size=0)  # full batch: one step per epoch
+    tr = Trainer(s)
+    for k in (1, 2):
+        evs = events(tr, max_steps=1)
+        assert [type(e).__name__ for e in evs][-2:] == ["EpochEnd", "Finished"]
+        assert evs[-1].reason == "step" and tr.step == k and tr.epoch == k and tr.batch_in_epoch == 0

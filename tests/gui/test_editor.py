@@ -1,4 +1,6 @@
 """The graph editor: document commands, scene sync, connection rules, clipboard, layout, stack builder."""
+import os
+
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
@@ -254,3 +256,36 @@ def test_pasting_foreign_text_adds_nothing(editor, text):
     doc, _, _ = editor
     assert doc.paste_json(text) == []
     assert doc.undo_stack.count() == 0
+
+
+def test_quitting_after_a_copy_exits_cleanly(tmp_path):
+    """The clipboard owns copied layers; quitting must not crash while Python tears down."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = tmp_path / "quit.py"
+    script.write_text(textwrap.dedent("""
+        import gc, os, sys
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"; os.environ["NNP_NO_PRELOAD"] = "1"
+        sys.path.insert(0, sys.argv[1])
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from gui.main_window import MainWindow
+        w = MainWindow(); w.show()
+        def go():
+            w.doc.set_selection([w.doc.graph.nodes[1].id])
+            assert w.scene.copy_selection() and w.scene.paste()
+            w.doc.undo_stack.setClean(); w.close(); app.quit()
+        QTimer.singleShot(50, go)
+        app.exec()
+        del w; gc.collect()
+        print("clean exit")
+    """))
+    root = str(Path(__file__).resolve().parents[2])
+    r = subprocess.run([sys.executable, str(script), root], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert r.stdout.strip().endswith("clean exit")

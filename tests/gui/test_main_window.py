@@ -240,7 +240,7 @@ def test_examples_open_untitled_and_revert_reloads(window, tmp_path, monkeypatch
     monkeypatch.setattr(fa, "RESOURCES", tmp_path)
     menu = QMenu()
     window.files.fill_examples_menu(menu)
-    assert [a.text() for a in menu.actions()] == ["tiny net"]
+    assert [a.text() for a in menu.actions()] == ["Tiny"]
     menu.actions()[0].trigger()
     assert window.doc.path is None and window.doc.graph.ids() == ["input", "output"]
     assert window.windowTitle() == "Tiny — NN Playground"
