@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from . import templates
-from .new_dialog import TemplateDialog
+from .new_dialog import EXAMPLE_PREFIX, TemplateDialog
 from .settings import app_settings
 from .style import RESOURCES
 
@@ -60,7 +60,7 @@ class FileActions:
         QMessageBox.warning(self.win, title, text)
 
     def ask_template(self):
-        return TemplateDialog.choose(self.win)
+        return TemplateDialog.choose(self.win, [(self.example_title(p), p) for p in self.examples()])
 
     def _start_dir(self):
         if self.doc.path:
@@ -84,6 +84,8 @@ class FileActions:
         key = self.ask_template()
         if key is None:
             return False
+        if key.startswith(EXAMPLE_PREFIX):
+            return self.win.open_path(key[len(EXAMPLE_PREFIX):], as_example=True)
         self.win.load_session(templates.make(key))
         return True
 

@@ -288,6 +288,7 @@ class MainWindow(QMainWindow):
     def _save_path(self, path):
         """``.nnp``: settings, trained state (read while no step runs) and a thumbnail; anything else: settings only."""
         path = os.fspath(path)
+        self.doc.session.view = self.view_state()  # opaque to the engine; not an undoable edit
         if not path.lower().endswith(".nnp"):
             from engine.session import save_session_json
 
@@ -303,6 +304,27 @@ class MainWindow(QMainWindow):
         with held() as trainer:
             save_archive(path, self.doc.session, trainer, thumbnail_png=thumb)
             return trainer.step if trainer is not None else None
+
+    def view_state(self) -> dict:
+        """What a reopened session should look like: canvas zoom and centre, the plot tab shown."""
+        c = self.view.mapToScene(self.view.viewport().rect().center())
+        return {"zoom": round(self.view.zoom(), 4), "center": [round(c.x(), 1), round(c.y(), 1)],
+                "plot_tab": self.plot_tabs.tabText(self.plot_tabs.currentIndex())}
+
+    def apply_view_state(self, view: dict):
+        """Restore ``view_state()``; anything missing or malformed is ignored (the file's view is a hint)."""
+        try:
+            if "zoom" in view:
+                self.view.set_zoom(float(view["zoom"]))
+            if "center" in view:
+                x, y = view["center"]
+                self.view.centerOn(float(x), float(y))
+            tab = view.get("plot_tab")
+            for i in range(self.plot_tabs.count()):
+                if self.plot_tabs.tabText(i) == tab:
+                    self.plot_tabs.setCurrentIndex(i)
+        except (TypeError, ValueError, AttributeError):
+            pass
 
     def thumbnail_png(self, width=THUMBNAIL_WIDTH) -> bytes | None:
         """The whole graph drawn ``width`` pixels wide, as PNG bytes (None for an empty canvas)."""
@@ -343,6 +365,8 @@ class MainWindow(QMainWindow):
     def load_session(self, session, archive=None, path=None, dirty=False):
         """Replace the document (and its trained state, from a trained ``archive``); ``dirty`` for recovered work."""
         self.doc.set_session(session, path)
+        if session.view:
+            QTimer.singleShot(0, lambda v=dict(session.view): self.apply_view_state(v))
         trained = archive is not None and archive.trained
         self.saved_step = int(archive.meta.get("step", 0)) if trained and not dirty else 0
         self.pending_restore = None
