@@ -70,3 +70,45 @@ def editor(qtbot):
     from PySide6.QtGui import QGuiApplication
 
     QGuiApplication.clipboard().clear()  # the clipboard owns copied QMimeData; free it while Qt is alive
+
+
+@pytest.fixture
+def live_windows(qtbot):
+    """``live_windows(session=None, strict=False, size=None)``: a shown MainWindow with live training.
+
+    Message boxes are collected in ``win.notes`` (also ``win.live.notes``), or fail the test when
+    ``strict``; a "stop training to edit?" question always fails it. Workers are shut down afterwards.
+    """
+    from gui.live_training import install_live_training
+    from gui.main_window import MainWindow
+
+    made = []
+
+    def make(session=None, strict=False, size=None):
+        win = MainWindow(session)
+        win.files.ask_unsaved = lambda: QMessageBox.Discard
+        win.notes = []
+
+        def note(title, text):
+            if strict:
+                pytest.fail(f"unexpected note {(title, text)}")
+            win.notes.append((title, text))
+
+        win.files.notify = note
+        win.export.notify = note
+        live = install_live_training(win)
+        live.notes = win.notes
+        live.controller.notify = note
+        live.controller.ask_stop_for_edit = lambda: pytest.fail("unexpected stop question")
+        qtbot.addWidget(win)
+        if size:
+            win.resize(*size)
+        win.show()
+        qtbot.waitExposed(win)
+        made.append(live)
+        return win
+
+    yield make
+    for live in made:
+        live.controller.shutdown()
+

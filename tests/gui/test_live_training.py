@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QThread, Qt
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from engine.session import load_session
 
@@ -20,30 +20,9 @@ def example(name, **training):
 
 
 @pytest.fixture
-def make_live(qtbot):
-    """``make_live(session)``: a shown MainWindow with live training installed, dialogs injectable."""
-    from gui.live_training import install_live_training
-    from gui.main_window import MainWindow
-
-    made = []
-
-    def make(session):
-        win = MainWindow(session)
-        win.files.ask_unsaved = lambda: QMessageBox.Discard
-        live = install_live_training(win)
-        live.notes = []
-        live.controller.notify = lambda title, text: live.notes.append((title, text))
-        live.controller.ask_stop_for_edit = lambda: pytest.fail("unexpected stop question")
-        qtbot.addWidget(win)
-        win.resize(1400, 900)
-        win.show()
-        qtbot.waitExposed(win)
-        made.append(live)
-        return live
-
-    yield make
-    for live in made:
-        live.controller.shutdown()
+def make_live(live_windows):
+    """``make_live(session)``: the LiveTraining of a shown 1400x900 window (see conftest.live_windows)."""
+    return lambda session: live_windows(session, size=(1400, 900)).live
 
 
 def collect(live):

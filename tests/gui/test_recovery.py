@@ -22,25 +22,9 @@ def files_in(folder):
 
 
 @pytest.fixture
-def live_window(qtbot):
-    from gui.live_training import install_live_training
-    from gui.main_window import MainWindow
-
-    made = []
-
-    def make(session=None):
-        win = MainWindow(session)
-        win.files.ask_unsaved = lambda: QMessageBox.Discard
-        live = install_live_training(win)
-        live.controller.notify = lambda *a: pytest.fail(f"unexpected note {a}")
-        qtbot.addWidget(win)
-        win.show()
-        made.append(live)
-        return win
-
-    yield make
-    for live in made:
-        live.controller.shutdown()
+def live_window(live_windows):
+    """A shown window with live training where any message box fails the test."""
+    return lambda session=None: live_windows(session, strict=True)
 
 
 def test_autosave_only_when_something_is_unsaved_and_a_save_or_quit_clears_it(window, qtbot, tmp_path):

@@ -25,31 +25,9 @@ def example(name, **training):
 
 
 @pytest.fixture
-def make_live(qtbot):
-    """``make_live(session=None)``: a shown MainWindow with live training; dialogs and notes injectable."""
-    from gui.live_training import install_live_training
-    from gui.main_window import MainWindow
-
-    made = []
-
-    def make(session=None):
-        win = MainWindow(session)
-        win.files.ask_unsaved = lambda: QMessageBox.Discard
-        win.notes = []
-        win.files.notify = lambda title, text: win.notes.append((title, text))
-        win.export.notify = win.files.notify
-        live = install_live_training(win)
-        live.controller.notify = win.files.notify
-        live.controller.ask_stop_for_edit = lambda: pytest.fail("unexpected stop question")
-        qtbot.addWidget(win)
-        win.show()
-        qtbot.waitExposed(win)
-        made.append(live)
-        return win
-
-    yield make
-    for live in made:
-        live.controller.shutdown()
+def make_live(live_windows):
+    """``make_live(session=None)``: a shown window with live training; notes collected in ``win.notes``."""
+    return live_windows
 
 
 def train(qtbot, win, timeout=15000):
