@@ -67,12 +67,14 @@ def cmd_train(args) -> int:
         session = _load(args.session)
     if args.seed is not None:
         session.seed = args.seed
+    if args.epochs is not None and args.epochs < 1:
+        raise InvalidInput(f"--epochs must be at least 1, got {args.epochs}")
     trainer = Trainer(session, device=args.device)
     if archive is not None and archive.trained:
         archive.restore_into(trainer)
     for w in trainer.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    bar, finished, pending = None, None, 0
+    bar, finished, pending, notes = None, None, 0, []
     try:
         for ev in trainer.run(args.epochs):
             if isinstance(ev, Step):
@@ -87,6 +89,7 @@ def cmd_train(args) -> int:
                 bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True,
                            desc="training", disable=None)
             elif isinstance(ev, EpochEnd):
+                notes = [d for d in ev.diagnoses if d.severity != "info"]
                 if args.json:
                     print(json.dumps(_epoch_line(ev)), flush=True)
                 if bar is not None:
@@ -115,10 +118,12 @@ def cmd_train(args) -> int:
         h = trainer.history
         last = {k: h.epochs[k][-1] for k in ("train_loss", "val_loss", "train_acc", "val_acc") if h.epochs[k]}
         parts = [f"{k}={v:.4g}" for k, v in last.items() if not math.isnan(v)]
-        print(f"{finished.reason} after {finished.epochs_run} epochs in {finished.seconds:.1f}s: " + ", ".join(parts),
-              file=sys.stderr)
+        print(f"{finished.reason} after {finished.epochs_run} epochs in {finished.seconds:.1f}s"
+              + (": " + ", ".join(parts) if parts else ""), file=sys.stderr)
         if finished.diagnosis:
             print(f"diagnosis: {finished.diagnosis}", file=sys.stderr)
+        for d in notes:  # what the curves say at the end (e.g. a loss that grew), as the window shows it
+            print(f"note: {d.message} {d.advice}", file=sys.stderr)
         if args.out:
             print(f"saved {args.out}", file=sys.stderr)
     return 2 if finished.reason == "diverged" else 0

@@ -76,6 +76,11 @@ def analyze(spec: GraphSpec) -> GraphReport:
                     ready.append(e.dst)
     if len(rep.order) != len(ids):
         cyc = [i for i in ids if i not in rep.order]
+        while True:  # drop nodes merely downstream of the cycle, so the message names only the loop
+            keep = [i for i in cyc if any(e.src == i and e.dst in cyc for e in spec.edges)]
+            if len(keep) == len(cyc):
+                break
+            cyc = keep
         rep.errors.append(GraphError(f"the graph has a cycle through {', '.join(cyc)}", node=cyc[0]))
         return rep
 

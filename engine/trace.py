@@ -7,6 +7,8 @@ in eval mode (dropout off) so the numbers are the textbook ones.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .builder import build_model
@@ -27,6 +29,8 @@ def trace(session: Session, *, sample: int = 0, lr: float | None = None, split: 
     if not 0 <= sample < len(x_all):
         raise InvalidInput(f"sample {sample} is out of range: the {split} split has {len(x_all)} samples (0..{len(x_all) - 1})")
     lr = float(s.optimizer["params"]["lr"]) if lr is None else float(lr)
+    if not (math.isfinite(lr) and lr >= 0):
+        raise InvalidInput(f"the learning rate of the traced SGD step must be a finite number ≥ 0, got {lr!r}")
     model = build_model(s.graph, seed=s.seed, dtype="float64")
     model.eval()
     loss_fn = LOSSES.create(s.loss)

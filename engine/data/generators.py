@@ -195,13 +195,24 @@ def _brief(value, limit=60):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _ragged(x, owner):
+    """Name the first sample whose length differs from x[0]'s -- the usual typo in hand-written data."""
+    lens = [len(r) if isinstance(r, (list, tuple)) else None for r in x]
+    for i, n in enumerate(lens):
+        if n != lens[0]:
+            what = lambda k: "a single number" if k is None else f"{k} values"  # noqa: E731
+            return (f"{owner} x[{i}] has {what(n)} but x[0] has {what(lens[0])}; every sample must have the same shape"
+                    f" (x = {_brief(x)})")
+    return None
+
+
 def _inline_xy(x, y, task, feature_names, class_names, owner):
     if not isinstance(x, (list, tuple)) or not x:
         raise InvalidInput(f"{owner} x must be a non-empty list of samples, got {_brief(x)}")
     try:
         xa = np.asarray(x, dtype=np.float64)
     except (ValueError, TypeError):
-        raise InvalidInput(f"{owner} x must be numbers, each sample the same shape; got {_brief(x)}") from None
+        raise InvalidInput(_ragged(x, owner) or f"{owner} x must be numbers, each sample the same shape; got {_brief(x)}") from None
     if xa.dtype == object or xa.ndim == 0 or xa.size == 0:
         raise InvalidInput(f"{owner} x must be numbers, each sample the same shape; got {_brief(x)}")
     if xa.ndim == 1:
