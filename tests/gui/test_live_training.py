@@ -131,7 +131,8 @@ def test_live_settings_reach_the_running_trainer(make_live, qtbot):
     wait_steps(qtbot, live, 50)
     trainer = c.trainer
     doc = live.win.doc
-    doc.set_session_field("optimizer", {"type": "sgd", "params": {"lr": 0.25}})
+    opt = doc.session.optimizer  # same optimizer type, new rate: a live change, no rebuild
+    doc.set_session_field("optimizer", {"type": opt["type"], "params": dict(opt["params"], lr=0.25)})
     doc.set_session_field("training", dict(doc.session.training, batch_size=20))
     doc.set_session_field("regularizers", [{"type": "l2", "params": {"lambda": 0.001}}])
     n = len(batches)
