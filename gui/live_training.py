@@ -318,7 +318,7 @@ class LiveTrainingController(DocumentSync, TrainingController):
             self.message.emit(f"Training on {meta.trainer.device}: {meta.trainer.n_params:,} parameters")
         elif isinstance(self._worker, RestoreWorker):
             tr = meta.trainer
-            self.message.emit(f"Restored {tr.epoch} epochs, {tr.step:,} steps of training — Train continues")
+            self.message.emit(f"Restored {tr.epoch} epoch{'s' * (tr.epoch != 1)}, {tr.step:,} steps of training — Train continues")
 
     @Slot(object)
     def _on_progress(self, batch):
@@ -356,7 +356,7 @@ class LiveTrainingController(DocumentSync, TrainingController):
             self.message.emit(f"Training stopped at epoch {ev.epochs_run}: the loss became NaN")
             self.notify("Training diverged", text)
         elif ev.reason == "stopped":
-            self.message.emit(f"Stopped after {ev.epochs_run} epochs (step {self._trainer.step})")
+            self.message.emit(f"Stopped after {ev.epochs_run} epoch{'s' * (ev.epochs_run != 1)} (step {self._trainer.step})")
         elif ev.reason == "step":
             self.message.emit(f"Step {self._trainer.step} (epoch {self._trainer.epoch})")
         else:
@@ -365,7 +365,7 @@ class LiveTrainingController(DocumentSync, TrainingController):
             score = (f"test accuracy {tm['accuracy']:.3f}" if "accuracy" in tm else
                      f"test RMSE {tm['rmse']:.3g}" if "rmse" in tm else "")
             best = f", best epoch {ev.best_epoch}" if ev.best_epoch else ""
-            self.message.emit(f"{how} after {ev.epochs_run} epochs{best}" + (f": {score}" if score else ""))
+            self.message.emit(f"{how} after {ev.epochs_run} epoch{'s' * (ev.epochs_run != 1)}{best}" + (f": {score}" if score else ""))
 
     @Slot(str)
     def _on_failed(self, text):

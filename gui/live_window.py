@@ -174,7 +174,7 @@ class LiveTraining:
         text = {"running": "Training…", "paused": "Paused", "idle": "Idle"}.get(state, state)
         tr = self.controller.trainer
         if state == "idle" and tr is not None:
-            text = f"Idle — {tr.epoch} epochs, {tr.step:,} steps trained (Train continues)"
+            text = f"Idle — {tr.epoch} epoch{'s' * (tr.epoch != 1)}, {tr.step:,} steps trained (Train continues)"
         self.progress_panel.set_state(text)
 
     def _on_finished(self, ev):

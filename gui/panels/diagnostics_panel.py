@@ -162,8 +162,8 @@ class DiagnosticsPanel(QWidget):
         if not rows:
             if self.epochs_seen < MIN_EPOCHS:
                 rows.append(("info", f"Diagnoses appear after {MIN_EPOCHS} epochs; so far "
-                             f"{self.epochs_seen} epoch{'s' if self.epochs_seen != 1 else ''} "
-                             "have been seen.", ""))
+                             f"{self.epochs_seen} epoch{'s have' if self.epochs_seen != 1 else ' has'} "
+                             "been seen.", ""))
             else:
                 rows.append(("ok", "No problems found: the loss is falling, gradients and activations look "
                              "healthy.", ""))

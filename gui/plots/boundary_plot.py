@@ -42,6 +42,7 @@ class BoundaryPlot(LivePlot):
         self.add_control(self.info, right=True)
         self.pw = plot_widget(x="x1", y="x2")
         self.item = self.pw.getPlotItem()
+        self.item.setAspectLocked(True)  # x1 and x2 share units: a circle must look like a circle
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setOpacity(0.8)
         self.image.setZValue(-10)

@@ -236,7 +236,11 @@ def test_diagnostics_panel_collects_sources():
     p = DiagnosticsPanel()
     p.set_meta(meta())
     p.redraw(force=True)
-    assert "appear after 5 epochs" in p.texts()[0]
+    assert "appear after 5 epochs" in p.texts()[0] and "0 epochs have been seen" in p.texts()[0]
+    p.epochs_seen = 1
+    p.redraw(force=True)
+    assert "1 epoch has been seen" in p.texts()[0]
+    p.epochs_seen = 0
     d = Diagnosis("overfitting", "warning", "Validation rose.", "Use early stopping.")
     ev = EpochEnd(6, 0.1, 0.5, {}, {}, 0.1, 1.0, 5.0, (d,))
     p.ingest(batch(epochs=(ev,), grad_norms={"d1": np.full(6, 1e-7), "d2": np.ones(6)},
@@ -248,3 +252,12 @@ def test_diagnostics_panel_collects_sources():
     p.finished(Finished("diverged", 6, 2, 1.0, "The loss became NaN. Lower the learning rate."))
     p.redraw(force=True)
     assert p.texts()[0].startswith("Training stopped by the NaN guard. The loss became NaN.")
+
+
+def test_boundary_keeps_x1_and_x2_on_one_scale(shown):
+    """A circle dataset must look like a circle: the boundary plot locks its aspect ratio to 1."""
+    from gui.plots.boundary_plot import BoundaryPlot
+
+    p = shown(BoundaryPlot())
+    vb = p.item.getViewBox()
+    assert vb.state["aspectLocked"] == 1.0
