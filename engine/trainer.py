@@ -216,7 +216,7 @@ class Trainer:
         if lr != self._lr:
             set_lr(self.optimizer, lr)
             self._lr = lr
-        clip, grad_norm = self.training["clip"], None
+        clip = self.training["clip"]
         if self._closure:
             losses = []
 
@@ -233,14 +233,14 @@ class Trainer:
         else:
             loss, _ = self._forward_backward(xb, yb)
             if clip != "none":
-                grad_norm = clip_gradients(self.model.trainable_parameters(), clip, self.training["clip_value"])
+                clip_gradients(self.model.trainable_parameters(), clip, self.training["clip_value"])
             self.optimizer.step()
         for r in self.regularizers:
             r.after_step(self.model, lr)
         if self.training.get("max_norm"):
             apply_max_norm([p for _, _, p in self.model.weight_params()], self.training["max_norm"])
         self.step += 1
-        return loss.item(), lr, grad_norm
+        return loss.item(), lr
 
     @torch.no_grad()
     def _stats(self) -> Stats:
@@ -345,7 +345,7 @@ class Trainer:
                     self._apply_pending()
                     if self.batch_in_epoch >= self.steps_per_epoch:
                         break
-                loss, lr, gnorm = self._one_step(self._batch(self.batch_in_epoch))
+                loss, lr = self._one_step(self._batch(self.batch_in_epoch))
                 self.batch_in_epoch += 1
                 if not math.isfinite(loss):
                     return (yield self._diverged(loss, lr, t_start))
