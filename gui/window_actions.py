@@ -1,4 +1,11 @@
-"""Menus, toolbar and shortcuts of the main window, declared in one table-like place."""
+"""Menus, toolbar and shortcuts of the main window, declared in one table-like place.
+
+The toolbar never changes width: its Undo/Redo buttons say only "Undo"/"Redo"
+(what they would undo is in the tooltip), so a click aimed at a button always
+lands on it. Train and Step refuse, with the reason in the status bar, while a
+panel field holds a value that was not applied (``invalid_reason()``), and Reset
+Weights asks before throwing trained weights away.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
@@ -31,6 +38,80 @@ def _action(win, name, text, slot=None, shortcut=None, icon_name=None, fallback=
     return a
 
 
+def invalid_reason(win) -> str | None:
+    """The first panel field that shows a value training would not use, as one sentence (None: all applied).
+
+    Asks every panel of ``win`` that has an ``invalid_reason()`` method (the Dataset and Training panels).
+    """
+    for name in ("dataset_panel", "training_panel"):
+        panel = getattr(win, name, None)
+        reason = panel.invalid_reason() if panel is not None and hasattr(panel, "invalid_reason") else None
+        if reason:
+            return reason
+    return None
+
+
+def refuse_if_invalid(win, what="train") -> bool:
+    """Show why ``what`` cannot start and return True while a field holds an unapplied value."""
+    reason = invalid_reason(win)
+    if reason:
+        win.statusBar().showMessage(f"Cannot {what}: {reason}", 10000)
+    return reason is not None
+
+
+def confirm_reset_weights(win) -> bool:
+    """Ask before discarding trained weights; nothing to lose (untrained) needs no question."""
+    tr = win.trained_state() if hasattr(win, "trained_state") else None
+    if tr is None or not getattr(tr, "step", 0):
+        return True
+    answer = QMessageBox.question(
+        win, "Reset weights",
+        f"Re-initialise every weight from the seed? The {tr.step:,} steps trained so far are lost "
+        "(File ▸ Save first to keep them).", QMessageBox.Reset | QMessageBox.Cancel, QMessageBox.Cancel)
+    return answer == QMessageBox.Reset
+
+
+def _fixed_undo_action(win, stack, redo=False):
+    """A toolbar Undo/Redo whose text never changes; the command it would undo is in its tooltip."""
+    word = "Redo" if redo else "Undo"
+    a = QAction(word, win)
+    a.setObjectName(f"action_{word.lower()}_toolbar")
+    a.setIcon(icon(word.lower(), QStyle.SP_ArrowForward if redo else QStyle.SP_ArrowBack))
+    key = K(K.Redo if redo else K.Undo).toString(K.NativeText)
+    can = stack.canRedo if redo else stack.canUndo
+    text = stack.redoText if redo else stack.undoText
+
+    def update(*_):
+        try:
+            a.setEnabled(can())
+            what = text()
+        except RuntimeError:  # the stack is being destroyed with its window
+            return
+        a.setToolTip(f"{word} {what} ({key})" if what else f"{word} ({key})")
+        a.setStatusTip(f"{word} {what}" if what else f"Nothing to {word.lower()}")
+
+    (stack.canRedoChanged if redo else stack.canUndoChanged).connect(update)
+    (stack.redoTextChanged if redo else stack.undoTextChanged).connect(update)
+    a.triggered.connect(lambda _=False: stack.redo() if redo else stack.undo())
+    update()
+    return a
+
+
+def _auto_layout(win):
+    win.doc.auto_layout()
+    win.view.fit_to_view()  # a laid-out graph may reach past the old view
+
+
+def _train(win, ctl, what):
+    if not refuse_if_invalid(win, what):
+        getattr(ctl(), what)()
+
+
+def _reset_weights(win, ctl):
+    if confirm_reset_weights(win):
+        ctl().reset_weights()
+
+
 def build_actions(win) -> dict:
     """Create every action, menu and the toolbar of ``win``; returns actions by short name."""
     f, sc, v, ctl = win.files, win.scene, win.view, lambda: win.controller
@@ -53,13 +134,16 @@ def build_actions(win) -> dict:
     A["redo"] = stack.createRedoAction(win, "&Redo")
     A["redo"].setShortcut(K.Redo)
     A["redo"].setIcon(icon("redo", QStyle.SP_ArrowForward))
+    A["undo_toolbar"] = _fixed_undo_action(win, stack)
+    A["redo_toolbar"] = _fixed_undo_action(win, stack, redo=True)
     add("cut", "Cu&t", sc.cut_selection, K.Cut, tip="Cut the selected layers")
     add("copy", "&Copy", sc.copy_selection, K.Copy, tip="Copy the selected layers and the connections between them")
     add("paste", "&Paste", sc.paste, K.Paste, tip="Paste layers with fresh ids")
     add("duplicate", "&Duplicate", sc.duplicate_selection, "Ctrl+D", tip="Copy and paste in one step")
     add("delete", "De&lete", sc.delete_selection, K.Delete, "delete", tip="Delete the selected layers and connections")
     add("select_all", "Select &All", sc.select_all, K.SelectAll, tip="Select every layer")
-    add("auto_layout", "Auto &Layout", win.doc.auto_layout, "Ctrl+L", "layout", tip="Arrange layers left to right by depth")
+    add("auto_layout", "Auto &Layout", lambda: _auto_layout(win), "Ctrl+L", "layout",
+        tip="Arrange layers left to right by depth, skip connections beside the layers they skip, then fit to view")
     add("fit", "&Fit to View", v.fit_to_view, "Ctrl+0", "fit", tip="Show the whole graph")
     add("zoom_in", "Zoom &In", v.zoom_in, K.ZoomIn, "zoom-in", tip="Zoom in")
     add("zoom_out", "Zoom &Out", v.zoom_out, K.ZoomOut, "zoom-out", tip="Zoom out")
@@ -68,12 +152,12 @@ def build_actions(win) -> dict:
     A["snap"].setCheckable(True)
     A["snap"].setChecked(sc.snap)
     A["snap"].toggled.connect(lambda on: setattr(sc, "snap", on))
-    add("train", "&Train", lambda: ctl().train(), "F5", "train", QStyle.SP_MediaPlay, "Train the network")
+    add("train", "&Train", lambda: _train(win, ctl, "train"), "F5", "train", QStyle.SP_MediaPlay, "Train the network")
     add("pause", "&Pause", lambda: ctl().pause(), "F6", "pause", QStyle.SP_MediaPause, "Pause training")
-    add("step", "&Step", lambda: ctl().step(), "F10", "step", QStyle.SP_MediaSkipForward, "Run one training step")
+    add("step", "&Step", lambda: _train(win, ctl, "step"), "F10", "step", QStyle.SP_MediaSkipForward, "Run one training step")
     add("stop", "St&op", lambda: ctl().stop(), "Shift+F5", "stop", QStyle.SP_MediaStop, "Stop training")
-    add("reset_weights", "&Reset Weights", lambda: ctl().reset_weights(), "Ctrl+R", "reset", QStyle.SP_BrowserReload,
-        "Re-initialize every weight from the seed")
+    add("reset_weights", "&Reset Weights", lambda: _reset_weights(win, ctl), "Ctrl+R", "reset",
+        QStyle.SP_BrowserReload, "Re-initialize every weight from the seed (asks first when weights are trained)")
     add("about", "&About NN Playground", lambda: _about(win))
     A["whats_this"] = QWhatsThis.createAction(win)
     A["whats_this"].setShortcut(K.WhatsThis)
@@ -124,7 +208,7 @@ def build_actions(win) -> dict:
     tb.setObjectName("mainToolbar")
     tb.setIconSize(QSize(20, 20))
     tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
-    for k in ("new", "open", "save", None, "undo", "redo", None, "auto_layout", "fit", None,
+    for k in ("new", "open", "save", None, "undo_toolbar", "redo_toolbar", None, "auto_layout", "fit", None,
               "train", "pause", "step", "stop", "reset_weights"):
         if k is None:
             tb.addSeparator()

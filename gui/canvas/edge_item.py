@@ -1,5 +1,8 @@
 """A connection drawn as a cubic Bézier from an output port to an input port.
 
+An edge with layers in its way (a skip connection) detours beside them
+(``route``), so it is never hidden behind the layer it skips.
+
 Each edge carries its own ``EdgeStyle`` (neutral by default) so live training
 can thicken and colour edges by weight magnitude and sign without touching
 the document.
@@ -8,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from .. import style
+from .node_item import WIDTH
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,50 @@ def bezier(p1: QPointF, p2: QPointF) -> QPainterPath:
     return path
 
 
+SAMPLES = 32  # points checked along a curve for nodes in the way
+CLEARANCE = 18.0  # px between a detour and the nodes it passes
+BEND = 40.0  # px the detour takes to leave a port (the gap between laid-out columns is 50)
+
+
+def blocked(path: QPainterPath, obstacles) -> list:
+    """The obstacle rectangles that ``path`` passes through (sampled at SAMPLES points)."""
+    pts = [path.pointAtPercent(k / SAMPLES) for k in range(1, SAMPLES)]
+    return [r for r in obstacles if any(r.contains(p) for p in pts)]
+
+
+def route(p1: QPointF, p2: QPointF, obstacles=()) -> QPainterPath:
+    """The edge's path: the plain curve if no node is in the way, else a detour beside those nodes.
+
+    A node is in the way when the straight line or the plain curve between the
+    ports crosses it. The detour leaves ``p1`` with an S-bend, runs level
+    CLEARANCE px below every node it would cross (Auto Layout keeps that row
+    free, see ``layout.auto_layout``), and bends into ``p2``, so a skip
+    connection stays visible next to the layers it skips. Only forward edges
+    are rerouted; a back-edge keeps its loop.
+    """
+    plain = bezier(p1, p2)
+    if p2.x() - p1.x() < 2 * BEND + 10 or not obstacles:
+        return plain
+    between = [r for r in obstacles if r.right() > p1.x() + 1 and r.left() < p2.x() - 1]
+    straight = QPainterPath(p1)
+    straight.lineTo(p2)
+    hit = blocked(straight, between) or blocked(plain, between)
+    if not hit:
+        return plain
+    y = max(r.bottom() for r in hit) + CLEARANCE
+    for _ in range(8):  # the level line may cross further nodes: go lower until it is clear
+        more = [r for r in between if r.top() - CLEARANCE < y < r.bottom() + CLEARANCE]
+        if not more:
+            break
+        y = max(r.bottom() for r in more) + CLEARANCE
+    path = QPainterPath(p1)
+    a, b = p1.x() + BEND, p2.x() - BEND
+    path.cubicTo(QPointF(p1.x() + BEND * 0.7, p1.y()), QPointF(p1.x() + BEND * 0.3, y), QPointF(a, y))
+    path.lineTo(QPointF(b, y))
+    path.cubicTo(QPointF(b + BEND * 0.7, y), QPointF(p2.x() - BEND * 0.3, p2.y()), p2)
+    return path
+
+
 class EdgeItem(QGraphicsPathItem):
     def __init__(self, edge, src_item, dst_item):
         super().__init__()
@@ -62,7 +110,17 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self):
         p1 = self.src_item.port_scene_pos(None)
         p2 = self.dst_item.port_scene_pos(self.edge.port)
-        self.setPath(bezier(p1, p2))
+        obstacles = []
+        scene = self.scene()
+        nodes = getattr(scene, "nodes", None)
+        if nodes and p2.x() - p1.x() > 2 * BEND + 10:  # only a forward edge can have layers in between
+            for item in nodes.values():
+                if item is self.src_item or item is self.dst_item:
+                    continue
+                x = item.x()
+                if x + WIDTH > p1.x() and x < p2.x():
+                    obstacles.append(QRectF(x, item.y(), WIDTH, item.height))
+        self.setPath(route(p1, p2, obstacles))
 
     def set_style(self, edge_style: EdgeStyle):
         if edge_style != self.edge_style:

@@ -100,6 +100,7 @@ class GraphScene(QGraphicsScene):
         self._adj.setdefault(edge.src, set()).add(item)
         self._adj.setdefault(edge.dst, set()).add(item)
         self.addItem(item)
+        item.update_path()  # now that it is in the scene it can see the nodes in its way
 
     def _on_edge_removed(self, edge):
         item = self.edges.pop(edge, None)
@@ -116,7 +117,7 @@ class GraphScene(QGraphicsScene):
                 item, node = self.nodes.get(nid), by_id.get(nid)
                 if item is not None and node is not None and node.pos is not None and (item.x(), item.y()) != tuple(node.pos):
                     item.setPos(QPointF(*node.pos))
-            for edge_item in self._moving:
+            for edge_item in self.edges.values():  # not only the moved ones: a moved node may now block another
                 edge_item.update_path()
         finally:
             self._moving = None
@@ -181,7 +182,7 @@ class GraphScene(QGraphicsScene):
             if pos is None or (item.x(), item.y()) != tuple(pos):
                 moved[nid] = (item.x(), item.y())
         if moved:
-            self.doc.move_nodes(moved)
+            self.doc.move_nodes(moved)  # -> _on_nodes_moved re-routes every edge around the new positions
             self._update_rect()
 
     def mouseReleaseEvent(self, event):
