@@ -62,7 +62,7 @@ def trainer_state(tr) -> tuple[dict, dict]:
         "early_stopping": None,
         "epoch_metrics": tr.history.epoch_metrics,
     }
-    tensors["rng.global"] = torch.get_rng_state()
+    tensors["rng.dropout"] = tr.dropout_gen.get_state()
     tensors["rng.shuffle"] = tr.gen.get_state()
     tensors["rng.reg"] = tr.reg_gen.get_state()
     if tr._perm is not None:
@@ -87,7 +87,10 @@ def restore_trainer_state(tr, tensors: dict, meta: dict):
         tr.training.update(meta.get("training", {}))
         tr.batch_size = tr._effective_batch(tr.training["batch_size"])
         tr._grad_norms = list(meta.get("grad_norms", []))
-        torch.set_rng_state(tensors["rng.global"])
+        # Archives before per-run generators saved torch's global state ("rng.global"); it is never restored
+        # (that would change every other training in the process): their dropout stream starts afresh.
+        if "rng.dropout" in tensors:
+            tr.dropout_gen.set_state(tensors["rng.dropout"])
         tr.gen.set_state(tensors["rng.shuffle"])
         tr.reg_gen.set_state(tensors["rng.reg"])
         tr._perm = tensors["perm"].to(tr.device) if "perm" in tensors else None

@@ -123,6 +123,15 @@ class History:
             total += sum(s.nbytes() for s in d.values())
         return total
 
+    def copy(self) -> "History":
+        """An independent copy (the live history keeps growing; a reader gets a stable one)."""
+        import copy as _copy
+
+        arrays = {k: np.array(v, copy=True) for k, v in self.to_arrays().items()}
+        h = History.from_arrays(arrays, _copy.deepcopy(self.epoch_metrics))
+        h.stats_capacity = self.stats_capacity
+        return h
+
     # -- persistence: flat dict of numpy arrays (saved as .npy, no pickle) --
     def to_arrays(self) -> dict:
         out = {}

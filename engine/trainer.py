@@ -17,7 +17,7 @@ import torch
 from .builder import build_model
 from .checkpoint import restore_trainer_state, trainer_state
 from .data import make_dataset
-from .device import choose_threads, select_device, tune_allocator
+from .device import select_device
 from .diagnostics import diagnose_curves, diagnose_nan
 from .early_stopping import EarlyStopping
 from .errors import InvalidInput
@@ -38,15 +38,28 @@ HIST_SAMPLE = 16384  # weights histogrammed per tensor, at most
 
 
 class Trainer:
-    def __init__(self, session: Session, *, device: str | None = None, dataset=None):
-        tune_allocator()
+    def __init__(self, session: Session, *, device: str | None = None, dataset=None, checkpoint=None):
+        """Build everything one training needs. ``checkpoint`` (a callable) is called between the phases
+        (dataset, model, optimizer) so a caller can cancel a long build by raising from it.
+
+        Nothing here touches process-wide state: no global RNG seeding, thread count or allocator tuning
+        (the application sets those once at start-up, see ``engine.device``)."""
+        checkpoint = checkpoint or (lambda phase: None)
         self.session = session.copy().canonicalize()
         s = self.session
         self.training = dict(s.training)
+        checkpoint("dataset")
         self.data = dataset if dataset is not None else make_dataset(s.dataset, seed=s.seed)
         self.device = select_device(device or self.training["device"])
-        torch.manual_seed(s.seed)
+        checkpoint("model")
         self.model = build_model(s.graph, seed=s.seed).to(self.device)
+        # Every random draw of this training comes from its own generators: shuffling, noise
+        # regularizers and augmentation, dropout masks. Two trainings never share a stream.
+        self.gen = torch.Generator().manual_seed(s.seed + 1)  # shuffling
+        self.reg_gen = torch.Generator(device=self.device).manual_seed(s.seed + 2)  # noise regularizers
+        self.dropout_gen = torch.Generator(device=self.device).manual_seed(s.seed + 3)  # dropout masks
+        self.model.set_generator(self.dropout_gen)
+        checkpoint("optimizer")
         rep = self.model.report
         if tuple(self.data.input_shape) != tuple(rep.shapes[rep.input_id]):
             raise InvalidInput(
@@ -61,7 +74,6 @@ class Trainer:
         self.batch_size = self._effective_batch(self.training["batch_size"])
         if self._has_batchnorm and self.batch_size == 1:
             raise InvalidInput("BatchNorm needs batches of at least 2 samples; raise the batch size")
-        torch.set_num_threads(choose_threads(self.n_params, self.batch_size))
 
         self.loss_name = s.loss["type"]
         self.loss_fn = LOSSES.create(s.loss)
@@ -75,8 +87,6 @@ class Trainer:
         es = self.training.get("early_stopping")
         self.early = EarlyStopping(**es) if es else None
 
-        self.gen = torch.Generator().manual_seed(s.seed + 1)  # shuffling
-        self.reg_gen = torch.Generator(device=self.device).manual_seed(s.seed + 2)  # noise regularizers
         self.x = {k: torch.as_tensor(getattr(self.data, f"x_{k}"), dtype=torch.float32).to(self.device)
                   for k in ("train", "val", "test")}
         self.y = {k: torch.as_tensor(getattr(self.data, f"y_{k}")).to(self.device) for k in ("train", "val", "test")}
@@ -94,7 +104,9 @@ class Trainer:
         self._running = threading.Event()
         self._running.set()
         self._pending: dict = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pending
+        # Held for each step (and epoch end): whoever holds it reads or changes the training between steps.
+        self.step_lock = threading.RLock()
 
     def _check_targets(self):
         """Validate every target once (a clear error naming the bad label), then skip it per step."""
@@ -120,39 +132,91 @@ class Trainer:
     def paused(self):
         return not self._running.is_set()
 
+    LIVE_KEYS = frozenset({"lr", "optimizer", "schedule", "regularizers", "epochs", "batch_size", "shuffle", "clip",
+                           "clip_value", "max_norm", "early_stopping", "stats_every"})
+
     def request(self, **changes):
-        """Change lr, batch_size, regularizers, clip, clip_value or max_norm at the next step."""
-        allowed = {"lr", "batch_size", "regularizers", "clip", "clip_value", "max_norm"}
-        bad = set(changes) - allowed
+        """Queue live changes for the next step (see ``engine.run.Run.request``); bad values raise here, at once."""
+        bad = set(changes) - self.LIVE_KEYS
         if bad:
-            raise InvalidInput(f"cannot change {sorted(bad)[0]!r} while training (changeable: {', '.join(sorted(allowed))})")
+            raise InvalidInput(f"cannot change {sorted(bad)[0]!r} while training "
+                               f"(changeable: {', '.join(sorted(self.LIVE_KEYS))})")
+        from .session import TRAINING_SCHEMA
+
+        training = {k: v for k, v in changes.items() if k in TRAINING_SCHEMA.names()}
+        if training:
+            checked = TRAINING_SCHEMA.validate(dict(self.training, **training), owner="training")
+            changes.update({k: checked[k] for k in training})
         bs = changes.get("batch_size")
-        if bs is not None and (not isinstance(bs, int) or bs < 0):
-            raise InvalidInput(f"batch_size must be a whole number ≥ 0 (0 = full batch), got {bs!r}")
         if bs == 1 and self._has_batchnorm:
             raise InvalidInput("BatchNorm needs batches of at least 2 samples; raise the batch size")
+        if "lr" in changes:
+            lr = changes["lr"]
+            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
+                raise InvalidInput(f"the learning rate must be a finite number ≥ 0, got {lr!r}")
+        if "optimizer" in changes:
+            changes["optimizer"] = OPTIMIZERS.canonical(changes["optimizer"])
+        if "schedule" in changes:
+            changes["schedule"] = SCHEDULES.canonical(changes["schedule"])
+        if "regularizers" in changes:
+            regularizers_from(changes["regularizers"], self.session.graph.nodes)  # validates
+        if changes.get("early_stopping"):
+            EarlyStopping(**changes["early_stopping"])  # validates
         with self._lock:
             self._pending.update(changes)
 
     def _apply_pending(self):
         with self._lock:
             changes, self._pending = self._pending, {}
+        s = self.session
+        if "optimizer" in changes:
+            self._swap_optimizer(changes["optimizer"])
         if "lr" in changes:
+            s.optimizer = dict(s.optimizer, params=dict(s.optimizer["params"], lr=float(changes["lr"])))
             self.base_lr = float(changes["lr"])
-            state = self.schedule.state_dict()
-            self.schedule = SCHEDULES.create(self.session.schedule, self.base_lr)
-            self.schedule.load_state_dict(state)
+        if "schedule" in changes or "lr" in changes or "optimizer" in changes:
+            old = self.schedule
+            if "schedule" in changes:
+                s.schedule = changes["schedule"]
+            self.schedule = SCHEDULES.create(s.schedule, self.base_lr)
+            if type(old) is type(self.schedule):
+                try:
+                    self.schedule.load_state_dict(old.state_dict())
+                except (KeyError, TypeError, ValueError):
+                    pass  # a schedule of another shape starts its own state
             self._lr = None
         if "batch_size" in changes:
             self.training["batch_size"] = int(changes["batch_size"])
             self.batch_size = self._effective_batch(self.training["batch_size"])
             self.batch_in_epoch = min(self.batch_in_epoch, self.steps_per_epoch)
         if "regularizers" in changes:
-            self.session.regularizers = list(changes["regularizers"])
-            self._set_regularizers(self.session.regularizers)
-        for k in ("clip", "clip_value", "max_norm"):
+            s.regularizers = list(changes["regularizers"])
+            self._set_regularizers(s.regularizers)
+        if "early_stopping" in changes:
+            es = changes["early_stopping"]
+            old, self.early = self.early, (EarlyStopping(**es) if es else None)
+            if old is not None and self.early is not None and old.monitor == self.early.monitor:
+                self.early.best_value, self.early.best_epoch = old.best_value, old.best_epoch
+                self.early.best_state = old.best_state
+        for k in ("epochs", "shuffle", "clip", "clip_value", "max_norm", "early_stopping", "stats_every"):
             if k in changes:
                 self.training[k] = changes[k]
+        s.training = dict(self.training)
+
+    def _swap_optimizer(self, spec):
+        """New hyperparameters keep the optimizer's state (momentum, Adam's moments); a new type starts afresh."""
+        old, s = self.optimizer, self.session
+        new = OPTIMIZERS.create(spec, self.model.trainable_parameters())
+        if spec["type"] == s.optimizer["type"]:
+            sd_old, sd_new = old.state_dict(), new.state_dict()
+            try:  # state from the old optimizer, hyperparameters from the new one
+                new.load_state_dict({"state": sd_old["state"], "param_groups": sd_new["param_groups"]})
+            except (KeyError, ValueError, RuntimeError):
+                pass
+        self.optimizer = new
+        self._closure = needs_closure(new)
+        s.optimizer = spec
+        self.base_lr = float(spec["params"]["lr"])
 
     # -- helpers --------------------------------------------------------------
     def _set_regularizers(self, specs):
@@ -317,18 +381,19 @@ class Trainer:
     # -- the loop -------------------------------------------------------------
     def run(self, epochs: int | None = None, *, max_steps: int | None = None, to_epoch_end: bool = False):
         """Yield events until ``epochs`` total epochs are done, a stop, a divergence or ``max_steps`` steps."""
-        target = self.training["epochs"] if epochs is None else int(epochs)
+        if epochs is not None:
+            self.training["epochs"] = int(epochs)
         self._stop.clear()
         t_start = time.perf_counter()
         model = self.model
         model.train()
-        yield Started(target, self.steps_per_epoch, str(self.device), self.n_params, self.epoch)
+        yield Started(self.training["epochs"], self.steps_per_epoch, str(self.device), self.n_params, self.epoch)
         stats_every = self.training["stats_every"]
         steps_done = 0
         t0 = time.perf_counter()
         n = len(self.x["train"])
         reason = "completed"
-        while self.epoch < target:
+        while self.epoch < self.training["epochs"]:
             if self.batch_in_epoch == 0 or self._perm is None:
                 self._perm = (torch.randperm(n, generator=self.gen) if self.training["shuffle"]
                               else torch.arange(n)).to(self.device)
@@ -341,21 +406,25 @@ class Trainer:
                         pass
                     if self._stop.is_set():
                         return (yield self._finish("stopped", t_start))
-                if self._pending:
-                    self._apply_pending()
-                    if self.batch_in_epoch >= self.steps_per_epoch:
-                        break
-                loss, lr = self._one_step(self._batch(self.batch_in_epoch))
-                self.batch_in_epoch += 1
+                with self.step_lock:  # a snapshot (save, history export) waits for this step, never races it
+                    if self._pending:
+                        self._apply_pending()
+                        stats_every = self.training["stats_every"]
+                        if self.batch_in_epoch >= self.steps_per_epoch:
+                            break
+                    loss, lr = self._one_step(self._batch(self.batch_in_epoch))
+                    self.batch_in_epoch += 1
+                    if math.isfinite(loss):
+                        self._epoch_loss[0] += loss
+                        self._epoch_loss[1] += 1
+                        self.history.add_step(self.step, loss, lr)
+                        st = self._stats() if self.step % stats_every == 0 else None
+                        if st is not None:
+                            self.history.add_stats(st)
                 if not math.isfinite(loss):
                     return (yield self._diverged(loss, lr, t_start))
-                self._epoch_loss[0] += loss
-                self._epoch_loss[1] += 1
-                self.history.add_step(self.step, loss, lr)
                 yield Step(self.step, self.epoch, loss, lr)
-                if self.step % stats_every == 0:
-                    st = self._stats()
-                    self.history.add_stats(st)
+                if st is not None:
                     if not math.isfinite(st.grad_norm):
                         return (yield self._diverged(float("nan"), lr, t_start))
                     yield st
@@ -365,20 +434,29 @@ class Trainer:
                         return (yield self._finish("step", t_start))
                     to_epoch_end = True  # this step finished the epoch: close it (evaluate) before returning
                     break
-            ev = self._end_epoch(t0)
+            with self.step_lock:
+                ev = self._end_epoch(t0)
             yield ev
             if not math.isfinite(ev.train_loss):
                 return (yield self._diverged(ev.train_loss, ev.lr, t_start))
             if self.early is not None:
-                monitor = ev.val_loss if ev.val_loss is not None else ev.train_loss
-                if self.early.update(self.epoch, monitor, model):
-                    if self.early.restore_best:
-                        self.early.restore(model)
+                with self.step_lock:
+                    stop_now = self._early_stop(ev)
+                if stop_now:
                     reason = "early_stopping"
                     break
             if to_epoch_end:
                 return (yield self._finish("step", t_start))
         yield self._finish(reason, t_start, test=True)
+
+    def _early_stop(self, ev) -> bool:
+        """Feed the epoch to early stopping; on a stop, put the best weights back if asked to."""
+        monitor = ev.val_loss if ev.val_loss is not None else ev.train_loss
+        if self.early.update(self.epoch, monitor, self.model):
+            if self.early.restore_best:
+                self.early.restore(self.model)
+            return True
+        return False
 
     def _diverged(self, loss, lr, t_start):
         finite = [v for v in self.history.epochs["train_loss"] if math.isfinite(v)]

@@ -10,23 +10,28 @@ from .base import LayerType, register_layer
 
 @functools.cache
 def dropout_module_class():
-    """Honours ``self.training``; draws masks from torch's global RNG, which the trainer seeds."""
-    import torch
+    """Honours ``self.training``; masks come from ``self.generator``, the run's own dropout stream.
 
-    dropout = torch.nn.functional.dropout
+    ``GraphModule.set_generator`` hands every Dropout the generator of the training that owns it, so
+    two trainings in one process never draw from a shared (global) random stream. Without one (a model
+    built outside a training) torch's global generator is used.
+    """
+    import torch
 
     class Dropout(torch.nn.Module):
         def __init__(self, p=0.5, mode="inverted"):
             super().__init__()
             self.p, self.mode = float(p), mode
+            self.generator = None
 
         def forward(self, x):
             if self.p == 0.0:
                 return x
+            keep = 1.0 - self.p
             if self.training:
-                y = dropout(x, self.p, True)  # x·mask/(1−p)
-                return y * (1.0 - self.p) if self.mode == "weight_scaling" else y
-            return x * (1.0 - self.p) if self.mode == "weight_scaling" else x
+                mask = torch.empty_like(x).bernoulli_(keep, generator=self.generator)
+                return x * mask if self.mode == "weight_scaling" else x * mask / keep  # inverted: x·mask/(1−p)
+            return x * keep if self.mode == "weight_scaling" else x
 
         def extra_repr(self):
             return f"p={self.p}, mode={self.mode!r}"
