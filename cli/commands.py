@@ -1,12 +1,23 @@
-"""The headless subcommands. Each returns an exit code; InvalidInput is turned into exit 2 by the caller."""
+"""The headless subcommands. Each returns an exit code; InvalidInput is turned into exit 2 by the caller.
+
+``train`` is a handful of small steps (load, check --out, build, run, report, save) so that the
+loop it drives can be swapped without touching the rest.
+"""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import signal
 import sys
+import threading
+import warnings
 
 from engine.errors import InvalidInput
 from engine.layers import shape_str
+
+from . import one_line
 
 
 def _load(path):
@@ -32,8 +43,8 @@ def cmd_validate(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     rows = [(nid, session.graph.node(nid).type, rep.shapes[nid], rep.param_counts[nid]) for nid in rep.order]
     if args.json:
-        print(json.dumps({"nodes": [{"id": i, "type": t, "shape": list(s), "params": c} for i, t, s, c in rows],
-                          "total_params": rep.total_params}))
+        print(json_line({"nodes": [{"id": i, "type": t, "shape": list(s), "params": c} for i, t, s, c in rows],
+                         "total_params": rep.total_params}))
         return 0
     w = max(len(r[0]) for r in rows)
     tw = max(len(r[1]) for r in rows)
@@ -44,36 +55,131 @@ def cmd_validate(args) -> int:
     return 0
 
 
+# -- JSON that every parser accepts ----------------------------------------------------------------
+def clean(o):
+    """NaN and infinities become null (JSON has neither); numpy scalars and tuples become plain values."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {str(k): clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [clean(v) for v in o]
+    if hasattr(o, "item") and callable(o.item) and getattr(o, "ndim", 0) == 0:  # numpy / torch scalar
+        return clean(o.item())
+    return o
+
+
+def json_line(o) -> str:
+    return json.dumps(clean(o), allow_nan=False)
+
+
 def _epoch_line(ev) -> dict:
-    def num(v):
-        return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
-    return {"epoch": ev.epoch, "train_loss": num(ev.train_loss), "val_loss": num(ev.val_loss),
-            "train_acc": num(ev.train_metrics.get("accuracy")), "val_acc": num(ev.val_metrics.get("accuracy")),
-            "lr": ev.lr}
+    return {"epoch": ev.epoch, "train_loss": ev.train_loss, "val_loss": ev.val_loss,
+            "train_acc": ev.train_metrics.get("accuracy"), "val_acc": ev.val_metrics.get("accuracy"), "lr": ev.lr}
 
 
-def cmd_train(args) -> int:
-    from engine.events import EpochEnd, Finished, Started, Step
-    from engine.trainer import Trainer
-
-    archive = None
-    if args.session.endswith(".nnp"):
+# -- train --------------------------------------------------------------------------------------
+def _load_for_training(path):
+    """(session, archive or None): a ``.nnp`` carries weights and state to continue from."""
+    if path.endswith(".nnp"):
         from engine.archive import load_archive
 
-        archive = load_archive(args.session)
-        session = archive.session
-    else:
-        session = _load(args.session)
-    if args.seed is not None:
+        archive = load_archive(path)
+        return archive.session, archive
+    return _load(path), None
+
+
+def _checked_out(args) -> str | None:
+    """Where --out will be written, refused before any training (never over the input or a stranger's file)."""
+    if not args.out:
+        return None
+    from engine.safe_io import check_output
+
+    if not args.out.lower().endswith(".nnp"):
+        raise InvalidInput(f"--out must name a .nnp file (the archive with weights and history), got {args.out!r:.200}")
+    return check_output(args.out, "nnp", inputs=[args.session], force=args.force)
+
+
+def _build_trainer(args, session, archive):
+    from engine.trainer import Trainer
+
+    resuming = archive is not None and archive.trained
+    if args.seed is not None and not resuming:
         session.seed = args.seed
-    if args.epochs is not None and args.epochs < 1:
-        raise InvalidInput(f"--epochs must be at least 1, got {args.epochs}")
     trainer = Trainer(session, device=args.device)
-    if archive is not None and archive.trained:
-        archive.restore_into(trainer)
+    if resuming:
+        try:
+            archive.restore_into(trainer)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError) as e:
+            raise InvalidInput(f"{os.path.basename(args.session)}: the saved training state is damaged "
+                               f"({type(e).__name__}: {one_line(e, 160)})") from None
+        if args.seed is not None:
+            _reseed(trainer, args.seed)
+            print(f"note: resuming at epoch {trainer.epoch}: --seed {args.seed} reseeds shuffling, dropout and noise "
+                  f"from here on; the data, its split and the weights are the saved ones (seed {session.seed})",
+                  file=sys.stderr)
     for w in trainer.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    return trainer
+
+
+def _reseed(trainer, seed):
+    """The random streams a trainer draws from after a resume, seeded as a fresh trainer seeds them."""
+    import torch
+
+    torch.manual_seed(seed)
+    for name, offset in (("gen", 1), ("reg_gen", 2), ("dropout_gen", 3)):
+        gen = getattr(trainer, name, None)
+        if gen is not None:
+            gen.manual_seed(seed + offset)
+
+
+class _Stdout:
+    """JSON lines on stdout; a closed pipe (``| head -1``) stops training instead of raising mid-run."""
+
+    def __init__(self, on_close):
+        self.closed = False
+        self._on_close = on_close
+
+    def line(self, obj):
+        if self.closed:
+            return
+        try:
+            print(json_line(obj), flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            from . import _silence_stdout
+
+            _silence_stdout()
+            self._on_close()
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(trainer):
+    """First Ctrl-C: stop after the current step (so the state is whole and can be saved); the second: abort."""
+    state = {"interrupted": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum, frame):
+        if state["interrupted"]:
+            raise KeyboardInterrupt
+        state["interrupted"] = True
+        print("\ninterrupt: stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+        trainer.stop()
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _run(trainer, args, out: _Stdout):
+    """Drive the trainer; returns (Finished event, the last epoch's warnings)."""
+    from engine.events import EpochEnd, Finished, Started, Step
+
     bar, finished, pending, notes = None, None, 0, []
     try:
         for ev in trainer.run(args.epochs):
@@ -91,7 +197,7 @@ def cmd_train(args) -> int:
             elif isinstance(ev, EpochEnd):
                 notes = [d for d in ev.diagnoses if d.severity != "info"]
                 if args.json:
-                    print(json.dumps(_epoch_line(ev)), flush=True)
+                    out.line(_epoch_line(ev))
                 if bar is not None:
                     bar.update(pending)
                     pending = 0
@@ -104,28 +210,68 @@ def cmd_train(args) -> int:
     finally:
         if bar is not None:
             bar.close()
-    done = {"event": "done", "epochs_run": finished.epochs_run, "best_epoch": finished.best_epoch,
-            "stop_reason": finished.reason, "seconds": round(finished.seconds, 3),
-            "diagnosis": finished.diagnosis, "test": finished.test_metrics}
-    if args.out:
-        from engine.archive import save_archive
+    return finished, notes
 
-        save_archive(args.out, trainer.session, trainer)
-        done["saved"] = args.out
+
+def _save(target, trainer) -> str | None:
+    """Save the archive; returns the one-line reason on failure (the run's results are still reported)."""
+    from engine.archive import save_archive
+
+    try:
+        save_archive(target, trainer.session, trainer)
+    except InvalidInput as e:
+        return one_line(e)
+    return None
+
+
+def _summary(trainer, finished, notes, args, saved, save_error):
+    h = trainer.history
+    last = {k: h.epochs[k][-1] for k in ("train_loss", "val_loss", "train_acc", "val_acc") if h.epochs[k]}
+    parts = [f"{k}={v:.4g}" for k, v in last.items() if v is not None and not math.isnan(v)]
+    print(f"{finished.reason} after {finished.epochs_run} epochs in {finished.seconds:.1f}s"
+          + (": " + ", ".join(parts) if parts else ""), file=sys.stderr)
+    if finished.diagnosis:
+        print(f"diagnosis: {finished.diagnosis}", file=sys.stderr)
+    for d in notes:  # what the curves say at the end (e.g. a loss that grew), as the window shows it
+        print(f"note: {d.message} {d.advice}", file=sys.stderr)
+    if saved:
+        print(f"saved {saved}", file=sys.stderr)
+
+
+def cmd_train(args) -> int:
+    session, archive = _load_for_training(args.session)
+    target = _checked_out(args)
+    with warnings.catch_warnings():
+        # Warnings numpy raises on degenerate splits (an empty validation set, one class) are reported
+        # as null metrics and diagnoses instead; stderr is for the user's messages.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        trainer = _build_trainer(args, session, archive)
+        out = _Stdout(on_close=trainer.stop)
+        with _stop_on_ctrl_c(trainer) as ctrl_c:
+            finished, notes = _run(trainer, args, out)
+    save_error = _save(target, trainer) if target else None
+    saved = args.out if target and save_error is None else None
+    if out.closed:
+        print("error: the output pipe was closed; training stopped"
+              + (f" and was saved to {saved}" if saved else ""), file=sys.stderr)
+        return 2
+    done = {"event": "done", "epochs_run": finished.epochs_run, "best_epoch": finished.best_epoch,
+            "stop_reason": "interrupted" if ctrl_c["interrupted"] else finished.reason,
+            "seconds": round(finished.seconds, 3), "diagnosis": finished.diagnosis, "test": finished.test_metrics}
+    if args.out:
+        done["saved"] = saved
+    if save_error:
+        done["error"] = save_error
     if args.json:
-        print(json.dumps(done), flush=True)
+        out.line(done)
     else:
-        h = trainer.history
-        last = {k: h.epochs[k][-1] for k in ("train_loss", "val_loss", "train_acc", "val_acc") if h.epochs[k]}
-        parts = [f"{k}={v:.4g}" for k, v in last.items() if not math.isnan(v)]
-        print(f"{finished.reason} after {finished.epochs_run} epochs in {finished.seconds:.1f}s"
-              + (": " + ", ".join(parts) if parts else ""), file=sys.stderr)
-        if finished.diagnosis:
-            print(f"diagnosis: {finished.diagnosis}", file=sys.stderr)
-        for d in notes:  # what the curves say at the end (e.g. a loss that grew), as the window shows it
-            print(f"note: {d.message} {d.advice}", file=sys.stderr)
-        if args.out:
-            print(f"saved {args.out}", file=sys.stderr)
+        _summary(trainer, finished, notes, args, saved, save_error)
+    if save_error:
+        print(f"error: {save_error}", file=sys.stderr)
+        return 2
+    if ctrl_c["interrupted"]:
+        print("interrupted" + (f"; the trained state is saved in {saved}" if saved else ""), file=sys.stderr)
+        return 130
     return 2 if finished.reason == "diverged" else 0
 
 
@@ -133,13 +279,13 @@ def cmd_trace(args) -> int:
     from engine.trace import trace
 
     session = _load(args.session)
-    print(json.dumps(trace(session, sample=args.sample, lr=args.lr, split=args.split)))
+    print(json_line(trace(session, sample=args.sample, lr=args.lr, split=args.split)))
     return 0
 
 
 def cmd_export(args) -> int:
     from engine.export import export_session
 
-    path = export_session(args.session, args.format, args.out)
-    print(f"wrote {path}", file=sys.stderr)
+    written = export_session(args.session, args.format, args.out, force=args.force, inputs=[args.session])
+    print(f"wrote {written}", file=sys.stderr)
     return 0

@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import InvalidInput, SessionError
 from .history import History
-from .session import Session, atomic_write_bytes
+from .session import Session, atomic_write_bytes, parse_session_json
 
 MiB, GiB = 1 << 20, 1 << 30
 SESSION_MEMBER = "session.json"
@@ -321,23 +321,42 @@ def _meta_check_model(session, report, tensors: dict, where: str):
     check_model_tensors(shapes, tensors, where)
 
 
+def _open_regular(path, where):
+    """Open for reading only a regular file within the size limit (a FIFO or device would block or never end)."""
+    import stat
+
+    from .safe_io import kind_of
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise SessionError(f"{path} is {kind_of(st.st_mode)}, not a .nnp archive")
+        if st.st_size > TOTAL_LIMIT:
+            raise SessionError(f"{where} is {_size(st.st_size)}, over the {_size(TOTAL_LIMIT)} limit")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise SessionError(f"cannot open {path}: {e.strerror or e}") from None
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the stat and the open
+        f.close()
+        raise SessionError(f"{path} is not a regular file, not a .nnp archive")
+    return f
+
+
 def load_archive(path) -> Archive:
     """Read and check a ``.nnp``; raises ``SessionError`` naming what is wrong and touches nothing else."""
     path = os.fspath(path)
     where = os.path.basename(path)
+    f = _open_regular(path, where)
     try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        raise SessionError(f"cannot open {path}: {e.strerror}") from None
-    if size > TOTAL_LIMIT:
-        raise SessionError(f"{where} is {_size(size)}, over the {_size(TOTAL_LIMIT)} limit")
-    try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(f)
     except (zipfile.BadZipFile, EOFError, ValueError) as e:
+        f.close()
         raise SessionError(f"{where} is not a valid .nnp archive (not a zip file, or truncated): {e}") from None
     except OSError as e:
+        f.close()
         raise SessionError(f"cannot open {path}: {e.strerror or e}") from None
-    with zf:
+    with f, zf:
         try:
             members = _check_members(zf, where)
             return _load_members(zf, members, path, where)
@@ -350,13 +369,7 @@ def load_archive(path) -> Archive:
 
 def _load_members(zf, members, path, where) -> Archive:
     raw = _read(zf, members, SESSION_MEMBER, where)
-    try:
-        d = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise SessionError(f"{where}: {SESSION_MEMBER} is not UTF-8 text") from None
-    except json.JSONDecodeError as e:
-        raise SessionError(f"{where}: {SESSION_MEMBER} is not valid JSON "
-                           f"(line {e.lineno}, column {e.colno}: {e.msg})") from None
+    d = parse_session_json(raw, f"{where}: {SESSION_MEMBER}")
     if not isinstance(d, dict):
         raise SessionError(f"{where}: {SESSION_MEMBER} must hold a JSON object, got {type(d).__name__}")
     extra = {k: d.pop(k) for k in ARCHIVE_KEYS if k in d}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 from . import __version__
@@ -19,6 +18,7 @@ from .spec import GraphSpec
 
 FORMAT_VERSION = 1
 MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_SEED = 2**63 - 1  # numpy and torch both take it, with room for the per-stream offsets (seed + 1, + 2, ...)
 
 TRAINING_SCHEMA = schema(
     Param("epochs", "int", 100, min=1, max=1_000_000, doc="Passes over the training split."),
@@ -96,6 +96,8 @@ class Session:
         s = cls()
         s.name = typed("name", str, "Untitled")
         s.seed = typed("seed", int, 0)
+        if not 0 <= s.seed <= MAX_SEED:
+            raise SessionError(f"session 'seed' must be between 0 and {MAX_SEED:,}, got {_quote(s.seed)}")
         if "graph" not in d:
             raise SessionError("session has no 'graph'")
         try:
@@ -112,6 +114,7 @@ class Session:
         s.notes = typed("notes", str, "")
         try:
             s.training = TRAINING_SCHEMA.validate(s.training, owner="training")
+            check_early_stopping(s.training.get("early_stopping"))
         except InvalidInput as e:
             raise SessionError(str(e)) from None
         return s
@@ -134,6 +137,35 @@ class Session:
         self.dataset = dataset_canonical(self.dataset)
         self.training = TRAINING_SCHEMA.validate(self.training, owner="training")
         return self
+
+
+EARLY_STOPPING_KEYS = ("patience", "min_delta", "restore_best", "monitor", "mode")
+
+
+def check_early_stopping(es):
+    """``training.early_stopping`` is null or an object EarlyStopping accepts: refused at load, not at epoch one."""
+    if es is None:
+        return
+    example = '{"patience": 10, "min_delta": 0.0, "restore_best": true}'
+    if not isinstance(es, dict):
+        raise SessionError(f"training.early_stopping must be null or an object like {example}, got {_quote(es)}")
+    unknown = sorted(set(es) - set(EARLY_STOPPING_KEYS))
+    if unknown:
+        raise SessionError(f"training.early_stopping has no setting {_quote(unknown[0])}; "
+                           f"known: {', '.join(EARLY_STOPPING_KEYS)}")
+    if "patience" not in es:
+        raise SessionError(f"training.early_stopping needs a 'patience' (epochs without improvement), e.g. {example}")
+    if "restore_best" in es and not isinstance(es["restore_best"], bool):
+        raise SessionError(f"training.early_stopping.restore_best must be true or false, got {_quote(es['restore_best'])}")
+    from .early_stopping import EarlyStopping
+
+    EarlyStopping(**es)  # its own checks: patience an integer >= 0, min_delta finite >= 0, mode, monitor
+
+
+def _quote(v, limit: int = 80) -> str:
+    """A bad value as the user typed it, cut short: a message is one readable line."""
+    text = repr(v)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
 
 
 def _tname(types):
@@ -172,6 +204,34 @@ def migrate(d: dict) -> dict:
 
 
 # -- files ----------------------------------------------------------------
+MAX_DEPTH = 64  # sessions nest a few levels; more is a damaged or hostile file (and would exhaust the stack)
+
+
+def check_depth(doc, where: str, limit: int = MAX_DEPTH):
+    """Refuse JSON nested deeper than ``limit`` (iteratively: the check itself never recurses)."""
+    stack = [(doc, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > limit:
+                raise SessionError(f"{where} is nested more than {limit} levels deep; a session needs far fewer")
+            stack.extend((c, depth + 1) for c in (v.values() if isinstance(v, dict) else v))
+
+
+def parse_session_json(data: bytes, where: str):
+    """bytes -> JSON document, every failure a one-line SessionError (bad UTF-8, syntax, nesting, NaN literals kept)."""
+    try:
+        d = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise SessionError(f"{where} is not a UTF-8 JSON session file") from None
+    except json.JSONDecodeError as e:
+        raise SessionError(f"{where} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except RecursionError:
+        raise SessionError(f"{where} is nested too deeply to be a session") from None
+    check_depth(d, where)
+    return d
+
+
 def load_session(path) -> Session:
     """Load a ``.json`` session (``.nnp`` archives are handled by engine.archive)."""
     path = os.fspath(path)
@@ -179,19 +239,9 @@ def load_session(path) -> Session:
         from .archive import load_archive
 
         return load_archive(path).session
-    try:
-        size = os.path.getsize(path)
-    except OSError as e:
-        raise SessionError(f"cannot open {path}: {e.strerror}") from None
-    if size > MAX_JSON_BYTES:
-        raise SessionError(f"{path} is {size} bytes, over the {MAX_JSON_BYTES}-byte limit for a session")
-    try:
-        with open(path, encoding="utf-8") as f:
-            d = json.load(f)
-    except UnicodeDecodeError:
-        raise SessionError(f"{path} is not a UTF-8 JSON session file") from None
-    except json.JSONDecodeError as e:
-        raise SessionError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    from .safe_io import read_bytes_limited  # a hard limit: /dev/zero reports size 0, a FIFO never ends
+
+    d = parse_session_json(read_bytes_limited(path, MAX_JSON_BYTES, what="session file", error=SessionError), path)
     session = Session.from_dict(d)
     from .archive import check_session_limits  # refuse absurd sizes before anything is allocated
 
@@ -199,23 +249,11 @@ def load_session(path) -> Session:
     return session
 
 
-def atomic_write_bytes(path, data: bytes):
-    """Write beside the target, fsync, then rename: a crash or full disk leaves the old file intact."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def atomic_write_bytes(path, data: bytes) -> str:
+    """Write beside the target, fsync, then rename (see engine.safe_io: modes, symlinks, stale temporaries)."""
+    from .safe_io import atomic_write_bytes as write
+
+    return write(path, data)
 
 
 def save_session_json(session: Session, path):

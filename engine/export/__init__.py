@@ -77,14 +77,44 @@ def load_exportable(source) -> Exportable:
     raise InvalidInput(f"cannot export {type(source).__name__}: give a session file (.json or .nnp) or a session")
 
 
-def export_session(session_path_or_obj, fmt: str, out_path) -> str:
-    """Write ``out_path`` in ``fmt`` (one of FORMATS) and return the path written."""
+def companion_paths(fmt: str, out_path: str) -> list:
+    """Every file an export of ``fmt`` to ``out_path`` writes, as ``(path, kind, role)``; the main file first.
+
+    Each one is checked before anything is written: a companion must never silently replace a user's file
+    (``net.safetensors`` also writes ``net.json``, which could be the user's session of that name).
+    """
+    out = [(out_path, fmt, "")]
+    if fmt == "safetensors":
+        from .weights_export import sidecar_path
+
+        out.append((sidecar_path(out_path, ".json"), "json", "the architecture file"))
+    elif fmt == "pytorch":  # the same rule as pytorch_source.export_pytorch (a test keeps them equal)
+        root = os.path.splitext(out_path)[0] if os.path.splitext(out_path)[1] else out_path
+        out.append((root + "_weights.safetensors", "safetensors", "the weights file"))
+    return out
+
+
+def export_session(session_path_or_obj, fmt: str, out_path, *, force: bool = False, inputs=(),
+                   replace_out: bool = False) -> str:
+    """Write ``out_path`` in ``fmt`` (one of FORMATS) and return the path written.
+
+    Refused before any work: a folder, device or FIFO as a target, the session being exported
+    (``inputs``), and an existing file that NN Playground did not write, unless ``force``.
+    ``replace_out``: the user already confirmed replacing ``out_path`` itself (a file dialog);
+    the files written beside it are still protected.
+    """
+    from ..safe_io import check_output, same_file
+
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}")
     out_path = os.fspath(out_path)
-    folder = os.path.dirname(os.path.abspath(out_path))
-    if not os.path.isdir(folder):
-        raise InvalidInput(f"cannot write {out_path}: the folder {folder} does not exist")
+    sources = list(inputs)
+    if isinstance(session_path_or_obj, (str, os.PathLike)):
+        sources.append(os.fspath(session_path_or_obj))
+    for i, (path, kind, role) in enumerate(companion_paths(fmt, out_path)):
+        check_output(path, kind, inputs=sources, force=force or (replace_out and i == 0), role=role)
+        if any(same_file(path, p) for p in sources):  # even with --force: an export never eats its own source
+            raise InvalidInput(f"{role or '--out'} {path} is the session being exported; choose another name")
     ex = load_exportable(session_path_or_obj)
     if fmt == "onnx":
         from .onnx_export import export_onnx as fn
@@ -100,14 +130,14 @@ def export_session(session_path_or_obj, fmt: str, out_path) -> str:
 
 
 def write_bytes(path, data) -> str:
-    """Atomic write; an OSError becomes an InvalidInput naming the path."""
-    from ..session import atomic_write_bytes
+    """Atomic write (keeps an existing file's mode; writes through a symlink); an OSError becomes an InvalidInput."""
+    from ..safe_io import atomic_write_bytes, write_error
 
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
-        raise InvalidInput(f"cannot write {path}: {e.strerror or e}") from None
+        raise InvalidInput(write_error(path, e)) from None
     return os.fspath(path)
 
 
-__all__ = ["FORMATS", "Exportable", "export_session", "load_exportable", "write_bytes"]
+__all__ = ["FORMATS", "Exportable", "companion_paths", "export_session", "load_exportable", "write_bytes"]
