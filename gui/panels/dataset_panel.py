@@ -229,6 +229,13 @@ class DatasetPanel(QScrollArea):
             self.preview.set_paintable(two_d, "Painting needs 2-D inputs (x1, x2).")
         self._check_input()
 
+    def invalid_reason(self) -> str | None:
+        """Why training would not use the dataset settings shown (a rejected or unparsable field); None if it would.
+
+        Called by Train/Step before they start, like ``TrainingPanel.invalid_reason``.
+        """
+        return self.form.invalid_reason()
+
     def _show_error(self, text):
         self.error.setText(text)
         self.error.setVisible(bool(text))

@@ -3,7 +3,9 @@
 An editor calls ``on_commit(value)`` when the person changes it, and never
 when ``set_value`` refreshes it from the document (the write-back guard that
 keeps edits from looping). Text that does not parse turns the field red and
-commits nothing.
+commits nothing; the editor then remembers why in ``error`` until the field
+is fixed or refreshed, so the panel can refuse to train with a value the
+person sees but training would not use (``invalid_reason``).
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class ParamEditor:
         self.widget = widget
         self.on_commit = on_commit
         self._updating = False
+        self.error: str | None = None  # why the value shown is not the value in use (None: it is)
         tip = param.doc or param.name
         widget.setToolTip(tip)
         widget.setWhatsThis(f"<b>{param.name}</b> ({param.kind}): {tip}"
@@ -59,6 +62,10 @@ class ParamEditor:
             self._show(value)
         finally:
             self._updating = False
+        self.error = None
+
+    def flush(self):
+        """Commit text typed but not yet confirmed (Enter or focus-out); a no-op for non-text editors."""
 
     def _emit(self, value):
         if not self._updating:
@@ -129,6 +136,8 @@ class TextEditor(ParamEditor):
             w.setPlaceholderText("JSON, e.g. {\"slope\": 0.1}")
         super().__init__(param, w, on_commit)
         self._shown = ""
+        self._tip = None  # the help tooltip, kept while the field shows an error instead
+        self._unparsed = False  # ``error`` is about text that did not parse (not about a rejected value)
         w.editingFinished.connect(self._finish)
         w.textEdited.connect(lambda _t: w.setStyleSheet(""))
 
@@ -167,19 +176,43 @@ class TextEditor(ParamEditor):
         self._shown = self.text_of(value)
         self.widget.setText(self._shown)
         self.widget.setStyleSheet("")
+        self._unparsed = False
+        if self._tip is not None:
+            self.widget.setToolTip(self._tip)
+
+    def flush(self):
+        self._finish()
+
+    def mark_bad(self, reason: str):
+        """Show ``reason`` on the field (red, in its tooltip) and remember it in ``error``."""
+        if self._tip is None:
+            self._tip = self.widget.toolTip()
+        self.error = reason
+        self.widget.setStyleSheet(BAD_STYLE)
+        self.widget.setToolTip(f"Not applied: {reason}")
 
     def _finish(self):
         text = self.widget.text()
         if text == self._shown:
-            return
+            if self._unparsed:  # typed back to the value in use
+                self.error, self._unparsed = None, False
+                self.widget.setStyleSheet("")
+                if self._tip is not None:
+                    self.widget.setToolTip(self._tip)
+            return  # (an error the form set for this very text stays until the text changes)
         try:
             value = self.parse(text)
         except (ValueError, json.JSONDecodeError) as e:
-            self.widget.setStyleSheet(BAD_STYLE)
-            self.widget.setToolTip(f"{self.param.name}: {e}")
+            k = self.param.kind
+            why = ("is not a number" if k == "float" else "is not a whole number" if k == "int"
+                   else f"is not valid ({e})")
+            self.mark_bad(f"“{text.strip()}” {why}")
+            self._unparsed = True
             return
+        self.error, self._unparsed = None, False
         self.widget.setStyleSheet("")
-        self.widget.setToolTip(self.param.doc or self.param.name)
+        if self._tip is not None:
+            self.widget.setToolTip(self._tip)
         self._shown = text
         self._emit(value)
 

@@ -262,14 +262,35 @@ class SchemaForm(QWidget):
     def _commit(self, name, value):
         if self._updating or self._spec is None:
             return
+        ed = self.editors.get(name)
         try:
             canon = self._candidate(name, value)
         except InvalidInput as e:
             self._show_error(str(e))
+            if ed is not None:
+                if hasattr(ed, "mark_bad"):
+                    ed.mark_bad(str(e))
+                else:
+                    ed.error = str(e)
             return
         self._show_error("")
+        if ed is not None:
+            ed.error = None
         self._spec = canon
         self.changed.emit(self.spec())
+
+    def invalid_reason(self) -> str | None:
+        """Why a field shows a value that is not in use (rejected or unparsable), naming the field; None if none.
+
+        Text typed but not confirmed yet is committed first, so "typed 0.5, clicked Train" trains with 0.5.
+        """
+        for ed in list(self.editors.values()):
+            ed.flush()
+        for name, ed in self.editors.items():
+            if ed.error:
+                label = self.param_labels.get(name, name.replace("_", " "))
+                return f"the {self.combo_label.text()} field “{label}” is not applied: {ed.error}"
+        return None
 
     def _preview(self, name, value):
         if self._updating or self._spec is None:

@@ -24,7 +24,7 @@ from engine.regularizers import REGULARIZERS
 from engine.schedules import SCHEDULES
 from engine.session import TRAINING_SCHEMA
 
-from .editors import BAD_STYLE, make_editor
+from .editors import make_editor
 from .help_texts import apply_help
 from .pairing import dataset_facts, last_activation, pairing_warnings, torch_devices
 from .schema_form import SchemaForm, compact, write_session_field
@@ -312,6 +312,27 @@ class TrainingPanel(QScrollArea):
         self.update_devices()
         super().showEvent(event)
 
+    # -- what Train may use ---------------------------------------------------------------
+    def invalid_reason(self) -> str | None:
+        """Why training would not use what this panel shows, in one sentence naming the field; None if it would.
+
+        The Train and Step actions (and the training controller) call this first and refuse with the
+        reason in the status bar, so a red field (learning rate −1, "1e" half typed) never trains
+        silently with the previous value. Text typed but not yet confirmed is committed first.
+        """
+        for form in (self.loss, self.optimizer, self.schedule):
+            reason = form.invalid_reason()
+            if reason:
+                return reason
+        fields = [(REGS[t][0], ed) for t, ed in self.reg_editors.items()]
+        fields += [("max-norm r", self.max_norm), ("clipping threshold", self.clip_value), ("min delta", self.min_delta)]
+        for label, ed in fields:
+            if ed.widget.isEnabled():
+                ed.flush()
+            if ed.error:
+                return f"the field “{label}” is not applied: {ed.error}"
+        return None
+
     # -- edits -----------------------------------------------------------------------------
     def _write(self, key, value, text):
         if not self._updating:
@@ -351,8 +372,7 @@ class TrainingPanel(QScrollArea):
             try:
                 new = REGULARIZERS.canonical({"type": rtype, "params": {pname: float(value)}})
             except InvalidInput as e:
-                ed.widget.setStyleSheet(BAD_STYLE)
-                ed.widget.setToolTip(str(e))
+                ed.mark_bad(str(e))
                 return
             regs = [new if r is old else r for r in regs] if old is not None else regs + [new]
         elif old is not None:
