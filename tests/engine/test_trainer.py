@@ -159,8 +159,8 @@ def test_request_changes_lr_at_next_step_without_reset():
     ev = next(e for e in it if isinstance(e, Step))
     assert ev.lr == pytest.approx(0.01) and tr.batch_size == 20
     assert (tr.model.layers["h"].weight.detach() - w_before).abs().max() < 0.5  # not re-initialized
-    with pytest.raises(InvalidInput, match="cannot change 'epochs'"):
-        tr.request(epochs=3)
+    with pytest.raises(InvalidInput, match="cannot change 'seed'"):
+        tr.request(seed=3)  # structural: needs a new run
     tr.stop()
     list(it)
 
