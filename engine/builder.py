@@ -129,6 +129,13 @@ class GraphModule(torch.nn.Module):
             rec[nid] = {"pre": pre, "post": post}
         return vals[self.output_id], rec
 
+    def set_generator(self, generator):
+        """Route every random draw of the forward pass (dropout masks) to ``generator`` (None: torch's global one)."""
+        for m in self.modules():
+            if hasattr(m, "generator") and m is not self:
+                m.generator = generator
+        return self
+
     def train(self, mode: bool = True):
         """Frozen BatchNorm nodes stay in eval mode: their running statistics are frozen too (as in Keras)."""
         super().train(mode)
