@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	@# Linux: name any missing X11/xcb system library and the one apt-get line that installs them
+	@$(PY) -m gui.xcb_check
 	MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=268435456 $(PY) main.py
 
 test: $(STAMP)
