@@ -3,6 +3,13 @@
 Every exporter receives an ``Exportable``: a fresh CPU float32 copy of the
 network in eval mode with the trained weights loaded (or the initial weights
 when nothing was trained yet), so exporting never touches a live trainer.
+
+The dataset's scaling and feature crosses belong to the model: a network trained
+on standardised inputs answers wrongly on raw rows. So ONNX, TorchScript and the
+PyTorch source put them in front of the network as its first layers (``bare=True``
+exports the network alone), and the weights export and the report list their
+fitted numbers. The fitted state comes from the live trainer's data or, for a
+file, from rebuilding the dataset, which the seed makes bit-for-bit identical.
 """
 from __future__ import annotations
 
@@ -22,16 +29,83 @@ class Exportable:
     trained: bool = False
     summary: dict | None = None  # archive history summary, when known
     source: str = ""  # where it came from, for messages and the report
+    bare: bool = False  # export the network alone, without the dataset's preprocessing in front
+    name: str = ""  # the model's name in exported files; see ``export_name``
+    data: object = None  # the engine.data.Dataset, when already built (a live trainer's)
+    _state: dict | None = None
 
     @property
     def report(self):
         return self.model.report
 
+    @property
+    def network_input_shape(self) -> tuple:
+        return tuple(self.report.shapes[self.report.input_id])
+
+    def dataset(self):
+        """The session's dataset (built once, on first use): the fitted preprocessing and the test split."""
+        if self.data is None:
+            from ..data import make_dataset
+
+            try:
+                self.data = make_dataset(self.session.dataset, seed=self.session.seed)
+            except InvalidInput as e:
+                raise InvalidInput(f"cannot rebuild the dataset to read its fitted scaling: {e} "
+                                   "(export the bare network to skip the scaling)") from None
+        return self.data
+
+    @property
+    def preprocess_state(self) -> dict:
+        """The fitted preprocessing ({} when the inputs are used as they are)."""
+        if self._state is None:
+            from ..data.preprocess import preprocess_canonical
+
+            spec = preprocess_canonical((self.session.dataset or {}).get("preprocess"))
+            needed = spec["scale"] != "none" or bool(spec["features"])
+            self._state = dict(self.dataset().preprocess_state) if needed or self.data is not None else {}
+        return self._state
+
+    @property
+    def with_preprocess(self) -> bool:
+        """True when the exported model starts with the scaling/feature layers."""
+        from .preprocess_module import has_preprocessing
+
+        return not self.bare and has_preprocessing(self.preprocess_state)
+
+    @property
+    def input_shape(self) -> tuple:
+        """One sample as the exported model takes it: raw when the preprocessing is included."""
+        from .preprocess_module import raw_input_shape
+
+        if self.with_preprocess:
+            return raw_input_shape(self.preprocess_state, self.network_input_shape)
+        return self.network_input_shape
+
+    def export_model(self):
+        """The module ONNX and TorchScript trace: preprocessing + network, or the bare network."""
+        if not self.with_preprocess:
+            return self.model
+        from .preprocess_module import Preprocess, WithPreprocess
+
+        return WithPreprocess(Preprocess(self.preprocess_state), self.model).eval()
+
     def example_input(self, batch: int = 2):
         """A batch that every layer accepts (zeros are valid Embedding indices too)."""
         import torch
 
-        return torch.zeros(batch, *self.report.shapes[self.report.input_id])
+        return torch.zeros(batch, *self.input_shape)
+
+
+def export_name(session, source_path="", out_path="") -> str:
+    """The session's name; an unnamed ("Untitled") session is named after its file, else after the export."""
+    name = (getattr(session, "name", "") or "").strip()
+    if name and name.lower() != "untitled":
+        return name
+    for path in (source_path, out_path):
+        stem = os.path.splitext(os.path.basename(os.fspath(path)))[0] if path else ""
+        if stem:
+            return stem
+    return name or "network"
 
 
 def _fresh_model(session, state_dict=None):
@@ -49,10 +123,25 @@ def _fresh_model(session, state_dict=None):
     return model
 
 
-def load_exportable(source) -> Exportable:
-    """``source``: a ``.nnp``/``.json`` path, a Session, an ``Archive`` or a live ``Trainer``."""
+def load_exportable(source, *, bare: bool = False, out_path="") -> Exportable:
+    """``source``: a ``.nnp``/``.json`` path, a Session, an ``Archive``, a ``Run`` or a live ``Trainer``.
+
+    ``bare``: export the network without the dataset's preprocessing in front of it.
+    """
+    ex = _load_exportable(source)
+    ex.bare = bool(bare)
+    ex.name = export_name(ex.session, ex.source, out_path)
+    return ex
+
+
+def _load_exportable(source) -> Exportable:
     from ..archive import Archive, check_session_limits, load_archive
     from ..session import Session, load_session
+
+    if getattr(source, "trainer", None) is not None and hasattr(source, "fit"):  # an engine.Run that was built
+        source = source.trainer
+    elif hasattr(source, "fit") and hasattr(source, "session") and hasattr(source, "trainer"):  # a Run not built
+        source = source.session
 
     if isinstance(source, (str, os.PathLike)):
         path = os.fspath(source)
@@ -73,7 +162,7 @@ def load_exportable(source) -> Exportable:
     if hasattr(source, "model") and hasattr(source, "session") and hasattr(source, "history"):  # a Trainer
         trained = source.history.n_epochs > 0 or source.step > 0
         return Exportable(source.session, _fresh_model(source.session, source.model.state_dict()), source.history,
-                          trained, None, "")
+                          trained, None, "", data=getattr(source, "data", None))
     raise InvalidInput(f"cannot export {type(source).__name__}: give a session file (.json or .nnp) or a session")
 
 
@@ -94,7 +183,7 @@ def companion_paths(fmt: str, out_path: str) -> list:
     return out
 
 
-def export_session(session_path_or_obj, fmt: str, out_path, *, force: bool = False, inputs=(),
+def export_session(session_path_or_obj, fmt: str, out_path, *, bare: bool = False, force: bool = False, inputs=(),
                    replace_out: bool = False) -> str:
     """Write ``out_path`` in ``fmt`` (one of FORMATS) and return the path written.
 
@@ -115,7 +204,7 @@ def export_session(session_path_or_obj, fmt: str, out_path, *, force: bool = Fal
         check_output(path, kind, inputs=sources, force=force or (replace_out and i == 0), role=role)
         if any(same_file(path, p) for p in sources):  # even with --force: an export never eats its own source
             raise InvalidInput(f"{role or '--out'} {path} is the session being exported; choose another name")
-    ex = load_exportable(session_path_or_obj)
+    ex = load_exportable(session_path_or_obj, bare=bare, out_path=out_path)
     if fmt == "onnx":
         from .onnx_export import export_onnx as fn
     elif fmt == "torchscript":

@@ -1,6 +1,8 @@
 """ONNX export: opset 17, a dynamic batch axis, inputs named "input" and outputs "output".
 
-The classic (TorchScript-based) exporter is used while torch still ships it: it
+The model starts with the dataset's scaling and feature crosses (see
+``engine/export/preprocess_module.py``), so it takes raw inputs, unless the
+export is bare. The classic (TorchScript-based) exporter is used while torch still ships it: it
 needs no extra packages and handles the graph's Python-level wiring by tracing.
 The torch.export-based exporter is the fallback.
 """
@@ -21,16 +23,17 @@ def onnx_bytes(ex) -> bytes:
     import torch
 
     x = ex.example_input(2)
+    model = ex.export_model()
     kw = dict(input_names=["input"], output_names=["output"], opset_version=OPSET)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # deprecation and tracer notices are not the user's concern
         try:
             buf = io.BytesIO()
-            torch.onnx.export(ex.model, (x,), buf, dynamo=False, do_constant_folding=True,
+            torch.onnx.export(model, (x,), buf, dynamo=False, do_constant_folding=True,
                               dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kw)
             data = buf.getvalue()
         except TypeError:  # a torch without the classic exporter
-            data = _dynamo_bytes(ex.model, x, kw)
+            data = _dynamo_bytes(model, x, kw)
         except Exception as e:
             raise InvalidInput(f"ONNX export failed: {type(e).__name__}: {e}") from None
     import onnx

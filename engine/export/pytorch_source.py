@@ -3,7 +3,10 @@
 The generated module needs only torch and safetensors: one named submodule per
 node in ``__init__``, and a ``forward`` that follows the graph's topological
 order with a comment naming each node. Fused activations become their own
-submodule (``<node>_act``) so each step reads like the textbook formula.
+submodule (``<node>_act``) so each step reads like the textbook formula. Unless
+the export is bare, the first submodule is ``preprocess``: the dataset's feature
+crosses and scaling, its fitted numbers stored with the weights, so the module
+takes raw inputs like the trained model did.
 """
 from __future__ import annotations
 
@@ -20,6 +23,50 @@ from . import write_bytes
 from .weights_export import state_bytes
 
 HELPERS = {
+    "Preprocess": '''class Preprocess(nn.Module):
+    """The training data's preprocessing: TF-Playground feature crosses of (x1, x2), then one scaling.
+
+    standardize: (x - mean) / std; minmax: (x - min) / range; pca_whiten: ((x - mean) @ components.T) * scales.
+    The fitted numbers are float64 buffers, loaded from the weights file with the network's tensors;
+    the arithmetic runs in float64 and is rounded to float32 as the training data was.
+    """
+
+    FEATURES = {"x1": lambda x: x[:, 0], "x2": lambda x: x[:, 1], "x1^2": lambda x: x[:, 0] * x[:, 0],
+                "x2^2": lambda x: x[:, 1] * x[:, 1], "x1*x2": lambda x: x[:, 0] * x[:, 1],
+                "sin(x1)": lambda x: torch.sin(x[:, 0]), "sin(x2)": lambda x: torch.sin(x[:, 1])}
+
+    def __init__(self, features, scale, shape):
+        super().__init__()
+        self.features, self.scale, self.shape = list(features), scale, tuple(shape)
+        d, f64 = 1, torch.float64
+        for s in self.shape:
+            d *= s
+        if scale == "standardize":
+            self.register_buffer("mean", torch.zeros(d, dtype=f64))
+            self.register_buffer("std", torch.ones(d, dtype=f64))
+        elif scale == "minmax":
+            self.register_buffer("min", torch.zeros(d, dtype=f64))
+            self.register_buffer("range", torch.ones(d, dtype=f64))
+        elif scale == "pca_whiten":
+            self.register_buffer("mean", torch.zeros(d, dtype=f64))
+            self.register_buffer("components", torch.eye(d, dtype=f64))
+            self.register_buffer("scales", torch.ones(d, dtype=f64))
+
+    def forward(self, x):
+        if self.features:
+            z = x.to(torch.float64)
+            x = torch.stack([self.FEATURES[name](z) for name in self.features], dim=1).to(torch.float32)
+        if self.scale == "none":
+            return x
+        flat = x.reshape(x.shape[0], -1).to(torch.float64)
+        if self.scale == "standardize":
+            flat = (flat - self.mean) / self.std
+        elif self.scale == "minmax":
+            flat = (flat - self.min) / self.range
+        else:
+            flat = torch.matmul(flat - self.mean, self.components.t()) * self.scales
+        return flat.to(torch.float32).reshape(x.shape)
+''',
     "Step": '''class Step(nn.Module):
     """Heaviside step: 1 where z > 0, else 0. grad="ste" lets the gradient through where |z| <= 1."""
 
@@ -152,7 +199,8 @@ def _emit_node(nid, typ, module, params, attr, ins, helpers):
 def _class_name(name: str) -> str:
     words = re.findall(r"[A-Za-z0-9]+", name)
     text = "".join(w[:1].upper() + w[1:] for w in words)
-    if not text or text[0].isdigit() or keyword.iskeyword(text) or text in ("Step", "Maxout", "ScaledDropout"):
+    if not text or text[0].isdigit() or keyword.iskeyword(text) or text in ("Step", "Maxout", "ScaledDropout",
+                                                                             "Preprocess"):
         text = "Net" + text
     return text
 
@@ -163,6 +211,18 @@ def generate(ex, weights_name: str) -> tuple[str, dict]:
     taken, var, helpers = set(), {rep.input_id: "x"}, set()
     init, body, state = [], [], {}
     sd = model.state_dict()
+    if ex.with_preprocess:
+        from .preprocess_module import Preprocess, describe
+
+        pre, info = Preprocess(ex.preprocess_state), describe(ex.preprocess_state)
+        taken.update(("preprocess", "preprocess_act"))
+        helpers.add("Preprocess")
+        init += ["# the dataset's preprocessing, fitted on the training split (numbers in the weights file)",
+                 f"self.preprocess = Preprocess(features={info['features'] or []!r}, scale={info['scale']!r}, "
+                 f"shape={tuple(info['input_shape'])!r})"]
+        body.append(f"x = self.preprocess(x)  # raw inputs -> {info['formula']}"
+                    + (f" of the features {', '.join(info['features'])}" if info["features"] else ""))
+        state.update({f"preprocess.{k}": v for k, v in pre.state_dict().items()})
     for nid in rep.order:
         node = graph.node(nid)
         if nid == rep.input_id:
@@ -192,17 +252,25 @@ def generate(ex, weights_name: str) -> tuple[str, dict]:
         body.append(f"# {_describe(node, rep.params[nid])} -> {shape_str(rep.shapes[nid])}")
         body.append(f"h_{attr} = {expr}")
     body.append(f"return {var[rep.output_id]}")
-    return _render(ex, _class_name(ex.session.name or "Network"), init, body, helpers, weights_name), state
+    return _render(ex, _class_name(ex.name or ex.session.name or "Network"), init, body, helpers, weights_name), state
 
 
 def _render(ex, cls, init, body, helpers, weights_name) -> str:
     rep = ex.report
-    in_shape = ", ".join(map(str, rep.shapes[rep.input_id]))
+    shape = tuple(ex.input_shape)
+    in_shape = ", ".join(map(str, shape))
     status = "trained" if ex.trained else "not trained yet (initial weights)"
+    if ex.with_preprocess:
+        takes = "raw inputs (the dataset's scaling is the first layer, self.preprocess)"
+    elif ex.bare:
+        takes = "inputs preprocessed as in training (a bare export: any dataset scaling is not included)"
+    else:
+        takes = "the inputs as they are (the dataset has no scaling)"
     out = [
-        f'"""{ex.session.name}: exported by NN Playground {__version__}; weights {status}.',
+        f'"""{ex.name or ex.session.name}: exported by NN Playground {__version__}; weights {status}.',
         "",
-        f"Input: a batch of shape (N, {in_shape}); output: (N, {', '.join(map(str, rep.shapes[rep.output_id]))}).",
+        f"Input: a batch of shape (N, {in_shape}), {takes}; "
+        f"output: (N, {', '.join(map(str, rep.shapes[rep.output_id]))}).",
         f"Weights: {weights_name} next to this file. Needs only torch and safetensors:",
         "",
         f"    model = load()  # eval mode; then model(torch.randn(4, {in_shape}))",
@@ -213,11 +281,11 @@ def _render(ex, cls, init, body, helpers, weights_name) -> str:
         "from safetensors.torch import load_file",
         "from torch import nn",
         "",
-        f"INPUT_SHAPE = ({in_shape}{',' if len(rep.shapes[rep.input_id]) == 1 else ''})",
+        f"INPUT_SHAPE = ({in_shape}{',' if len(shape) == 1 else ''})",
         f'WEIGHTS = "{weights_name}"',
         "",
     ]
-    for h in ("Step", "Maxout", "ScaledDropout"):
+    for h in ("Preprocess", "Step", "Maxout", "ScaledDropout"):
         if h in helpers:
             out += ["", HELPERS[h]]
     out += ["", f"class {cls}(nn.Module):", "    def __init__(self):", "        super().__init__()"]

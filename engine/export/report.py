@@ -98,6 +98,31 @@ def _network(ex) -> str:
     return _table(("node", "type", "settings", "output shape", "params"), rows, numeric=(4,))
 
 
+def _test_metrics(ex) -> tuple[str, dict | None]:
+    """(sentence, metrics) of the exported weights on the test split, computed here from the data."""
+    import numpy as np
+    import torch
+
+    from ..errors import InvalidInput
+    from ..losses import LOSSES
+    from ..metrics import evaluate
+
+    try:
+        data = ex.dataset()
+    except InvalidInput as e:
+        return f"Test metrics unavailable: {e}", None
+    if len(data.x_test) == 0:
+        return "No test split: give the test split a share to measure the model on unseen data.", None
+    with torch.no_grad():
+        x = torch.as_tensor(data.x_test, dtype=torch.float32)
+        out = torch.cat([ex.model(x[i:i + 4096]) for i in range(0, len(x), 4096)])
+        y = torch.as_tensor(data.y_test)
+        loss = float(LOSSES.create(ex.session.loss)(out, y))
+    metrics = evaluate(out.numpy(), np.asarray(data.y_test), data.task, ex.session.loss["type"], data.n_classes)
+    return f"On the {len(data.x_test)} test samples, never used for training or for choosing settings:", \
+        dict(metrics, loss=loss)
+
+
 def _metrics(ex) -> str:
     h = ex.history
     if not ex.trained or h is None or h.n_epochs == 0:
@@ -105,17 +130,62 @@ def _metrics(ex) -> str:
     from ..archive import history_summary
 
     n = h.n_epochs
+    planned = ex.session.training.get("epochs")
     rows = [("epochs trained", _num(n)), ("best epoch", _num(history_summary(h)["best_epoch"]))]
     rows += [(f"final {k.replace('_', ' ')}", _num(h.epochs[k][-1])) for k in KEY_METRICS]
     last = h.epoch_metrics[-1] if h.epoch_metrics else {}
     rows += [(f"validation {k}", _num(v)) for k, v in last.items() if not isinstance(v, (list, dict))]
-    html = f'<p class="status">Trained for {n} epoch{"s" if n != 1 else ""}.</p>\n' + _table(("metric", "value"), rows, (1,))
-    conf = last.get("confusion")
-    if isinstance(conf, list) and conf and all(isinstance(r, list) for r in conf):
-        head = ["true \\ predicted"] + [str(j) for j in range(len(conf[0]))]
-        html += "\n<h3>Validation confusion matrix</h3>\n" + _table(
-            head, [[str(i)] + [_num(c) for c in r] for i, r in enumerate(conf)], numeric=tuple(range(1, len(head))))
+    of = f" of the {planned} set in the training settings" if isinstance(planned, int) and planned != n else ""
+    html = (f'<p class="status">Trained for {n} epoch{"s" if n != 1 else ""}{of}.</p>\n'
+            + _table(("metric", "value"), rows, (1,)))
+    html += _confusion("Validation confusion matrix", last.get("confusion"))
+    sentence, test = _test_metrics(ex)
+    html += f"\n<h3>Test metrics</h3>\n<p>{escape(sentence)}</p>"
+    if test:
+        html += "\n" + _table(("metric", "value"), [(f"test {k}", _num(v)) for k, v in test.items()
+                                                     if not isinstance(v, (list, dict))], (1,))
+        html += _confusion("Test confusion matrix", test.get("confusion"))
     return html
+
+
+def _confusion(title, conf) -> str:
+    if not (isinstance(conf, list) and conf and all(isinstance(r, list) for r in conf)):
+        return ""
+    head = ["true \\ predicted"] + [str(j) for j in range(len(conf[0]))]
+    return f"\n<h3>{escape(title)}</h3>\n" + _table(
+        head, [[str(i)] + [_num(c) for c in r] for i, r in enumerate(conf)], numeric=tuple(range(1, len(head))))
+
+
+def _preprocessing(ex) -> str:
+    """The fitted scaling and feature crosses: what the exported models apply to raw inputs first."""
+    from ..errors import InvalidInput
+    from .preprocess_module import describe
+
+    try:
+        info = describe(ex.preprocess_state)
+    except InvalidInput as e:
+        return f"<p>{escape(str(e))}</p>"
+    if info is None:
+        return "<p>None: the network takes the inputs as they are.</p>"
+    html = [f"<p>Fitted on the training split; applied to every input before the network: "
+            f"<code>{escape(info['formula'])}</code>"
+            + (f" of the features {escape(', '.join(info['features']))}" if info["features"] else "")
+            + ". ONNX, TorchScript and PyTorch exports include it unless exported bare.</p>"]
+    cols = [k for k in ("mean", "std", "min", "range", "scales") if k in info]
+    if cols:
+        names = info["features"] or [f"input {i + 1}" for i in range(len(info[cols[0]]))]
+        rows = [[escape(str(nm))] + [_num(float(info[c][i])) for c in cols] for i, nm in enumerate(names)]
+        html.append(_table(["feature"] + cols, rows[:64], numeric=tuple(range(1, len(cols) + 1))))
+    if "components" in info:
+        comp = info["components"]
+        if len(comp) <= 8:
+            html.append("<p>PCA components (rows, largest variance first):</p>")
+            html.append(_table([""] + [f"in {j + 1}" for j in range(len(comp[0]))],
+                               [[f"pc {i + 1}"] + [_num(float(v)) for v in r] for i, r in enumerate(comp)],
+                               numeric=tuple(range(1, len(comp[0]) + 1))))
+        else:
+            html.append(f"<p>PCA components: a {len(comp)}×{len(comp[0])} matrix, listed in the weights export's JSON.</p>")
+    return "\n".join(html)
 
 
 def _charts(ex) -> str:
@@ -143,12 +213,13 @@ def report_html(ex) -> str:
     s = ex.session
     parts = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f"<title>{escape(s.name)}: NN Playground report</title>", f"<style>{CSS}</style>", "</head>", "<body>",
-        f"<h1>{escape(s.name)}</h1>",
+        f"<title>{escape(ex.name or s.name)}: NN Playground report</title>", f"<style>{CSS}</style>", "</head>",
+        "<body>", f"<h1>{escape(ex.name or s.name)}</h1>",
         f"<p>Report written by NN Playground {escape(__version__)}"
         + (f" from <code>{escape(ex.source)}</code>" if ex.source else "") + ".</p>",
         "<h2>Final metrics</h2>", _metrics(ex),
         _charts(ex),
+        "<h2>Preprocessing</h2>", _preprocessing(ex),
         "<h2>Network</h2>", _network(ex),
         "<h2>Settings</h2>", _settings(s),
     ]

@@ -1,5 +1,8 @@
 """TorchScript export: the eval-mode network traced once; reload with ``torch.jit.load`` (no project code needed).
 
+Like ONNX, the traced module begins with the dataset's scaling and feature
+crosses (raw inputs in), unless the export is bare.
+
 Tracing (not scripting) fits: the graph's wiring is plain Python run at trace
 time, and batch sizes stay dynamic because shapes are read from the tensors.
 """
@@ -20,7 +23,7 @@ def torchscript_bytes(ex) -> bytes:
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated but still the portable format
         try:
-            traced = torch.jit.trace(ex.model, (x,), check_trace=False)
+            traced = torch.jit.trace(ex.export_model(), (x,), check_trace=False)
         except Exception as e:
             raise InvalidInput(f"TorchScript export failed: {type(e).__name__}: {e}") from None
         buf = io.BytesIO()

@@ -2,7 +2,10 @@
 
 The JSON holds the graph spec (the same as in a session), every node's output
 shape and parameter count, and each tensor's shape and dtype, so the weights can
-be rebuilt by this program or mapped by hand onto another framework.
+be rebuilt by this program or mapped by hand onto another framework. The
+tensors are the bare network's; the preprocessing its inputs need (feature
+crosses, then mean/std, min/range or the PCA matrix) is written into the JSON
+under ``"preprocess"`` and into the safetensors metadata as the same JSON text.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import os
 
 from .. import __version__
 from . import write_bytes
+from .preprocess_module import describe
 
 WEIGHTS_FORMAT = "nn-playground-weights"
 
@@ -33,9 +37,12 @@ def architecture(ex) -> dict:
         "format": WEIGHTS_FORMAT,
         "format_version": 1,
         "app_version": __version__,
-        "name": ex.session.name,
+        "name": ex.name or ex.session.name,
         "trained": ex.trained,
         "input_shape": list(rep.shapes[rep.input_id]),
+        "preprocess": describe(ex.preprocess_state),
+        "preprocess_note": ("the tensors are the bare network's: apply 'preprocess' to raw inputs first "
+                            "(null: the network takes the raw inputs as they are)"),
         "output_shape": list(rep.shapes[rep.output_id]),
         "total_params": rep.total_params,
         "nodes": nodes,
@@ -63,7 +70,9 @@ def state_bytes(state_dict: dict, metadata: dict | None = None) -> bytes:
 
 
 def export_weights(ex, out_path) -> str:
-    meta = {"format": WEIGHTS_FORMAT, "app_version": __version__, "trained": str(ex.trained).lower()}
+    meta = {"format": WEIGHTS_FORMAT, "app_version": __version__, "trained": str(ex.trained).lower(),
+            "name": ex.name or ex.session.name, "preprocess": json.dumps(describe(ex.preprocess_state))}
     data = state_bytes(ex.model.state_dict(), meta)
+    # export_session checked both paths before any work: the sidecar never replaces a user's own .json
     write_bytes(sidecar_path(out_path, ".json"), (json.dumps(architecture(ex), indent=2) + "\n").encode("utf-8"))
     return write_bytes(out_path, data)
