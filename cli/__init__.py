@@ -105,7 +105,7 @@ def _usage_error(argv) -> str | None:
         return (f"the window opens with one session file and no options; to work headless put a command "
                 f"first, e.g. main.py train {first} {' '.join(argv[1:])}").rstrip()
     guess = difflib.get_close_matches(first, COMMANDS, n=1, cutoff=0.5)
-    hint = f" — did you mean '{guess[0]}'?" if guess else f" (commands: {', '.join(COMMANDS)})"
+    hint = f" — did you mean '{guess[0]}'?" if guess else f"; the commands are {', '.join(COMMANDS)}."
     return f"unknown command {first[:60]!r}{hint} See main.py --help."
 
 

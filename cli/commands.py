@@ -27,24 +27,20 @@ def _load(path):
 
 
 def cmd_validate(args) -> int:
-    from engine.graph import analyze
+    from engine.graph import validate
+    from engine.memory import estimate
+    from engine.preflight import preflight
 
     session = _load(args.session)
-    rep = analyze(session.graph)
-    if rep.errors:
-        raise rep.errors[0]
-    from engine.data import make_dataset
-    from engine.graph import last_activation, output_width
-    from engine.losses import check_pairing
-
-    canon = session.copy().canonicalize()  # unknown loss/optimizer/dataset names are input errors too
-    task = make_dataset(canon.dataset, seed=canon.seed).task
-    for w in check_pairing(canon.loss, last_activation(canon.graph, rep), output_width(rep), task):
+    rep = validate(session.graph)
+    for w in preflight(session):  # everything train checks before its first step, memory included
         print(f"warning: {w}", file=sys.stderr)
-    rows = [(nid, session.graph.node(nid).type, rep.shapes[nid], rep.param_counts[nid]) for nid in rep.order]
+    memory = estimate(session, rep)
+    nodes = session.graph.node_map()
+    rows = [(nid, nodes[nid].type, rep.shapes[nid], rep.param_counts[nid]) for nid in rep.order]
     if args.json:
         print(json_line({"nodes": [{"id": i, "type": t, "shape": list(s), "params": c} for i, t, s, c in rows],
-                         "total_params": rep.total_params}))
+                         "total_params": rep.total_params, "memory_bytes": memory.total_bytes}))
         return 0
     w = max(len(r[0]) for r in rows)
     tw = max(len(r[1]) for r in rows)
@@ -52,6 +48,7 @@ def cmd_validate(args) -> int:
     for nid, typ, shape, count in rows:
         print(f"{nid:<{w}}  {typ:<{tw}}  {shape_str(shape):<14} {count:>10,}")
     print(f"total trainable parameters: {rep.total_params:,}")
+    print(f"memory to train: {memory.describe()}")
     return 0
 
 
@@ -125,9 +122,6 @@ def _build_trainer(args, session, archive):
 
 def _reseed(trainer, seed):
     """The random streams a trainer draws from after a resume, seeded as a fresh trainer seeds them."""
-    import torch
-
-    torch.manual_seed(seed)
     for name, offset in (("gen", 1), ("reg_gen", 2), ("dropout_gen", 3)):
         gen = getattr(trainer, name, None)
         if gen is not None:

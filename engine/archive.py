@@ -64,8 +64,18 @@ class Archive:
         """Put weights, optimizer, schedule, RNG, position and history back into a fresh ``Trainer(self.session)``."""
         if self.meta is None:
             return
-        check_model_tensors(trainer.model, self.tensors, where=os.path.basename(self.path) if self.path else "the archive")
-        trainer.load_state(self.tensors, self.meta)
+        where = os.path.basename(self.path) if self.path else "the archive"
+        check_model_tensors(trainer.model, self.tensors, where=where)
+        from .state_check import check_state_fits  # a damaged state is refused now, not as a "divergence" later
+
+        check_state_fits(trainer, self.tensors, self.meta, where)
+        try:
+            trainer.load_state(self.tensors, self.meta)
+        except SessionError:
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError) as e:
+            raise SessionError(f"{where}: the saved training state is damaged ({type(e).__name__}: "
+                               f"{str(e)[:160]})") from None
         if self.history is not None:
             trainer.history = self.history
         else:

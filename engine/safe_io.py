@@ -236,6 +236,11 @@ OURS = {
 }
 
 
+KIND_NAMES = {"nnp": "a .nnp archive", "json": "an architecture file", "session": "a session",
+              "safetensors": "a safetensors file", "onnx": "an ONNX model", "torchscript": "a TorchScript model",
+              "pytorch": "a PyTorch source file", "report": "an HTML report", "csv": "a CSV file"}
+
+
 def written_by_us(path, kind: str) -> bool:
     """Whether ``path`` looks like a ``kind`` file this program wrote (an empty file counts: nothing to lose)."""
     try:
@@ -279,8 +284,8 @@ def check_output(path, kind: str, *, inputs=(), force: bool = False, flag: str =
         if src is not None and same_file(target, src):
             raise InvalidInput(f"{what} is the session being read; choose another name (or add --force to replace it)")
     if not written_by_us(target, kind):
-        raise InvalidInput(f"{what} exists and was not written by NN Playground as a {kind} file; "
-                           f"refusing to replace it (choose another name, or add --force)")
+        raise InvalidInput(f"{what} exists and is not {KIND_NAMES.get(kind, 'a ' + kind + ' file')} written by "
+                           f"NN Playground; refusing to replace it (choose another name, or add --force)")
     return target
 
 
