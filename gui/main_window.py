@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import sys
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QPainter
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget
 
 from engine.errors import InvalidInput
 from engine.session import Session
 
-from . import templates
+from . import templates, window_layout
 from .canvas import GraphScene, GraphView
 from .canvas.node_item import WIDTH as NODE_W
 from .canvas.scene import GRID
@@ -29,7 +29,7 @@ from .file_actions import FileActions
 from .panels.inspector import InspectorPanel
 from .panels.palette import PalettePanel
 from .panels.stack_builder import StackBuilderPanel
-from .settings import APP, app_settings
+from .settings import APP
 from .style import ERROR_TEXT, OK_TEXT
 from .training_controller import TrainingController
 from .window_actions import build_actions
@@ -118,11 +118,9 @@ class MainWindow(QMainWindow):
         return dock
 
     def _build_docks(self):
-        self.setDockNestingEnabled(True)
-        pal = self._dock("paletteDock", "Layers", self.palette, Qt.LeftDockWidgetArea)
-        stack = self._dock("stackDock", "Dense stack builder", self.stack_builder, Qt.LeftDockWidgetArea)
-        self.splitDockWidget(pal, stack, Qt.Vertical)
-        insp = self._dock("inspectorDock", "Properties", self.inspector, Qt.RightDockWidgetArea)
+        self._dock("paletteDock", "Layers", self.palette, Qt.LeftDockWidgetArea)
+        self._dock("stackDock", "Dense stack builder", self.stack_builder, Qt.LeftDockWidgetArea)
+        self._dock("inspectorDock", "Properties", self.inspector, Qt.RightDockWidgetArea)
         self.plot_tabs = QTabWidget()
         self.plot_tabs.setObjectName("plotTabs")
         for t in PLOT_TABS:
@@ -130,16 +128,7 @@ class MainWindow(QMainWindow):
         for name, (title, text) in PLACEHOLDER_DOCKS.items():
             area = Qt.BottomDockWidgetArea if name in ("plotsDock", "diagnosticsDock") else Qt.RightDockWidgetArea
             self._dock(name, title, self.plot_tabs if text is None else _placeholder(text), area)
-        self.splitDockWidget(insp, self.docks["datasetDock"], Qt.Vertical)
-        self.tabifyDockWidget(self.docks["datasetDock"], self.docks["trainingDock"])
-        self.docks["datasetDock"].raise_()
-        self.splitDockWidget(self.docks["plotsDock"], self.docks["diagnosticsDock"], Qt.Horizontal)
-        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
-        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
-        self.resizeDocks([pal, insp], [210, 300], Qt.Horizontal)
-        self.resizeDocks([self.docks["plotsDock"]], [240], Qt.Vertical)
-        self.resizeDocks([pal, stack], [430, 300], Qt.Vertical)
-        self.resizeDocks([insp, self.docks["datasetDock"]], [560, 240], Qt.Vertical)
+        window_layout.arrange(self)  # places and sizes: gui/window_layout.py (also View ▸ Reset Layout)
 
     def set_dock_widget(self, name: str, widget):
         """Replace a dock's content: ``name`` is an object name ("trainingDock") or its short form ("training")."""
@@ -401,18 +390,10 @@ class MainWindow(QMainWindow):
 
     # -- settings and closing ----------------------------------------------------------
     def _restore_settings(self):
-        s = app_settings()
-        geo, state = s.value("window/geometry"), s.value("window/state")
-        if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
+        window_layout.install(self)  # geometry, versioned dock state, sizes relative to the window
 
     def save_settings(self):
-        s = app_settings()
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.sync()
+        window_layout.save(self)
 
     def closeEvent(self, event):
         if not self.files.maybe_save():

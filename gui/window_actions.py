@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMessageBox, QStyle, QToolBar, QWhatsThis
 from engine import __version__
 
 from .style import icon
+from .window_layout import reset_layout
 
 K = QKeySequence
 
@@ -148,6 +149,8 @@ def build_actions(win) -> dict:
     add("zoom_in", "Zoom &In", v.zoom_in, K.ZoomIn, "zoom-in", tip="Zoom in")
     add("zoom_out", "Zoom &Out", v.zoom_out, K.ZoomOut, "zoom-out", tip="Zoom out")
     add("zoom_reset", "&Actual Size", v.reset_zoom, "Ctrl+1", tip="Zoom to 100%")
+    add("reset_layout", "&Reset Layout", lambda: reset_layout(win),
+        tip="Put every panel back in its default place and size")
     add("snap", "&Snap to Grid", tip="Align moved layers to the grid")
     A["snap"].setCheckable(True)
     A["snap"].setChecked(sc.snap)
@@ -189,6 +192,8 @@ def build_actions(win) -> dict:
     panels = m.addMenu("&Panels")
     for dock in win.docks.values():
         panels.addAction(dock.toggleViewAction())
+    m.addAction(A["reset_layout"])
+    win.view_menu = m
 
     m = mb.addMenu("&Train")
     m.addActions([A[k] for k in ("train", "pause", "step", "stop")])

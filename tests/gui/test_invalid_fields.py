@@ -21,6 +21,12 @@ class Spy:
         raise AttributeError(name)
 
 
+def enable(window):
+    """What a controller that may train would say (the state names are the controller's business)."""
+    for k in ("train", "step", "reset_weights"):
+        window.actions_by_name[k].setEnabled(True)
+
+
 def test_negative_learning_rate_blocks_train_with_the_reason(qtbot, window):
     from gui.panels.install import install_panels
 
@@ -28,7 +34,7 @@ def test_negative_learning_rate_blocks_train_with_the_reason(qtbot, window):
     panel = window.training_panel
     spy = Spy()
     window.controller = spy
-    window._update_train_actions("idle")  # what an installed controller would say
+    enable(window)
     lr = panel.optimizer.editors["lr"]
     before = window.doc.session.optimizer["params"]["lr"]
     type_into(lr, "-1")
@@ -52,7 +58,7 @@ def test_text_typed_but_not_confirmed_is_applied_or_refused_at_train(qtbot, wind
     install_panels(window)
     spy = Spy()
     window.controller = spy
-    window._update_train_actions("idle")  # what an installed controller would say
+    enable(window)
     lr = window.training_panel.optimizer.editors["lr"]
     type_into(lr, "0.25", confirm=False)  # typed, then the toolbar clicked: no editingFinished
     window.actions_by_name["train"].trigger()
@@ -81,7 +87,8 @@ def test_rejected_regularizer_and_dataset_fields_block_train(qtbot, window):
 def test_reset_weights_asks_before_discarding_trained_weights(qtbot, window, monkeypatch):
     spy = Spy()
     window.controller = spy
-    window._update_train_actions("idle")  # what an installed controller would say
+    enable(window)
+    enable(window)
     answers = []
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: answers.append(a[2]) or QMessageBox.Cancel))
     window.trained_state = lambda: None
