@@ -18,6 +18,7 @@ from .style import icon
 from .window_layout import reset_layout
 
 K = QKeySequence
+ICON_ONLY = ("new", "open", "save", "undo_toolbar", "redo_toolbar")  # toolbar buttons without a text label
 
 
 def _action(win, name, text, slot=None, shortcut=None, icon_name=None, fallback=None, tip=None):
@@ -219,6 +220,8 @@ def build_actions(win) -> dict:
             tb.addSeparator()
         else:
             tb.addAction(A[k])
+    for k in ICON_ONLY:  # their icons are universal; the words go to the tooltip so the toolbar fits 1024 px
+        tb.widgetForAction(A[k]).setToolButtonStyle(Qt.ToolButtonIconOnly)
     win.addToolBar(Qt.TopToolBarArea, tb)
     win.toolbar = tb
     return A

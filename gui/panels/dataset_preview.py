@@ -14,8 +14,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QHBoxLayout,
+                               QLabel, QToolButton, QVBoxLayout, QWidget)
 
 from ..style import NEGATIVE, POSITIVE
 from .help_texts import apply_help
@@ -61,10 +61,29 @@ def swatch(color, size=12) -> QIcon:
 
 
 class SquarePlot(pg.PlotWidget):
-    """Asks for a square, dock-sized area (the default hint is a tall 640×480 view)."""
+    """Asks for a square, dock-sized area (the default hint is a tall 640×480 view).
+
+    The wheel scrolls the panel the preview sits in, as it does everywhere else
+    in that panel; only Ctrl+wheel zooms the plot (a plain scroll over the
+    preview used to shrink the spiral to a dot).
+    """
 
     def sizeHint(self):
         return QSize(280, 280)
+
+    def wheelEvent(self, ev):
+        if ev.modifiers() & Qt.ControlModifier:
+            super().wheelEvent(ev)
+            ev.accept()
+            return
+        w = self.parentWidget()
+        while w is not None and not isinstance(w, QAbstractScrollArea):
+            w = w.parentWidget()
+        if w is None:
+            ev.ignore()
+            return
+        QApplication.sendEvent(w.verticalScrollBar(), ev)  # explicit: synthetic events do not propagate
+        ev.accept()
 
 
 class PassiveScatter(pg.ScatterPlotItem):
@@ -145,6 +164,7 @@ class DatasetPreview(QWidget):
         self.projected = False
         self.regression = False
         self.n_classes = 0
+        self.home = None  # ((x0, x1), (y0, y1)) that shows every point
 
     def _toolbar(self):
         row = QHBoxLayout()
@@ -163,6 +183,12 @@ class DatasetPreview(QWidget):
             row.addWidget(b)
             b.toggled.connect(lambda on, m=mode: on and self.set_mode(m))
         self.mode_buttons["view"].setChecked(True)
+        self.fit_button = QToolButton()
+        self.fit_button.setText("Fit")
+        self.fit_button.setObjectName("previewFit")
+        self.fit_button.setToolTip("Show every point again (Ctrl+wheel zooms, drag pans in View mode)")
+        self.fit_button.clicked.connect(self.reset_view)
+        row.addWidget(self.fit_button)
         row.addSpacing(8)
         self.class_label = QLabel("y =")
         row.addWidget(self.class_label)
@@ -273,15 +299,21 @@ class DatasetPreview(QWidget):
         self.plot.setLabel("bottom", "PC 1" if self.projected else (raw_names[0] if raw_names else "x1"))
         self.plot.setLabel("left", "PC 2" if self.projected else (raw_names[1] if len(raw_names) > 1 else ""))
         self.vb.setAspectLocked(True)
+        allp = np.concatenate([pts[s] for s in pts])
+        if len(allp):
+            lo_xy, hi_xy = allp.min(axis=0), allp.max(axis=0)
+            pad = np.maximum((hi_xy - lo_xy) * 0.06, 0.5)
+            self.home = ((float(lo_xy[0] - pad[0]), float(hi_xy[0] + pad[0])),
+                         (float(lo_xy[1] - pad[1]), float(hi_xy[1] + pad[1])))
         if refit:
-            allp = np.concatenate([pts[s] for s in pts])
-            if len(allp):
-                lo_xy, hi_xy = allp.min(axis=0), allp.max(axis=0)
-                pad = np.maximum((hi_xy - lo_xy) * 0.06, 0.5)
-                self.vb.setRange(xRange=(lo_xy[0] - pad[0], hi_xy[0] + pad[0]),
-                                 yRange=(lo_xy[1] - pad[1], hi_xy[1] + pad[1]), padding=0)
+            self.reset_view()
         self._set_targets(ds)
         self.legend.setText(self._legend_html(ds, regression, lo if regression else 0, hi if regression else 0))
+
+    def reset_view(self):
+        """Every point in view with a small margin (the Fit button; also after a new dataset)."""
+        if self.home is not None:
+            self.vb.setRange(xRange=self.home[0], yRange=self.home[1], padding=0)
 
     def _legend_html(self, ds, regression, lo, hi):
         sizes = ds.sizes
