@@ -11,7 +11,7 @@ import csv as _csv
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,18 @@ TASKS = ("auto", "classification", "regression")
 MAX_CLASSES = 100
 _DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 _FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
+BINARY = "contains NUL bytes: this looks like a binary file (e.g. .xlsx), not CSV text"
+MAX_SKIP = 1_000_000
+
+
+def _short(text, limit=60) -> str:
+    """A cell or line as a message quotes it: never the whole file back at the user."""
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
+
+
+def _q(cell) -> str:
+    return repr(_short(cell))
 
 
 # ----------------------------------------------------------------- reading
@@ -33,21 +45,23 @@ def _read_source(source, max_bytes):
         if len(source) > max_bytes:
             raise DataError(f"data is {len(source):,} bytes, over the {max_bytes:,} byte limit")
         return _decode(bytes(source), None), None, None
-    if isinstance(source, str) and ("\n" in source or "\r" in source):
+    if isinstance(source, str) and ("\n" in source or "\r" in source or "\x00" in source):
         if len(source.encode("utf-8", "surrogatepass")) > max_bytes:
             raise DataError(f"text is over the {max_bytes:,} byte limit")
+        if "\x00" in source:
+            raise DataError(BINARY, row=source[:source.index("\x00")].count("\n") + 1)
         return source.lstrip("\ufeff"), None, None
     if not isinstance(source, (str, os.PathLike)):
         raise InvalidInput(f"CSV source must be a path or CSV text, got {source!r:.80}")
     path = Path(source)
-    if not path.is_file():
+    if not path.exists():
         if isinstance(source, str) and path.suffix.lower() not in _FILE_SUFFIXES and os.sep not in source and "/" not in source:
             return source.lstrip("\ufeff"), None, None  # one line of CSV text
-        raise DataError("file not found", path=str(path))
-    size = path.stat().st_size
-    if size > max_bytes:  # checked before reading a single byte
-        raise DataError(f"file is {size:,} bytes, over the {max_bytes:,} byte limit", path=str(path))
-    return _decode(path.read_bytes(), str(path)), path.name, str(path)
+        raise DataError("file not found", path=_short(str(path)))
+    from ..safe_io import read_bytes_limited  # regular files only, and a hard limit (a FIFO or /dev/zero never ends)
+
+    data = read_bytes_limited(path, max_bytes, what="CSV file", error=DataError)  # its messages name the path
+    return _decode(data, str(path)), path.name, str(path)
 
 
 def _decode(data: bytes, path):
@@ -55,7 +69,7 @@ def _decode(data: bytes, path):
         return data.decode("utf-16")
     if b"\x00" in data:
         row = data[:data.index(b"\x00")].count(b"\n") + 1
-        raise DataError("contains NUL bytes: this looks like a binary file (e.g. .xlsx), not CSV text", row=row, path=path)
+        raise DataError(BINARY, row=row, path=path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -110,7 +124,27 @@ def _unique_names(names):
     return out
 
 
-def read_csv(source, *, delimiter=None, header=None, target=None, task="auto", max_bytes=50_000_000, check=True):
+def _count_line(rows, decimal_comma):
+    """A first line like ``150,4,setosa,versicolor,virginica`` (scikit-learn's CSVs): rows, features, class names.
+
+    Returns ``(n_rows, n_features, class names)`` or None. Both counts must be whole numbers, the feature
+    count must fit the data's width, and the row count must match the rows present (or the rest be names).
+    """
+    if len(rows) < 3:
+        return None
+    first = rows[0][1]
+    if len(first) < 2 or not all(re.fullmatch(r"\d+", c) for c in first[:2]):
+        return None
+    n, d = int(first[0]), int(first[1])
+    width = Counter(len(r) for _, r in rows[1:]).most_common(1)[0][0]
+    names = first[2:]
+    if d != width - 1 or not (n == len(rows) - 1 or names and all(_text_like(c, decimal_comma) for c in names)):
+        return None
+    return n, d, names
+
+
+def read_csv(source, *, delimiter=None, header=None, target=None, task="auto", max_bytes=50_000_000, check=True,
+             skip_rows=None):
     """Parse ``source`` (a path or CSV text) into a ``Table``.
 
     ``delimiter``/``header`` None means detect. ``target`` is a column name or
@@ -118,7 +152,15 @@ def read_csv(source, *, delimiter=None, header=None, target=None, task="auto", m
     With ``check`` the features and target are validated now, so a bad cell is
     reported at import; pass ``check=False`` to preview a file before the
     user has picked its target column.
+
+    ``skip_rows``: file lines to drop before anything is read (a title, a licence, a count line);
+    None means detect a scikit-learn count line (``150,4,setosa,...``) and skip it, saying so in
+    ``Table.notes``. ``Table.skip_rows`` is the number of lines skipped either way.
     """
+    if skip_rows is not None and (isinstance(skip_rows, bool) or not isinstance(skip_rows, int)
+                                  or not 0 <= skip_rows <= MAX_SKIP):
+        raise InvalidInput(f"skip_rows must be a whole number from 0 to {MAX_SKIP:,} (or None to detect), "
+                           f"got {_short(repr(skip_rows))}")
     if task not in TASKS:
         raise InvalidInput(f"task must be one of {', '.join(TASKS)}; got {task!r}")
     if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
@@ -128,14 +170,32 @@ def read_csv(source, *, delimiter=None, header=None, target=None, task="auto", m
     text, name, path = _read_source(source, max_bytes)
     where = path or name
     raw_lines = text.split("\n") if "\n" in text else text.split("\r")
-    lines = [(i + 1, t.rstrip("\r")) for i, t in enumerate(raw_lines) if t.strip() and not t.lstrip().startswith("#")]
+    skip = skip_rows or 0
+    lines = [(i + 1, t.rstrip("\r")) for i, t in enumerate(raw_lines)
+             if i >= skip and t.strip() and not t.lstrip().startswith("#")]
     if not lines:
-        raise DataError("the file is empty (no rows)", path=where)
+        raise DataError("the file is empty (no rows)" if not skip else f"has no rows after the {skip} skipped",
+                        path=where)
     delim = _sniff(lines) if delimiter is None else delimiter  # " " means runs of whitespace
     decimal_comma = delim != ","
     rows = [(n, _split(t, delim)) for n, t in lines]
     if len(rows) > 1 and all(r[-1] == "" for _, r in rows):  # trailing delimiter on every line
         rows = [(n, r[:-1]) for n, r in rows]
+    notes, hint = [], None
+    counts = _count_line(rows, decimal_comma) if skip_rows is None else None
+    if counts is not None:
+        n_rows, n_feat, hint = counts
+        line_no, line = lines[0]
+        notes.append(f"line {line_no} ({_short(line, 50)}) is a count line, as scikit-learn writes it ({n_rows} rows, "
+                     f"{n_feat} features{', classes ' + ', '.join(hint) if hint else ''}): skipped it")
+        skip, rows = line_no, rows[1:]
+    if len(rows) > 2 and header is not False:  # a first line that does not fit is the one to blame, not row 2
+        rest = Counter(len(r) for _, r in rows[1:]).most_common(1)[0][0]
+        if len(rows[0][1]) != rest:
+            k = len(rows[0][1])
+            raise DataError(f"has {k} field{'s' if k != 1 else ''} but the rows below have {rest} "
+                            f"(delimiter {delim!r}); if it is a title or a count line, skip it (skip the first "
+                            f"{rows[0][0]} line{'s' if rows[0][0] != 1 else ''})", row=rows[0][0], path=where)
     if header is None:
         first = rows[0][1]
         if len(rows) == 1:
@@ -152,15 +212,19 @@ def read_csv(source, *, delimiter=None, header=None, target=None, task="auto", m
     columns = _unique_names(rows[0][1]) if header else [f"col{j + 1}" for j in range(width)]
     data = rows[1:] if header else rows
     if not data:
-        raise DataError(f"has only a header row ({', '.join(columns)}) and no data rows", path=where)
+        raise DataError(f"has only a header row ({_short(', '.join(columns), 200)}) and no data rows", path=where)
+    if len(data) == 1:
+        raise DataError("has a single data row; a dataset needs at least 2 samples (each row is one sample)",
+                        row=data[0][0], path=where)
     if width < 2:
-        raise DataError(f"has {width} column ({columns[0]!r}); it needs feature columns and a target column "
+        raise DataError(f"has {width} column ({_q(columns[0])}); it needs feature columns and a target column "
                         f"(delimiter detected: {delim!r})", path=where)
     cells = [r for _, r in data]
     parsed = [[_number(c, decimal_comma) for c in r] for r in cells]
     numeric = np.array([[v is not None for v in r] for r in parsed], dtype=bool)
     values = np.array([[np.nan if v is None else v for v in r] for r in parsed], dtype=np.float64)
-    table = Table(columns, cells, values, numeric, [n for n, _ in data], delim, bool(header), name, path, target, task)
+    table = Table(columns, cells, values, numeric, [n for n, _ in data], delim, bool(header), name, path, target, task,
+                  skip_rows=skip, notes=notes, class_hint=list(hint) if hint else None)
     if check:
         table.to_xy()
     return table
@@ -182,6 +246,9 @@ class Table:
     path: str | None = None
     target: object = None
     task: str = "auto"
+    skip_rows: int = 0  # file lines skipped before the first row read
+    notes: list = field(default_factory=list)  # what detection decided that the user should know
+    class_hint: list | None = None  # class names from a count line, for targets coded 0..k-1
 
     @property
     def n_rows(self):
@@ -199,7 +266,8 @@ class Table:
             return self.columns.index(target)
         if isinstance(target, (int, np.integer)) and not isinstance(target, bool) and -len(self.columns) <= target < len(self.columns):
             return int(target) % len(self.columns)
-        raise DataError(f"unknown target column {target!r}; available: {', '.join(self.columns)}", path=self.path or self.name)
+        raise DataError(f"unknown target column {_q(target)}; available: {_short(', '.join(self.columns), 200)}",
+                        path=self.path or self.name)
 
     def _error(self, message, i, j):
         return DataError(message, row=self.line_numbers[i], column=self.columns[j], path=self.path or self.name)
@@ -213,9 +281,9 @@ class Table:
             if cell == "":
                 raise self._error(f"empty {role} cell (missing value); fill or remove the row", i, j)
             if not sub_numeric[i, k]:
-                raise self._error(f"{role} cell {cell!r} is not a number", i, j)
+                raise self._error(f"{role} cell {_q(cell)} is not a number", i, j)
             kind = "NaN (a missing value)" if np.isnan(sub_values[i, k]) else "infinite"
-            raise self._error(f"{role} cell {cell!r} is {kind}; only finite numbers are allowed", i, j)
+            raise self._error(f"{role} cell {_q(cell)} is {kind}; only finite numbers are allowed", i, j)
 
     def _target(self, j, task):
         n = self.n_rows
@@ -241,15 +309,17 @@ class Table:
             keys = self.values[:, j]
             distinct = np.unique(keys)
             names = [str(int(v)) if v == int(v) else f"{v:g}" for v in distinct]
+            if self.class_hint and len(self.class_hint) == len(distinct) and distinct.tolist() == list(range(len(distinct))):
+                names = list(self.class_hint)  # iris: 0, 1, 2 are setosa, versicolor, virginica
         else:
             keys = np.array([r[j] for r in self.cells], dtype=object)
             distinct = np.array(sorted(set(keys)), dtype=object)
             names = [str(v) for v in distinct]
         if len(distinct) < 2:
-            raise DataError(f"target column {column!r} has a single class {names[0]!r}; classification needs at least 2 "
+            raise DataError(f"target column {_q(column)} has a single class {_q(names[0])}; classification needs at least 2 "
                             f"(use task 'regression' or pick another target)", column=column, path=self.path or self.name)
         if len(distinct) > MAX_CLASSES:
-            raise DataError(f"target column {column!r} has {len(distinct)} distinct values, over {MAX_CLASSES} classes; "
+            raise DataError(f"target column {_q(column)} has {len(distinct)} distinct values, over {MAX_CLASSES} classes; "
                             f"use task 'regression'", column=column, path=self.path or self.name)
         index = {k: c for c, k in enumerate(distinct.tolist())}
         return np.array([index[k] for k in keys.tolist()], dtype=np.int64), task, len(distinct), names
@@ -276,4 +346,4 @@ def csv_dataset_params(table: Table, target=None, task=None) -> dict:
     x, y, task, _, features, class_names = table._xy64(target, task)
     return {"x": x.tolist(), "y": (y[:, 0] if task == "regression" else y).tolist(), "task": task,
             "feature_names": features, "class_names": class_names if task == "classification" else None,
-            "source": table.name}
+            "source": table.name, "skip_rows": table.skip_rows}

@@ -265,7 +265,9 @@ def inline(rng, x, y, task, feature_names, class_names):
     return _inline_xy(x, y, task, feature_names, class_names, "dataset 'inline'")
 
 
-@DATASETS.register("csv", schema=schema(*_INLINE, Param("source", "str", None, optional=True, doc="file it was imported from")),
+@DATASETS.register("csv", schema=schema(*_INLINE, Param("source", "str", None, optional=True, doc="file it was imported from"),
+                                        Param("skip_rows", "int", 0, min=0, max=1_000_000,
+                                              doc="file lines skipped at import (a title or count line)")),
                    group="custom", doc="Data imported from a CSV file and embedded in the session (see csv_import).")
-def csv(rng, x, y, task, feature_names, class_names, source):
+def csv(rng, x, y, task, feature_names, class_names, source, skip_rows):
     return _inline_xy(x, y, task, feature_names, class_names, f"dataset 'csv' ({source})" if source else "dataset 'csv'")

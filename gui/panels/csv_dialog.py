@@ -13,7 +13,7 @@ import os
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter, QTableWidget,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTableWidget,
                                QTableWidgetItem, QTextEdit, QVBoxLayout, QWidget)
 
 from engine.data import csv_dataset_params, read_csv
@@ -136,9 +136,18 @@ class CsvImportDialog(QDialog):
         for text, h in HEADERS:
             self.header.addItem(text, h)
         self.header.setToolTip("Whether the first line holds column names; auto decides from text above numbers.")
+        self.skip = QSpinBox()
+        self.skip.setObjectName("csvSkip")
+        self.skip.setRange(-1, 1_000_000)
+        self.skip.setValue(-1)
+        self.skip.setSpecialValueText("auto")  # -1: detect a scikit-learn count line ("150,4,setosa,...")
+        self.skip.setToolTip("Lines to skip at the top of the file (a title, a licence, a count line). "
+                             "auto skips a count line like 150,4,setosa,versicolor,virginica and says so.")
         top.addWidget(self.delimiter, 1)
         top.addWidget(QLabel("header"))
         top.addWidget(self.header, 1)
+        top.addWidget(QLabel("skip first lines"))
+        top.addWidget(self.skip)
         form.addRow("delimiter", top)
         bottom = QHBoxLayout()
         self.target = QComboBox()
@@ -160,6 +169,7 @@ class CsvImportDialog(QDialog):
         form.addRow("", self.standardize)
         for combo in (self.delimiter, self.header):
             combo.currentIndexChanged.connect(self.reparse)
+        self.skip.valueChanged.connect(self.reparse)
         self.target.currentIndexChanged.connect(self.revalidate)
         self.task.currentIndexChanged.connect(self.revalidate)
         return box
@@ -192,7 +202,7 @@ class CsvImportDialog(QDialog):
         self.table = None
         try:
             self.table = read_csv(self.path, delimiter=self.delimiter.currentData(), header=self.header.currentData(),
-                                  check=False)
+                                  check=False, skip_rows=self.skip_rows())
         except InvalidInput as e:
             self._fill_targets([])
             self.grid.clear()
@@ -204,6 +214,11 @@ class CsvImportDialog(QDialog):
         self._fill_targets(self.table.columns)
         self._fill_grid()
         self.revalidate()
+
+    def skip_rows(self):
+        """The spin box's value for read_csv: None is "auto" (detect a count line)."""
+        v = self.skip.value()
+        return None if v < 0 else v
 
     def _show_detected(self):
         """Say what "auto" found: "auto (semicolon)", "auto (yes)"."""
@@ -273,7 +288,10 @@ class CsvImportDialog(QDialog):
             f"({html.escape(', '.join(p['feature_names'][:8]))}{' …' if n_feat > 8 else ''}) → "
             f"<b>{html.escape(self.table.columns[target])}</b>: {html.escape(kind)}. "
             f"<span style='color:#5b6573'>Delimiter: {html.escape(delim)}, "
-            f"{'header row' if self.table.header else 'no header'}.</span>")
+            f"{'header row' if self.table.header else 'no header'}"
+            f"{f', {self.table.skip_rows} line' + ('s' if self.table.skip_rows != 1 else '') + ' skipped' if self.table.skip_rows else ''}"
+            f".</span>"
+            + "".join(f"<br><span style='color:#8a5a00'>{html.escape(n)}</span>" for n in self.table.notes))
 
     def _mark_raw_row(self, row):
         """Tint the file row an error names, when it is among the lines shown."""

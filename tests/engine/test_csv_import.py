@@ -109,7 +109,7 @@ def test_size_limit_checked_before_reading(tmp_path, monkeypatch):
     path.write_text("a,b\n" + "1,2\n" * 100)
     monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("file was read"))
     e = _error(path, max_bytes=50)
-    assert "404 bytes" in str(e) and "50 byte limit" in str(e)
+    assert "404 bytes" in str(e) and "50-byte limit" in str(e)
 
 
 def test_undecodable_and_binary_bytes(tmp_path):
@@ -157,3 +157,72 @@ def test_csv_dataset_params_are_plain_and_rebuild_the_same_arrays():
     assert p["feature_names"] == ["sepal_length", "sepal_width"]
     r = csv_dataset_params(read_csv(CSV / "good_semicolon_decimal_comma.csv"))
     assert r["y"] == [10.5, 11.0, 9.75, 12.25, 8.5, 7.0] and r["class_names"] is None
+
+
+# -- files as scikit-learn and careless tools write them ----------------------------------------------
+IRIS_HEAD = "150,4,setosa,versicolor,virginica\n"
+
+
+def _iris_like(rows=6):
+    data = [f"{5 + i * 0.1:.1f},{3 + i * 0.05:.2f},1.4,0.2,{i % 3}" for i in range(rows)]
+    return f"{rows},4,setosa,versicolor,virginica\n" + "\n".join(data) + "\n"
+
+
+def test_count_line_is_detected_skipped_and_said():
+    t = read_csv(_iris_like())
+    assert t.skip_rows == 1 and t.header is False and t.n_rows == 6  # not a header named "6", "4", "setosa"...
+    assert len(t.notes) == 1 and "count line" in t.notes[0] and "6 rows, 4 features" in t.notes[0]
+    x, y, task, n_classes, _, classes = t.to_xy()
+    assert x.shape == (6, 4) and classes == ["setosa", "versicolor", "virginica"] and y.tolist() == [0, 1, 2, 0, 1, 2]
+    assert csv_dataset_params(t)["skip_rows"] == 1
+
+
+def test_count_line_is_not_guessed_when_the_numbers_do_not_fit():
+    # 6 data rows of 5 fields: a first line "6,3,..." claims 3 features, which the width contradicts
+    t = read_csv(_iris_like().replace("6,4,", "6,3,", 1), check=False)
+    assert t.skip_rows == 0 and not t.notes and t.header is True  # what the user sees, and may correct
+
+
+def test_skip_rows_drops_exactly_n_file_lines_and_rows_keep_file_numbers():
+    text = "Measurements, June\nsource: lab 3\na,b,y\n1,2,0\n3,4,1\n5,6,x\n"
+    t = read_csv(text, skip_rows=2, check=False)
+    assert t.columns == ["a", "b", "y"] and t.line_numbers == [4, 5, 6] and t.skip_rows == 2
+    # an explicit 0 keeps a count line as data: the user chose
+    assert read_csv(_iris_like(), skip_rows=0, check=False).skip_rows == 0
+    with pytest.raises(InvalidInput, match="skip_rows must be a whole number"):
+        read_csv(text, skip_rows=-1)
+    with pytest.raises(DataError, match="no rows after the 9 skipped"):
+        read_csv(text, skip_rows=9)
+
+
+def test_a_short_first_line_is_blamed_not_the_first_good_row():
+    e = _error("title line,2\n1,2,3,0\n4,5,6,1\n7,8,9,0\n")
+    assert e.row == 1 and "has 2 fields but the rows below have 4" in str(e) and "skip" in str(e)
+
+
+def test_binary_text_gets_a_short_message():
+    blob = "PK\x03\x04" + "\x00\x01garbage" * 50_000
+    e = _error(blob)
+    assert "binary" in str(e) and len(str(e)) < 200
+
+
+def test_a_one_row_file_is_refused_for_being_one_row(tmp_path):
+    for text in ("a,b,y\n1,2,0\n", "1,2,0\n"):
+        p = tmp_path / "one.csv"
+        p.write_text(text)
+        e = _error(p)
+        assert "single data row" in str(e) and "at least 2 samples" in str(e)
+
+
+def test_long_cells_are_quoted_short():
+    e = _error("a,b,y\n1,2,0\n" + "x" * 100_000 + ",2,1\n3,4,1\n")
+    assert len(str(e)) < 300 and "100,000 characters" in str(e)
+
+
+def test_non_regular_files_are_refused_without_blocking(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    assert "FIFO" in str(_error(fifo))
+    assert "folder" in str(_error(tmp_path))

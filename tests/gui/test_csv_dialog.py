@@ -47,7 +47,7 @@ def test_semicolon_decimal_comma_file_imports_as_regression(dialog):
                     "params": {"x": [[1.5, 2.25], [-0.75, 3.0], [2.0, 1.125], [4.5, 0.5], [3.0, 2.5], [1.0, 1.0]],
                                "y": [10.5, 11.0, 9.75, 12.25, 8.5, 7.0], "task": "regression",
                                "feature_names": ["temperatur", "druck"], "class_names": None,
-                               "source": "good_semicolon_decimal_comma.csv"}}
+                               "source": "good_semicolon_decimal_comma.csv", "skip_rows": 0}}
     ds = make_dataset(spec, 0)
     assert ds.task == "regression" and ds.input_shape == (2,) and ds.sizes == {"train": 2, "val": 2, "test": 2}
     # another target column
@@ -145,3 +145,19 @@ def test_dialog_runs_alone_and_screenshot(qtbot, monkeypatch):
     out.mkdir(exist_ok=True)
     qtbot.wait(50)
     assert w.grab().save(str(out / "csv_dialog.png"))
+
+
+def test_count_line_is_skipped_and_said_and_skip_lines_is_a_choice(dialog, tmp_path):
+    path = tmp_path / "iris_head.csv"
+    rows = [f"{5 + i * 0.1:.1f},{3 + i * 0.05:.2f},1.4,0.2,{i % 3}" for i in range(6)]
+    path.write_text("6,4,setosa,versicolor,virginica\n" + "\n".join(rows) + "\n")
+    dialog.set_path(str(path))
+    assert dialog.skip.text() == "auto" and dialog.ok_button.isEnabled()
+    text = plain(dialog.summary)
+    assert "1 line skipped" in text and "count line" in text and "3 classes: setosa, versicolor, virginica" in text
+    assert dialog.grid.verticalHeaderItem(0).text() == "2"  # the first data row is file row 2
+    assert dialog.spec()["params"]["skip_rows"] == 1
+    dialog.skip.setValue(0)  # keep the count line: it becomes the header, as the user asked
+    assert dialog.table.header and dialog.table.columns[0] == "6" and "count line" not in plain(dialog.summary)
+    dialog.skip.setValue(3)
+    assert dialog.grid.verticalHeaderItem(0).text() == "4" and dialog.spec()["params"]["skip_rows"] == 3
