@@ -108,7 +108,18 @@ class DiagnosticsPanel(QWidget):
         self._activations = None
         self._next_check = 0.0
         self._shown = None
+        self.idle = False  # reset(): nothing trained yet
         self.dirty = True
+
+    def reset(self):
+        """Nothing trained (New, a session or example opened, Reset Weights): show the idle state at once.
+
+        Drops every diagnosis of the previous network, so no sentence about a run that no longer exists stays.
+        """
+        self.clear()
+        self.grads.set_order([])
+        self.idle = True
+        self.redraw(force=True)
 
     def set_meta(self, meta):
         self.clear()
@@ -118,6 +129,7 @@ class DiagnosticsPanel(QWidget):
         self.setup = [Diagnosis("pairing", "warning", str(w), "") for w in (getattr(trainer, "warnings", None) or ())]
 
     def ingest(self, batch):
+        self.idle = False
         for ev in batch.epochs:
             self.curve_diags = list(ev.diagnoses)
             self.epochs_seen = ev.epoch
@@ -160,7 +172,10 @@ class DiagnosticsPanel(QWidget):
             text = d.message + (" " + d.advice if d.advice else "")
             rows.append((d.severity, text, f"code: {d.code}" + (f", layer: {d.layer}" if d.layer else "")))
         if not rows:
-            if self.epochs_seen < MIN_EPOCHS:
+            if self.idle:
+                rows.append(("info", "Not trained yet. One-sentence diagnoses of the loss curves, gradients "
+                             f"and activations appear here after {MIN_EPOCHS} epochs of training.", ""))
+            elif self.epochs_seen < MIN_EPOCHS:
                 rows.append(("info", f"Diagnoses appear after {MIN_EPOCHS} epochs; so far "
                              f"{self.epochs_seen} epoch{'s have' if self.epochs_seen != 1 else ' has'} "
                              "been seen.", ""))

@@ -1,4 +1,12 @@
-"""Where training is: epoch, step, speed (steps/s) and time left, plus a progress bar for this run."""
+"""Where training is: epoch, step, speed (steps/s) and time left, plus a progress bar for this run.
+
+The training controller calls ``reset()`` whenever the document's training is
+gone (New, an example opened, Reset Weights): the panel then shows the idle
+text and dashes, never the last run's numbers. ``stopped()`` keeps where a run
+got to but drops its speed and time left, which mean nothing once it stops.
+No position past the total is ever shown: a batch whose epoch exceeds the run's
+total (a continued run counting from an earlier one) shows the epoch as the total.
+"""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
@@ -13,6 +21,9 @@ def fmt_duration(seconds) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+IDLE_TEXT = "Not trained yet — press Train (F5)"
+
+
 class ProgressPanel(QWidget):
     min_interval = 0.2  # text: five updates a second are plenty
 
@@ -23,7 +34,8 @@ class ProgressPanel(QWidget):
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(2)
-        self.state = QLabel("Not trained yet — press Train (F5)")
+        self.state = QLabel(IDLE_TEXT)
+        self.state.setObjectName("progress_state")
         self.state.setStyleSheet("font-weight: 600;")
         self.state.setWordWrap(True)
         self.bar = QProgressBar()
@@ -59,6 +71,21 @@ class ProgressPanel(QWidget):
         self.bar.setValue(0)
         self.bar.setFormat("")
 
+    def reset(self, text: str = IDLE_TEXT):
+        """Nothing trained: the idle text and dashes (after New, opening a session or example, Reset Weights)."""
+        self.clear()
+        self.dirty = False
+        self.set_state(text)
+
+    def stopped(self, text: str | None = None):
+        """A run ended (Stop, finished, failed): keep epoch and step, drop speed and time left."""
+        self.labels["speed"].setText("–")
+        self.labels["eta"].setText("–")
+        if self.last is not None:
+            self.last = None  # a late batch from the stopped run must not bring the time left back
+        if text is not None:
+            self.set_state(text)
+
     def set_meta(self, meta):
         self.clear()
 
@@ -70,10 +97,11 @@ class ProgressPanel(QWidget):
         b = self.last
         if b is None:
             return
-        frac = min(max(b.position / max(b.total_epochs, 1), 0.0), 1.0)
+        total = max(int(b.total_epochs), 1)
+        frac = min(max(b.position / total, 0.0), 1.0)
         self.bar.setValue(int(1000 * frac))
-        self.bar.setFormat(f"{100 * frac:.0f}% of {b.total_epochs:,} epochs")
-        self.labels["epoch"].setText(f"{b.epoch:,} / {b.total_epochs:,}")
+        self.bar.setFormat(f"{100 * frac:.0f}% of {total:,} epoch{'s' * (total != 1)}")
+        self.labels["epoch"].setText(f"{min(int(b.epoch), total):,} / {total:,}")
         self.labels["step"].setText(f"{b.step:,}")
         self.labels["speed"].setText(f"{b.speed:,.0f} steps/s" if b.speed else "–")
         self.labels["eta"].setText(fmt_duration(b.eta))

@@ -1,12 +1,15 @@
-"""The live plots on hand-made progress batches: numbers in, the right numbers drawn."""
-from types import SimpleNamespace
+"""The live plots on hand-made progress batches: numbers in, the right numbers drawn.
 
+The batches and metas are the worker's real frozen dataclasses (``live_types``), so a renamed or
+missing field fails here instead of passing against a stand-in.
+"""
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QTabWidget
 
+from engine.diagnostics import Diagnosis
 from engine.events import EpochEnd, LayerStats, Stats
-from gui.workers.training_worker import BoundaryFrame
+from tests.gui.live_types import BoundaryFrame, ProgressBatch, TrainingMeta
 
 
 def meta(**kw):
@@ -18,7 +21,7 @@ def meta(**kw):
                      "val": (np.zeros((0, 2), np.float32), np.zeros(0, np.int64))},
                 extent=(-1.0, 2.0, -1.0, 2.0), y_range=None, epochs=10, trainer=None)
     base.update(kw)
-    return SimpleNamespace(**base)
+    return TrainingMeta(**base)
 
 
 def batch(**kw):
@@ -26,7 +29,7 @@ def batch(**kw):
                 grad_x=np.zeros(0), grad_norms={}, epochs=(), activations=None, boundary=None, predictions=None,
                 epoch=0, step=0, total_epochs=10, steps_per_epoch=5, speed=0.0, eta=None, position=0.0)
     base.update(kw)
-    return SimpleNamespace(**base)
+    return ProgressBatch(**base)
 
 
 def epoch_end(e, train, val, cm=None):
@@ -140,20 +143,29 @@ def test_weights_plot_histogram_and_fixed_level_heatmap(shown):
 
 
 def test_boundary_binary_multiclass_and_points(shown):
-    from gui.plots.boundary_plot import BoundaryPlot, class_rgb
+    from gui.plots.boundary_plot import UPSAMPLE, BoundaryPlot, class_rgb, upsample
 
     p = shown(BoundaryPlot())
     p.set_meta(meta())
     assert p.train_pts.data["x"].tolist() == [0.0, 1.0] and len(p.test_pts.data) == 1
-    vals = np.linspace(0, 1, 60 * 60, dtype=np.float32).reshape(60, 60)
+    vals = np.linspace(0, 1, 60 * 60, dtype=np.float32).reshape(60, 60)  # (60 r + c) / 3599: linear in r, c
     p.ingest(batch(boundary=BoundaryFrame("binary", vals, (-1.0, 2.0, -1.0, 2.0), {}, 7)))
     p.redraw()
-    np.testing.assert_array_equal(p.image.image, vals)
+    img = p.image.image
+    k = UPSAMPLE
+    assert img.shape == (59 * k + 1, 59 * k + 1)  # finer than the worker's 60 x 60 grid
+    np.testing.assert_array_equal(img[::k, ::k], vals)  # grid points are drawn exactly
+    i, j = np.meshgrid(np.arange(img.shape[0]), np.arange(img.shape[1]), indexing="ij")
+    np.testing.assert_allclose(img, (60 * i / k + j / k) / 3599, atol=2e-6)  # bilinear: exact for a linear map
+    r = p.image.mapRectToParent(p.image.boundingRect())  # pixel centres sit on the grid points
+    step = 3.0 / (img.shape[0] - 1)
+    assert r.left() == pytest.approx(-1.0 - step / 2) and r.right() == pytest.approx(2.0 + step / 2)
     assert list(p.image.levels) == [0, 1] and p.image.isVisible() and p.info.text() == "after step 7"
     p.discrete_box.setChecked(True)
     p.redraw()
     img = p.image.image
-    assert np.allclose(img[vals >= 0.5], 0.85) and np.allclose(img[vals < 0.5], 0.15)
+    fine = upsample(vals)
+    assert np.allclose(img[fine >= 0.5], 0.85) and np.allclose(img[fine < 0.5], 0.15)
     rgb = class_rgb(np.array([[[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]]]))
     assert rgb[0, 0].tolist() == [245, 147, 34] and rgb[0, 1].tolist() == [255, 255, 255]  # sure: class colour; unsure: white
     p.test_box.setChecked(False)
@@ -261,3 +273,59 @@ def test_boundary_keeps_x1_and_x2_on_one_scale(shown):
     p = shown(BoundaryPlot())
     vb = p.item.getViewBox()
     assert vb.state["aspectLocked"] == 1.0
+
+
+def test_boundary_axes_show_the_data_range_even_in_a_wide_plot(qtbot):
+    """A 1000 px wide, 330 px high tab used to stretch x1 to about ±20 for data within ±6.5."""
+    from gui.plots.boundary_plot import BoundaryPlot
+
+    p = BoundaryPlot()
+    qtbot.addWidget(p)
+    p.resize(1000, 330)
+    p.show()
+    qtbot.waitExposed(p)
+    p.set_meta(meta(extent=(-6.5, 6.5, -6.5, 6.5)))
+    qtbot.wait(20)
+    p.fit_width()
+    qtbot.wait(20)
+    (x0, x1), (y0, y1) = p.item.viewRange()
+    assert x1 - x0 < 1.25 * 13.0 and y1 - y0 < 1.25 * 13.0  # the data's span with its margin, not 3x that
+    assert x0 <= -6.5 + 1e-6 and x1 >= 6.5 - 1e-6 and y0 <= -6.5 + 1e-6 and y1 >= 6.5 - 1e-6
+    assert p.pw.width() < 0.7 * p.width()  # the rest of the tab stays blank instead
+
+
+def test_progress_panel_reset_and_never_past_the_total(shown):
+    from gui.panels.progress_panel import IDLE_TEXT, ProgressPanel
+
+    p = shown(ProgressPanel())
+    p.ingest(batch(epoch=200, step=7000, total_epochs=100, position=200.0, speed=900.0, eta=26.0))
+    p.redraw()
+    assert p.labels["epoch"].text() == "100 / 100" and p.bar.format() == "100% of 100 epochs"
+    p.ingest(batch(epoch=1, step=35, total_epochs=1, position=0.5, speed=900.0, eta=2.0))
+    p.redraw()
+    assert p.bar.format() == "50% of 1 epoch" and p.labels["eta"].text() == "0:02"
+    p.stopped("Stopped")
+    assert p.labels["eta"].text() == "–" and p.labels["speed"].text() == "–" and p.labels["step"].text() == "35"
+    p.redraw()  # nothing new arrived: the stopped run's time left does not come back
+    assert p.labels["eta"].text() == "–"
+    p.set_state("Idle — 1000 epochs trained (Train continues)")
+    p.reset()
+    assert p.state.text() == IDLE_TEXT and p.bar.value() == 0
+    assert all(v.text() == "–" for v in p.labels.values())
+
+
+def test_diagnostics_panel_reset_drops_the_old_networks_sentences(shown):
+    from gui.panels.diagnostics_panel import DiagnosticsPanel
+
+    p = shown(DiagnosticsPanel())
+    p.set_meta(meta())
+    ev = EpochEnd(12, 0.2, 0.5, {}, {}, 0.03, 0.1, 100.0, (Diagnosis(
+        "overfitting", "warning", "The validation loss has risen.", "Use early stopping."),))
+    p.ingest(batch(epochs=(ev,)))
+    p.redraw(force=True)
+    assert p.texts() == ["The validation loss has risen. Use early stopping."]
+    p.reset()
+    assert len(p.texts()) == 1 and p.texts()[0].startswith("Not trained yet.")
+    p.set_meta(meta())
+    p.redraw(force=True)
+    assert p.texts()[0].startswith("Diagnoses appear after")  # a new run: the running text, not "not trained"
