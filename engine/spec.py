@@ -52,27 +52,86 @@ class Edge:
         return d
 
 
+class TrackedList(list):
+    """A list that counts its changes, so GraphSpec can keep id and edge indexes without rescanning.
+
+    Looking a node or its edges up by scanning made every per-node loop quadratic
+    (validating, building and tracing a 20,000-node chain took minutes). Any in-place
+    change bumps ``version``; assigning a new list to ``spec.nodes`` is noticed too.
+    """
+
+    version = 0
+
+    def _changed(self):
+        self.version += 1
+
+
+def _tracking(name):
+    def method(self, *args, **kwargs):
+        self._changed()
+        return getattr(list, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+    setattr(TrackedList, _name, _tracking(_name))
+
+
 @dataclass
 class GraphSpec:
     nodes: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
 
+    def __setattr__(self, name, value):
+        if name in ("nodes", "edges") and not isinstance(value, TrackedList):
+            value = TrackedList(value)
+        object.__setattr__(self, name, value)
+
     # -- lookup -----------------------------------------------------------
+    def _index(self, which):
+        """``{id: node}`` or ``{dst: [edges]}, {src: [dsts]}``, rebuilt only when the list changed."""
+        lst = self.nodes if which == "nodes" else self.edges
+        cache = self.__dict__.get("_cache_" + which)  # (the list itself, its version, the index)
+        if cache is None or cache[0] is not lst or cache[1] != lst.version:
+            if which == "nodes":
+                value = {}
+                for n in lst:
+                    value.setdefault(n.id, n)  # the first of a duplicated id, as the old scan returned
+            else:
+                ins, outs = {}, {}
+                for e in lst:
+                    ins.setdefault(e.dst, []).append(e)
+                    outs.setdefault(e.src, []).append(e.dst)
+                value = (ins, outs)
+            cache = (lst, lst.version, value)
+            self.__dict__["_cache_" + which] = cache
+        return cache[2]
+
     def node(self, node_id: str) -> Node:
-        for n in self.nodes:
-            if n.id == node_id:
-                return n
-        raise GraphError("no such node", node=node_id)
+        n = self._index("nodes").get(node_id)
+        if n is None or n.id != node_id:  # a node renamed in place since the index was built
+            self.__dict__.pop("_cache_nodes", None)
+            n = self._index("nodes").get(node_id)
+        if n is None or n.id != node_id:
+            raise GraphError("no such node", node=node_id)
+        return n
+
+    def node_map(self) -> dict:
+        """``{id: node}``, a fresh dict."""
+        return {n.id: n for n in self.nodes}
 
     def ids(self) -> list[str]:
         return [n.id for n in self.nodes]
 
     def inputs_of(self, node_id: str, port: str | None = None) -> list[str]:
         """Source node ids feeding ``node_id``, in edge order (which fixes Concatenate's order)."""
-        return [e.src for e in self.edges if e.dst == node_id and (port is None or e.port == port)]
+        return [e.src for e in self._index("edges")[0].get(node_id, ()) if port is None or e.port == port]
 
     def outputs_of(self, node_id: str) -> list[str]:
-        return [e.dst for e in self.edges if e.src == node_id]
+        return list(self._index("edges")[1].get(node_id, ()))
 
     def new_id(self, prefix: str) -> str:
         taken = set(self.ids())
@@ -124,9 +183,10 @@ class GraphSpec:
             raise GraphError("'layers' must be a non-empty list")
         nodes = []
         taken = set()
+        counters: dict = {}  # next number to try per prefix: auto ids stay linear for 20,000 layers
         for i, x in enumerate(layers):
             if isinstance(x, dict) and "id" not in x:
-                x = dict(x, id=_auto_id(x.get("type", "node"), taken))
+                x = dict(x, id=_auto_id(x.get("type", "node"), taken, counters))
             n = _node_from_dict(x, i)
             if n.id in taken and "id" in (layers[i] if isinstance(layers[i], dict) else {}):
                 raise GraphError("node id used twice", node=n.id)
@@ -136,11 +196,13 @@ class GraphSpec:
         return cls(nodes, edges)
 
 
-def _auto_id(type_name, taken):
-    base = re.sub(r"[^A-Za-z0-9_]", "", str(type_name).lower()) or "node"
-    i = 1
+def _auto_id(type_name, taken, counters=None):
+    base = re.sub(r"[^A-Za-z0-9_]", "", str(type_name).lower())[:40] or "node"
+    i = 1 if counters is None else counters.get(base, 1)
     while f"{base}{i}" in taken:
         i += 1
+    if counters is not None:
+        counters[base] = i + 1
     return f"{base}{i}"
 
 

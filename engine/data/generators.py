@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import InvalidInput
-from ..params import Param, schema
+from ..params import Param, brief, schema
 from ..registry import Registry
 from .digits import load_digits
 
@@ -191,8 +191,7 @@ def digits(rng, flat):
 
 # ------------------------------------------------------- data written by hand
 def _brief(value, limit=60):
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
+    return brief(value, limit)  # never builds the repr of a whole 10⁶-sample list
 
 
 def _ragged(x, owner):
@@ -211,8 +210,12 @@ def _inline_xy(x, y, task, feature_names, class_names, owner):
         raise InvalidInput(f"{owner} x must be a non-empty list of samples, got {_brief(x)}")
     try:
         xa = np.asarray(x, dtype=np.float64)
+    except OverflowError:  # an integer beyond float range, e.g. 10**400
+        raise InvalidInput(f"{owner} x holds a number too large for float32 (over 3.4e38); got {_brief(x)}") from None
     except (ValueError, TypeError):
         raise InvalidInput(_ragged(x, owner) or f"{owner} x must be numbers, each sample the same shape; got {_brief(x)}") from None
+    if xa.size and np.abs(xa[np.isfinite(xa)]).max(initial=0.0) > 3.4e38:
+        raise InvalidInput(f"{owner} x holds a number too large for float32 (over 3.4e38); got {_brief(x)}")
     if xa.dtype == object or xa.ndim == 0 or xa.size == 0:
         raise InvalidInput(f"{owner} x must be numbers, each sample the same shape; got {_brief(x)}")
     if xa.ndim == 1:
@@ -234,11 +237,11 @@ def _inline_xy(x, y, task, feature_names, class_names, owner):
     else:
         try:
             ya = np.asarray(y, dtype=np.float64)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             raise InvalidInput(f"{owner} y must be numbers (or equal-length lists of numbers), got {_brief(y)}") from None
         if ya.ndim == 1:
             ya = ya.reshape(-1, 1)
-        if ya.ndim != 2 or not np.isfinite(ya).all():
+        if ya.ndim != 2 or not np.isfinite(ya).all() or np.abs(ya).max(initial=0.0) > 3.4e38:
             raise InvalidInput(f"{owner} y must be finite numbers (or equal-length lists of numbers), got {_brief(y)}")
         ya, n_classes, class_names = ya.astype(np.float32), 0, []
     width = int(np.prod(xa.shape[1:]))

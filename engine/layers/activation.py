@@ -4,9 +4,11 @@ Fusing lets the trace show a unit's pre-activation z and its output f(z) side by
 """
 from __future__ import annotations
 
+import functools
+
 from ..activations import ACTIVATIONS, activation_param_count, activation_shape
 from ..errors import InvalidInput
-from ..params import Param, schema
+from ..params import Param, brief, schema
 from .base import LayerType, register_layer
 
 ACT_PARAMS = (
@@ -21,8 +23,16 @@ def act_spec(p) -> dict:
     if ap is None:
         ap = {}
     if not isinstance(ap, dict):
-        raise InvalidInput(f"activation_params must be an object such as {{\"slope\": 0.1}}, got {ap!r}")
+        raise InvalidInput(f"activation_params must be an object such as {{\"slope\": 0.1}}, got {brief(ap)}")
+    if not ap and isinstance(p["activation"], str):  # the usual case, asked for several times per node
+        spec = _plain_act_spec(p["activation"])
+        return {"type": spec["type"], "params": dict(spec["params"])}
     return ACTIVATIONS.canonical({"type": p["activation"], "params": ap})
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_act_spec(name):
+    return ACTIVATIONS.canonical({"type": name, "params": {}})
 
 
 def act_pieces(p) -> int:

@@ -12,6 +12,15 @@ from typing import Callable
 from ..errors import GraphError
 from ..params import Schema
 
+# Caps on sizes typed into a layer: far beyond anything a laptop trains, so only typos hit them
+# (10⁹ units used to show "valid" and then exhaust memory). engine/memory.py refuses what is
+# below the caps but still does not fit the machine.
+MAX_UNITS = 1_000_000  # Dense units, Conv filters, embedding width
+MAX_DIM = 10_000_000  # one dimension of a shape (Input, Reshape), an embedding vocabulary
+MAX_WINDOW = 4096  # kernel, pool window, stride, padding
+MAX_RANK = 8  # entries of a shape
+TOO_BIG = " (a larger size would not fit in memory)"
+
 
 class ShapeError(GraphError):
     """Raised by ``infer``: the message names the shapes involved."""

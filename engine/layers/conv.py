@@ -6,7 +6,7 @@ import functools
 from ..activations import activation_param_count, activation_shape
 from ..params import Param, schema
 from .activation import ACT_PARAMS, act_pieces, act_spec, make_act
-from .base import LayerType, ShapeError, register_layer, shape_str
+from .base import MAX_UNITS, MAX_WINDOW, TOO_BIG, LayerType, ShapeError, register_layer, shape_str
 
 
 @functools.cache
@@ -75,10 +75,10 @@ def _conv_type(name, dims):
     return LayerType(
         name=name,
         schema=schema(
-            Param("filters", "int", 8, min=1, doc="output channels (feature maps)"),
-            Param("kernel_size", "int", 3, min=1),
-            Param("stride", "int", 1, min=1),
-            Param("padding", "int", 0, min=0, doc="zeros added on each side"),
+            Param("filters", "int", 8, min=1, max=MAX_UNITS, max_why=TOO_BIG, doc="output channels (feature maps)"),
+            Param("kernel_size", "int", 3, min=1, max=MAX_WINDOW),
+            Param("stride", "int", 1, min=1, max=MAX_WINDOW),
+            Param("padding", "int", 0, min=0, max=MAX_WINDOW, doc="zeros added on each side"),
             *ACT_PARAMS,
             Param("use_bias", "bool", True),
         ),

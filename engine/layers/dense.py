@@ -6,7 +6,7 @@ import functools
 from ..activations import activation_param_count, activation_shape
 from ..params import Param, schema
 from .activation import ACT_PARAMS, act_pieces, act_spec, make_act
-from .base import LayerType, ShapeError, register_layer, shape_str
+from .base import MAX_UNITS, TOO_BIG, LayerType, ShapeError, register_layer, shape_str
 
 
 @functools.cache
@@ -67,7 +67,7 @@ register_layer(
     LayerType(
         name="Dense",
         schema=schema(
-            Param("units", "int", 8, min=1, doc="number of units (neurons)"),
+            Param("units", "int", 8, min=1, max=MAX_UNITS, max_why=TOO_BIG, doc="number of units (neurons)"),
             *ACT_PARAMS,
             Param("use_bias", "bool", True),
         ),

@@ -5,7 +5,7 @@ import functools
 
 from ..errors import InvalidInput
 from ..params import Param, schema
-from .base import LayerType, register_layer
+from .base import MAX_DIM, MAX_UNITS, TOO_BIG, LayerType, register_layer
 
 
 @functools.cache
@@ -41,8 +41,9 @@ register_layer(
     LayerType(
         name="Embedding",
         schema=schema(
-            Param("num_embeddings", "int", 10, min=1, doc="vocabulary size: indices run 0..num_embeddings−1"),
-            Param("embedding_dim", "int", 8, min=1),
+            Param("num_embeddings", "int", 10, min=1, max=MAX_DIM, max_why=TOO_BIG,
+                  doc="vocabulary size: indices run 0..num_embeddings−1"),
+            Param("embedding_dim", "int", 8, min=1, max=MAX_UNITS, max_why=TOO_BIG),
         ),
         infer=lambda shapes, p: (*shapes[0], p["embedding_dim"]),
         build=lambda shapes, p: embedding_module_class()(p["num_embeddings"], p["embedding_dim"]),

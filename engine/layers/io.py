@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..params import Param, schema
-from .base import LayerType, ShapeError, register_layer
+from .base import MAX_DIM, MAX_RANK, TOO_BIG, LayerType, ShapeError, register_layer
 
 
 def _identity(shapes, p):
@@ -20,7 +20,7 @@ def _infer_input(shapes, p):
 register_layer(
     LayerType(
         name="Input",
-        schema=schema(Param("shape", "ints", (2,), min=1, doc="one sample's shape, without the batch: [features] or [channels, height, width]")),
+        schema=schema(Param("shape", "ints", (2,), min=1, max=MAX_DIM, max_items=MAX_RANK, max_why=TOO_BIG, doc="one sample's shape, without the batch: [features] or [channels, height, width]")),
         infer=_infer_input,
         build=_identity,
         doc="Input: the feature vector x (or image) of one sample; the batch dimension is implicit.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 
 from ..params import Param, schema
-from .base import LayerType, ShapeError, register_layer, shape_str
+from .base import MAX_RANK, LayerType, ShapeError, register_layer, shape_str
 
 
 @functools.cache
@@ -76,7 +76,7 @@ register_layer(
 register_layer(
     LayerType(
         name="Concatenate",
-        schema=schema(Param("axis", "int", 0, min=0, doc="0 = features/channels (the first non-batch dim)")),
+        schema=schema(Param("axis", "int", 0, min=0, max=MAX_RANK - 1, doc="0 = features/channels (the first non-batch dim)")),
         infer=_infer_cat,
         build=lambda shapes, p: merge_module_classes()[1](p["axis"]),
         doc="Concatenate: stacks its inputs' features (in edge order) so the next layer sees both branches.",

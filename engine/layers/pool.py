@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..params import Param, schema
-from .base import LayerType, ShapeError, register_layer, shape_str
+from .base import MAX_WINDOW, LayerType, ShapeError, register_layer, shape_str
 
 
 def _window(name, shapes, p):
@@ -28,8 +28,8 @@ def _pool_type(name, doc):
     return LayerType(
         name=name,
         schema=schema(
-            Param("pool_size", "int", 2, min=1),
-            Param("stride", "int", None, min=1, optional=True, doc="default: pool_size (non-overlapping windows)"),
+            Param("pool_size", "int", 2, min=1, max=MAX_WINDOW),
+            Param("stride", "int", None, min=1, max=MAX_WINDOW, optional=True, doc="default: pool_size (non-overlapping windows)"),
         ),
         infer=lambda shapes, p: _window(name, shapes, p)[0],
         build=build,

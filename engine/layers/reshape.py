@@ -5,7 +5,7 @@ import functools
 import math
 
 from ..params import Param, schema
-from .base import LayerType, ShapeError, register_layer, shape_str
+from .base import MAX_DIM, MAX_RANK, LayerType, ShapeError, register_layer, shape_str
 
 
 @functools.cache
@@ -61,7 +61,7 @@ register_layer(
 register_layer(
     LayerType(
         name="Reshape",
-        schema=schema(Param("shape", "ints", (-1,), min=-1, doc="target shape without the batch; one entry may be -1")),
+        schema=schema(Param("shape", "ints", (-1,), min=-1, max=MAX_DIM, max_items=MAX_RANK, doc="target shape without the batch; one entry may be -1")),
         infer=_infer_reshape,
         build=lambda shapes, p: reshape_module_classes()[1](_infer_reshape(shapes, p)),
         doc="Reshape: views the same values with another shape (same count), e.g. a vector as a 1×8×8 image.",
