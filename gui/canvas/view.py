@@ -1,6 +1,8 @@
 """The editor viewport: zoom, pan, fit, rubber-band select, and drops from the palette."""
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsView
@@ -37,6 +39,9 @@ class GraphView(QGraphicsView):
         return self.transform().m11()
 
     def set_zoom(self, factor: float):
+        """Zoom to ``factor`` (clamped to MIN_ZOOM..MAX_ZOOM); a NaN or infinite factor is ignored."""
+        if not math.isfinite(factor):
+            return  # a NaN would pass the clamp and break the view's transform for good
         factor = min(max(factor, MIN_ZOOM), MAX_ZOOM)
         cur = self.zoom()
         if abs(cur - factor) > 1e-9:

@@ -29,5 +29,22 @@ def test_view_is_saved_and_restored(window, qtbot, tmp_path):
 
 
 def test_a_malformed_view_is_ignored(window):
-    window.apply_view_state({"zoom": "huge", "center": [1], "plot_tab": 7})
-    assert window.view.zoom() > 0  # nothing raised, nothing changed badly
+    window.view.set_zoom(1.3)
+    window.view.centerOn(50.0, 60.0)
+    window.plot_tabs.setCurrentIndex(1)
+    before = window.view_state()
+    for bad in ({"zoom": "huge", "center": [1], "plot_tab": 7}, {"zoom": float("nan")}, {"zoom": float("inf")},
+                {"center": ["a", "b"]}, {"center": None}, {"plot_tab": "No such tab"}, {}):
+        window.apply_view_state(bad)
+        assert window.view_state() == before, bad  # zoom, centre and tab exactly as they were
+
+
+def test_view_zoom_from_a_file_is_clamped(window):
+    from gui.canvas.view import MAX_ZOOM, MIN_ZOOM
+
+    window.apply_view_state({"zoom": 1e9})
+    assert window.view.zoom() == pytest.approx(MAX_ZOOM)
+    window.apply_view_state({"zoom": -5})
+    assert window.view.zoom() == pytest.approx(MIN_ZOOM)
+    window.apply_view_state({"zoom": 0.8, "plot_tab": window.plot_tabs.tabText(2)})
+    assert window.view.zoom() == pytest.approx(0.8) and window.plot_tabs.currentIndex() == 2
