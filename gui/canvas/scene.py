@@ -225,10 +225,23 @@ class GraphScene(QGraphicsScene):
         return ids
 
     def duplicate_selection(self) -> list[str]:
+        """Copy the selection just below itself, in the first place where it covers no other layer.
+
+        (A fixed 40 px offset put the copy almost exactly over a 170 × 90 node, so it looked as if nothing happened.)
+        """
         ids = self.selected_node_ids()
         if not ids:
             return []
-        return self.doc.paste_json(self.doc.copy_json(ids), offset=(2 * GRID, 2 * GRID), text_label="Duplicate")
+        rects = [self.nodes[i].sceneBoundingRect() for i in ids if i in self.nodes]
+        box = rects[0]
+        for r in rects[1:]:
+            box = box.united(r)
+        others = [it.sceneBoundingRect() for nid, it in self.nodes.items() if nid not in ids]
+        dy = box.height() + GRID
+        while any(r.intersects(box.translated(0, dy)) for r in others):
+            dy += GRID  # slide down until the copy covers nothing
+        dy = round(dy / GRID) * GRID
+        return self.doc.paste_json(self.doc.copy_json(ids), offset=(0.0, dy), text_label="Duplicate")
 
     def select_all(self):
         self.doc.set_selection(list(self.nodes))

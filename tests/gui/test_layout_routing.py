@@ -69,3 +69,20 @@ def test_auto_layout_in_the_window_draws_the_skip_edge_clear_of_the_skipped_laye
     shown = win.view.mapToScene(win.view.viewport().rect()).boundingRect()
     for item in sc.nodes.values():
         assert shown.contains(item.sceneBoundingRect()), item.node_id
+
+
+def test_duplicate_lands_beside_the_original_covering_nothing(qtbot, editor):
+    doc, scene, view = editor
+    first = doc.graph.nodes[1].id
+    doc.set_selection([first])
+    orig = scene.nodes[first].sceneBoundingRect()
+    before = set(scene.nodes)
+    (new,) = scene.duplicate_selection()
+    assert new not in before
+    rect = scene.nodes[new].sceneBoundingRect()
+    assert not rect.intersects(orig) and rect.left() == orig.left()  # straight below, not on top
+    assert not any(rect.intersects(it.sceneBoundingRect()) for nid, it in scene.nodes.items() if nid != new)
+    doc.set_selection([first])
+    (again,) = scene.duplicate_selection()  # the first copy's place is taken: the second goes further down
+    r2 = scene.nodes[again].sceneBoundingRect()
+    assert r2.top() > rect.top() and not r2.intersects(rect)
