@@ -164,7 +164,10 @@ def check_early_stopping(es):
 
 def _quote(v, limit: int = 80) -> str:
     """A bad value as the user typed it, cut short: a message is one readable line."""
-    text = repr(v)
+    try:
+        text = json.dumps(v, allow_nan=True, ensure_ascii=False)  # as it is written in the file: true, null, NaN
+    except (TypeError, ValueError, RecursionError):
+        text = repr(v)
     return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
 
 
