@@ -114,9 +114,11 @@ def relu():
     return _nn().ReLU()
 
 
-@ACTIVATIONS.register("leaky_relu", schema=schema(Param("slope", "float", 0.01, min=0.0, doc="slope for z < 0")), group="Rectifier")
-def leaky_relu(slope=0.01):
-    """Leaky ReLU: max(slope·z, z); the small negative slope keeps units from dying."""
+@ACTIVATIONS.register("leaky_relu", schema=schema(Param("slope", "float", 0.1, min=0.0,
+                      doc="slope for z < 0; the notes' h = max(0.1·s, s) is the default 0.1 (torch's default is 0.01)")),
+                      group="Rectifier")
+def leaky_relu(slope=0.1):
+    """Leaky ReLU as in the notes: h = max(0.1·s, s); the small negative slope keeps units from dying."""
     return _nn().LeakyReLU(negative_slope=slope)
 
 

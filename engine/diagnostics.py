@@ -19,6 +19,10 @@ SEVERITIES = ("info", "warning", "error")
 MIN_EPOCHS = 5          # say nothing about shorter curves
 LONG_EPOCHS = 10        # "slow" and "underfitting" need a longer view
 OVERFIT_PATIENCE = 3    # validation epochs after its minimum before calling it a rise
+EXPLODED_FACTOR = 1e3  # a loss this many times its value at the first step has blown up, finite or not
+QUICK_SHARE = 0.8       # "quick drop": this share of the whole fall happened in the first fifth of the epochs
+HIGH_LEVEL = 0.3        # a plateau at or above this fraction of the first epoch's loss is "high"
+STILL_FALLING = 0.05    # still decreasing at the end: the last quarter fell by at least this fraction
 VANISHING_RATIO = 1e-3  # first-layer / last-layer gradient norm
 EXPLODING_NORM = 1e3    # gradient norm considered exploded
 GROWTH_FACTOR = 100.0   # "orders of magnitude" growth of a gradient norm
@@ -67,13 +71,39 @@ def _lr_text(lr) -> str:
 # ---------------------------------------------------------------------------
 # Loss curves
 # ---------------------------------------------------------------------------
-def diagnose_curves(train_loss, val_loss=None, lr=None, *, epochs_seen=None) -> list[Diagnosis]:
+def first_step_loss(history):
+    """The loss of the very first optimizer step (at the initial weights), or None: the reference for "exploded"."""
+    series = getattr(history, "step_loss", None)
+    if series is None or len(series) == 0:
+        return None
+    v = float(series.data()[1][0])
+    return v if np.isfinite(v) else None
+
+
+def diagnose_history(history, *, epochs_seen=None, planned=None) -> list[Diagnosis]:
+    """``diagnose_curves`` on an ``engine.history.History``: its epoch curves and its first step's loss."""
+    val = history.epoch_array("val_loss")
+    return diagnose_curves(history.epoch_array("train_loss"), val if np.isfinite(val).any() else None,
+                           history.epoch_array("lr"), epochs_seen=epochs_seen, first_loss=first_step_loss(history),
+                           planned=planned)
+
+
+def diagnose_curves(train_loss, val_loss=None, lr=None, *, epochs_seen=None, first_loss=None,
+                    planned=None) -> list[Diagnosis]:
     """Diagnose per-epoch loss curves (only the first ``epochs_seen`` entries count).
 
     ``val_loss`` may hold NaN for epochs without validation; ``lr`` is the
-    per-epoch learning rate, used only to quote it. A non-finite training loss
-    yields the single ``diagnose_nan`` finding; a diverging curve yields only
-    "diverging" (everything else is noise then).
+    per-epoch learning rate, used only to quote it. ``first_loss``: the loss at the
+    first step (``first_step_loss``), so a loss that exploded while staying finite is
+    caught even when every epoch's mean was already huge. ``planned``: the epochs the
+    training is set to run; "still decreasing at the end" is only said at its end.
+    A non-finite training loss yields the single ``diagnose_nan`` finding; a diverging
+    curve yields only "diverging" (everything else is noise then).
+
+    The curve shapes are lecture 003's (6.6): still decreasing at the end (underfitting,
+    the model is still learning), decreasing almost linearly (learning rate too low), a
+    quick drop then a plateau (learning rate too high), validation rising (overfitting),
+    validation below training (an easier validation set or a bug).
     """
     t = _curve(train_loss, "train_loss")
     try:
@@ -89,6 +119,9 @@ def diagnose_curves(train_loss, val_loss=None, lr=None, *, epochs_seen=None) -> 
     if not np.all(np.isfinite(t)):
         finite = t[:np.flatnonzero(~np.isfinite(t))[0]]
         return [diagnose_nan(float(finite[-1]) if finite.size else None, lr_now, None)]
+    exploded = _exploded(t, lr_now, first_loss) if t.size else None
+    if exploded:
+        return [exploded]
     if t.size < MIN_EPOCHS:
         return []
     found = _diverging(t, lr_now)
@@ -99,7 +132,7 @@ def diagnose_curves(train_loss, val_loss=None, lr=None, *, epochs_seen=None) -> 
     if osc:
         out.append(osc)
     else:
-        flat = _plateau(t, lr_now) or _slow(t, lr_now)
+        flat = _plateau(t, lr_now) or _slow(t, lr_now) or _quick_drop_then_plateau(t, lr_now)
         if flat:
             out.append(flat)
     v = _curve(val_loss, "val_loss")[:t.size] if val_loss is not None else None
@@ -107,10 +140,29 @@ def diagnose_curves(train_loss, val_loss=None, lr=None, *, epochs_seen=None) -> 
     if over:
         out.append(over)
     elif not out:
-        under = _underfitting(t, v)
+        at_end = planned is not None and t.size >= int(planned)
+        under = (_still_decreasing(t, v) if at_end else None) or _underfitting(t, v)
         if under:
             out.append(under)
+    if not over and v is not None:
+        from .sanity_checks import diagnose_val_below_train
+
+        out += diagnose_val_below_train(t, v)
     return out
+
+
+def _exploded(t, lr, first_loss):
+    """A finite loss that has grown by orders of magnitude over the first step's: diverged, not "overfitting"."""
+    if first_loss is None or not np.isfinite(first_loss) or first_loss <= 0:
+        return None
+    now = float(min(t[-2:]))
+    if now < EXPLODED_FACTOR * first_loss:
+        return None
+    return Diagnosis(
+        "diverging", "error",
+        f"The training loss has exploded to {_g(now)}, {_g(now / first_loss)} times its value at the first step "
+        f"({_g(first_loss)}), so {_lr_text(lr)} is far too high and the weights have blown up (diverging).",
+        "Lower the learning rate by 10-100x, clip the gradients, or use Adam with its default rate.")
 
 
 def _diverging(t, lr):
@@ -180,6 +232,50 @@ def _slow(t, lr):
     return None
 
 
+def _quick_drop_then_plateau(t, lr):
+    """Seed 003: "loss curves decrease very quickly at the beginning and then remain on plateaus"."""
+    n = t.size
+    if n < LONG_EPOCHS or t[0] <= 0:
+        return None
+    k = max(2, n // 5)
+    total = t[0] - t.min()
+    tail = t[-5:]
+    flat = abs(tail[-1] - tail[0]) < 0.02 * tail[0] and np.ptp(tail) < 0.05 * tail.mean()
+    if not (flat and t[-1] >= HIGH_LEVEL * t[0] and total >= 0.1 * t[0] and t[0] - t[k] >= QUICK_SHARE * total):
+        return None
+    return Diagnosis(
+        "lr_too_high", "warning",
+        f"The training loss fell quickly in the first {k} epochs and has stayed on a plateau at {_g(t[-1])} "
+        f"({100 * t[-1] / t[0]:.0f}% of the first epoch's) since, the picture of {_lr_text(lr)} being too big "
+        f"(or of an inconsistent dataset).",
+        "Lower the learning rate (try 3-10x smaller) or use a decaying schedule, and check the dataset "
+        "for inconsistent or wrong labels.")
+
+
+def _still_decreasing(t, v):
+    """Seed 003's underfitting: "training and validation losses decrease even at the end of training"."""
+    n = t.size
+    if n < LONG_EPOCHS or t[0] <= 0:
+        return None
+    q = max(3, n // 4)
+    w = t[-q - 1:]
+    if not (w[0] > 0 and np.mean(np.diff(w) < 0) >= 0.7 and (w[0] - w[-1]) / w[0] >= STILL_FALLING):
+        return None
+    both = "training loss is"
+    if v is not None:
+        idx, vals = _finite_val(v[-q - 1:])
+        if idx.size >= 2:
+            if vals[-1] >= vals[0]:
+                return None  # validation no longer falling: not this picture
+            both = "training and validation losses are"
+    return Diagnosis(
+        "underfitting", "info",
+        f"The {both} still decreasing at the end of training ({100 * (w[0] - w[-1]) / w[0]:.0f}% over the last "
+        f"{q} epochs), so the model is still learning (underfitting).",
+        "Train longer (more epochs) so the curves can level off; a somewhat higher learning rate "
+        "or a schedule also gets there sooner.")
+
+
 def _finite_val(v):
     idx = np.flatnonzero(np.isfinite(v))
     return idx, v[idx]
@@ -226,13 +322,15 @@ def _underfitting(t, v):
     high = t[-1] >= 0.3 * t[0]
     if not (flat and high):
         return None
+    both = ""
     if v is not None:
         idx, vals = _finite_val(v)
         if idx.size and vals[-1] > 1.1 * t[idx[-1]]:
             return None  # a real generalisation gap: not the "both high" picture
-        both = " and the validation loss is no lower" if idx.size else ""
-    else:
-        both = ""
+        if idx.size:
+            vlast = vals[-1]
+            both = (f" and the validation loss ({_g(vlast)}) is about as high" if vlast >= 0.9 * t[idx[-1]]
+                    else f" (the validation loss is lower, {_g(vlast)})")
     return Diagnosis(
         "underfitting", "info",
         f"The training loss has levelled off at {_g(t[-1])}, still {100 * t[-1] / t[0]:.0f}% of its "
@@ -288,120 +386,5 @@ def diagnose_nan(last_finite_loss, lr, grad_norm_history=None) -> Diagnosis:
         "standardize the inputs, or clip the gradients.")
 
 
-# ---------------------------------------------------------------------------
-# Gradients and activations
-# ---------------------------------------------------------------------------
-def _recent(arr, k=5):
-    a = arr[-k:]
-    return float(np.median(a)) if np.all(np.isfinite(a)) else float("inf")
-
-
-def diagnose_gradients(grad_norms: dict) -> list[Diagnosis]:
-    """Vanishing/exploding gradients from per-layer gradient-norm histories.
-
-    ``grad_norms`` maps layer name -> norms over time, in graph order from the
-    input side to the output side; pass trainable layers only (a frozen layer
-    has zero gradient by design). "Recent" means the median of the last 5.
-    """
-    if not isinstance(grad_norms, dict):
-        raise InvalidInput(f"grad_norms must map layer names to arrays, got {type(grad_norms).__name__}")
-    hist = {name: _curve(a, f"grad_norms[{name!r}]") for name, a in grad_norms.items()}
-    hist = {name: a for name, a in hist.items() if a.size}
-    out = []
-    recent = {name: _recent(a) for name, a in hist.items()}
-    names = list(recent)
-    if len(names) >= 2 and 0 < recent[names[-1]] < np.inf:
-        top = recent[names[-1]]
-        worst = min(names[:-1], key=lambda k: recent[k])
-        ratio = recent[worst] / top
-        if ratio < VANISHING_RATIO:
-            out.append(Diagnosis(
-                "vanishing", "warning",
-                f"The gradient reaching '{worst}' is {_g(ratio)} times the one at the last layer "
-                f"'{names[-1]}', so the early layers barely learn: vanishing gradients, typical of "
-                f"deep sigmoid/tanh networks.",
-                "Use ReLU (or leaky ReLU) with He initialisation (Xavier for tanh), add batch "
-                "normalization, or make the network shallower.", layer=worst))
-    worst, worst_growth = None, 1.0
-    for name, a in hist.items():
-        now, early = recent[name], float(np.median(a[:5]))
-        growth = now / early if early > 0 else (np.inf if now > 0 else 1.0)
-        if now >= EXPLODING_NORM or (now >= 1 and growth >= GROWTH_FACTOR):
-            key = max(growth, now)
-            if worst is None or key > worst_growth:
-                worst, worst_growth = name, key
-    if worst is not None:
-        now = recent[worst]
-        what = "is no longer finite" if not np.isfinite(now) else f"has reached {_g(now)}"
-        out.append(Diagnosis(
-            "exploding", "error" if now >= EXPLODING_NORM else "warning",
-            f"The gradient norm of '{worst}' {what} after growing by orders of magnitude, so "
-            f"updates are huge and training becomes unstable (exploding gradients).",
-            "Clip the gradients (e.g. to norm 1), lower the learning rate, and add batch "
-            "normalization or a smaller (Xavier/He) initialisation.", layer=worst))
-    return out
-
-
-def diagnose_activations(stats: dict) -> list[Diagnosis]:
-    """Dead ReLUs and saturated sigmoid/tanh units, one finding per layer.
-
-    ``stats`` maps layer name -> ``activation_stats`` output
-    (``dead_fraction``, ``saturated_fraction``, ``activation``).
-    """
-    if not isinstance(stats, dict):
-        raise InvalidInput(f"stats must map layer names to dicts, got {type(stats).__name__}")
-    out = []
-    for name, s in stats.items():
-        dead = float(s.get("dead_fraction", 0.0))
-        sat = float(s.get("saturated_fraction", 0.0))
-        act = str(s.get("activation", "")).lower()
-        for key, val in (("dead_fraction", dead), ("saturated_fraction", sat)):
-            if not 0.0 <= val <= 1.0:
-                raise InvalidInput(f"{key} of layer '{name}' must lie in [0, 1], got {val!r}")
-        if dead > DEAD_LIMIT:
-            out.append(Diagnosis(
-                "dead_relu", "warning",
-                f"{100 * dead:.0f}% of the units in '{name}' output zero for every sample, so they pass "
-                f"no gradient and have stopped learning (dead ReLUs).",
-                "Lower the learning rate, use leaky ReLU or ELU, use He initialisation, or start "
-                "the biases slightly positive (e.g. 0.01).", layer=name))
-        if sat > SATURATED_LIMIT and act in SATURATING:
-            out.append(Diagnosis(
-                "saturated", "warning",
-                f"{100 * sat:.0f}% of the {SATURATING[act]} outputs in '{name}' sit near their limits, "
-                f"where the slope is almost zero, so saturation kills the gradient flow.",
-                "Use a smaller initialisation (Xavier), standardize the inputs, add batch "
-                "normalization, or switch to ReLU.", layer=name))
-    return out
-
-
-def activation_stats(post, activation: str) -> dict:
-    """Dead and saturated fractions of one layer's post-activation batch.
-
-    ``post`` is ``(N, units, ...)``: axis 1 is the unit (feature or channel),
-    trailing axes (positions) are pooled with the batch. ``dead_fraction``: units
-    that output 0 for every sample (relu family only). ``saturated_fraction``:
-    unit-sample values with ``|tanh| > 0.97`` or sigmoid outside [0.03, 0.97].
-    Other activations report 0 for what they cannot suffer.
-    """
-    try:
-        a = np.asarray(post, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"activations must be numeric, got {type(post).__name__}") from None
-    if a.ndim == 0 or a.shape[0] == 0:
-        raise InvalidInput(f"activations need a non-empty batch, got shape {a.shape}")
-    a = a.reshape(a.shape[0], 1, -1) if a.ndim == 1 else a.reshape(a.shape[0], a.shape[1], -1)
-    act = str(activation).lower()
-    dead = 0.0
-    if a.size == 0:
-        raise InvalidInput(f"activations need at least one unit, got shape {np.shape(post)}")
-    if act in RELU_FAMILY:
-        dead = float(np.mean(np.all(a <= 0, axis=(0, 2))))
-    kind = SATURATING.get(act)
-    if kind == "tanh":
-        sat = float(np.mean(np.abs(a) > 0.97))
-    elif kind == "sigmoid":
-        sat = float(np.mean((a < 0.03) | (a > 0.97)))
-    else:
-        sat = 0.0
-    return {"dead_fraction": dead, "saturated_fraction": sat, "activation": act}
+# Gradients and activations live in engine/layer_diagnostics.py; importable from here as before.
+from .layer_diagnostics import activation_stats, diagnose_activations, diagnose_gradients  # noqa: E402,F401

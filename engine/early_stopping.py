@@ -1,9 +1,14 @@
-"""Early stopping: stop once the validation loss stops improving, and keep the best weights.
+"""Early stopping: stop once the monitored validation score stops improving, and keep the best weights.
 
 The notes: "terminate while validation set performance is better" and "retrieve the
 parameter values after stopping ... as these are the values for which the model
 performs best". ``patience`` is the number of epochs in a row without improvement
 that are tolerated: training stops at the end of the patience-th such epoch.
+
+``monitor`` names the score: ``val_loss`` (default), ``val_accuracy``, ``val_f1``, ``val_r2``...
+or their ``train_`` versions; ``mode`` says whether lower (``min``) or higher (``max``) is
+better, ``auto`` reads it from the name (losses and errors go down, scores go up). Without a
+validation split a ``val_`` monitor falls back to the same score on the training split.
 """
 from __future__ import annotations
 
@@ -12,6 +17,22 @@ import math
 from .errors import InvalidInput
 
 _HIGHER_IS_BETTER = ("acc", "accuracy", "auc", "f1", "precision", "recall", "r2")
+_LOWER_IS_BETTER = ("loss", "mae", "rmse")
+METRICS = ("loss", "accuracy", "acc", "precision", "recall", "f1", "auc", "mae", "rmse", "r2")
+MONITORS = tuple(f"{split}_{m}" for split in ("val", "train") for m in METRICS)
+
+
+def epoch_metrics(ev) -> dict:
+    """``{"val_loss", "train_loss", "val_accuracy", "train_accuracy", "val_f1", ...}`` of an EpochEnd event."""
+    out = {"train_loss": ev.train_loss, "val_loss": ev.val_loss}
+    for split in ("train", "val"):
+        for k, v in (getattr(ev, f"{split}_metrics", None) or {}).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                out[f"{split}_{k}"] = v
+    for split in ("train", "val"):
+        if f"{split}_accuracy" in out:
+            out[f"{split}_acc"] = out[f"{split}_accuracy"]
+    return {k: v for k, v in out.items() if v is not None}
 
 
 class EarlyStopping:
@@ -23,8 +44,8 @@ class EarlyStopping:
             raise InvalidInput(f"early stopping min_delta must be a number ≥ 0, got {min_delta!r}")
         if mode not in ("auto", "min", "max"):
             raise InvalidInput(f"early stopping mode must be auto, min or max; got {mode!r}")
-        if not isinstance(monitor, str) or not monitor:
-            raise InvalidInput(f"early stopping monitor must be a metric name, got {monitor!r}")
+        if not isinstance(monitor, str) or monitor not in MONITORS:
+            raise InvalidInput(f"early stopping monitor must be one of {', '.join(MONITORS)}; got {monitor!r}")
         if mode == "auto":  # losses go down; accuracy-like scores go up
             mode = "max" if monitor.lower().rsplit("_", 1)[-1] in _HIGHER_IS_BETTER else "min"
         self.patience, self.min_delta, self.restore_best = patience, float(min_delta), bool(restore_best)
@@ -44,8 +65,26 @@ class EarlyStopping:
             return v < self.best_value - self.min_delta
         return v > self.best_value + self.min_delta
 
+    def pick(self, metrics) -> float:
+        """The monitored value from an EpochEnd event or a ``{name: value}`` dict (see ``epoch_metrics``)."""
+        if not isinstance(metrics, dict):
+            metrics = epoch_metrics(metrics)
+        key = self.monitor
+        if key not in metrics and key.startswith("val_"):  # no validation split: the training score
+            key = "train_" + key[4:]
+        if key not in metrics:
+            known = ", ".join(sorted(metrics)) or "none"
+            raise InvalidInput(f"early stopping monitors {self.monitor!r}, which this training does not measure "
+                               f"(measured: {known})")
+        return metrics[key]
+
     def update(self, epoch: int, value, model=None) -> bool:
-        """Record this epoch's monitored value; True means stop now."""
+        """Record this epoch's monitored value; True means stop now.
+
+        ``value``: the monitored number itself, a ``{metric name: value}`` dict or an EpochEnd event.
+        """
+        if isinstance(value, dict) or hasattr(value, "train_loss"):
+            value = self.pick(value)
         try:
             v = float(value)
         except (TypeError, ValueError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .errors import InvalidInput
-from .params import Param, schema
+from .params import Param, Schema, schema
 from .registry import Registry
 
 INITIALIZERS = Registry("initializer")
@@ -147,23 +147,41 @@ def orthogonal(tensor, *, gain=1.0, generator=None, fan_in=1, fan_out=1):
     return _fill(tensor, gain * q)
 
 
+class _SparseSchema(Schema):
+    """The notes' k; an older ``sparsity`` (a fraction zeroed per input column) is refused with the new meaning."""
+
+    def validate(self, given, owner=""):
+        if isinstance(given, dict) and "sparsity" in given:
+            raise InvalidInput(f"{owner}: 'sparsity' (a fraction zeroed per input column) was replaced by k, the "
+                               f"number of non-zero incoming weights per unit as in the notes; e.g. k = 15")
+        return super().validate(given, owner)
+
+
 @INITIALIZERS.register(
     "sparse",
-    schema=schema(Param("sparsity", "float", 0.1, min=0.0, max=1.0, doc="fraction zeroed per column"), Param("std", "float", 0.01, min=0.0)),
+    schema=_SparseSchema((
+        Param("k", "int", 15, min=1, doc="the notes' k: non-zero incoming weights per unit (capped at the inputs)"),
+        Param("std", "float", 1.0, min=0.0, doc="standard deviation of the k non-zero weights"))),
     group="Structured",
 )
-def sparse(tensor, *, sparsity=0.1, std=0.01, generator=None, fan_in=1, fan_out=1):
-    """Sparse (Martens 2010): N(0, std²) with a fraction of each column's entries zeroed, so units start with few inputs."""
+def sparse(tensor, *, k=15, std=1.0, generator=None, fan_in=1, fan_out=1):
+    """Sparse initialisation as in the notes: "initialize k non-zero weights in each unit", N(0, std²), the rest 0.
+
+    A unit is a row of the [out][in] Dense weight, so every unit starts with exactly min(k, inputs)
+    connections whatever the layer's width (Martens 2010 uses k = 15 and std 1): the weights' scale
+    does not shrink with the fan-in the way Xavier's must.
+    """
     import torch
 
     shape = tuple(tensor.shape)
     if len(shape) != 2:
         raise InvalidInput(f"sparse initializer needs a 2-D weight, got a tensor of shape {list(shape)}")
     rows, cols = shape
-    w = _normal(shape, generator, 0.0, std)
-    n_zero = int(math.ceil(sparsity * rows))
-    for c in range(cols):
-        w[torch.randperm(rows, generator=generator)[:n_zero], c] = 0.0
+    w = torch.zeros(shape, dtype=torch.float64)
+    keep = min(int(k), cols)
+    for r in range(rows):
+        idx = torch.randperm(cols, generator=generator)[:keep]
+        w[r, idx] = _normal((keep,), generator, 0.0, std)
     return _fill(tensor, w)
 
 

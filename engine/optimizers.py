@@ -32,6 +32,91 @@ def _plist(params):
 
 
 _EMA_CLASS = None
+_NOTES_CLASSES: dict = {}
+
+
+def _notes_classes() -> dict:
+    """The notes' momentum forms as torch optimizers, built on first use (keeps torch out of import time)."""
+    if _NOTES_CLASSES:
+        return _NOTES_CLASSES
+    import torch
+
+    class VelocityMomentum(torch.optim.Optimizer):
+        """Seed 002's momentum: v = γv + η_k·g; θ −= v (v starts at 0; the lr sits inside the velocity).
+
+        With a constant η it is the same path as torch's form (v = γv + g; θ −= ηv); when a
+        schedule changes η, only the new gradients are weighted by the new η, while torch
+        rescales the whole accumulated velocity.
+        """
+
+        def __init__(self, params, lr=0.01, momentum=0.9):
+            super().__init__(params, dict(lr=lr, momentum=momentum))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            for group in self.param_groups:
+                g_, lr = group["momentum"], group["lr"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if "velocity" not in state:
+                        state["velocity"] = torch.zeros_like(p)
+                    v = state["velocity"]
+                    v.mul_(g_).add_(p.grad, alpha=lr)
+                    p.sub_(v)
+            return loss
+
+    class NotesNesterov(torch.optim.Optimizer):
+        """Nesterov as the notes write it: v = γv + η_k·∇E(θ − γv); θ −= v. The weights are θ itself.
+
+        The gradient is taken at the look-ahead point θ − γv, so ``step`` needs a closure: it moves
+        the weights there, lets the closure compute loss and gradient, and moves them back before
+        the update. The batch loss it returns is the look-ahead point's.
+        """
+
+        needs_closure = True
+        accepts_clipping = True  # the trainer's closure may clip the look-ahead gradient
+
+        def __init__(self, params, lr=0.01, momentum=0.9):
+            super().__init__(params, dict(lr=lr, momentum=momentum))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            if closure is None:
+                raise InvalidInput("nesterov (form notes) needs a closure that recomputes the loss")
+            moved = []
+            for group in self.param_groups:
+                for p in group["params"]:
+                    v = self.state[p].get("velocity")
+                    if v is not None:
+                        p.sub_(v, alpha=group["momentum"])  # jump to the look-ahead point θ − γv
+                        moved.append((p, v, group["momentum"]))
+            with torch.enable_grad():
+                loss = closure()
+            for p, v, g_ in moved:
+                p.add_(v, alpha=g_)  # back to θ
+            for group in self.param_groups:
+                g_, lr = group["momentum"], group["lr"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if "velocity" not in state:
+                        state["velocity"] = torch.zeros_like(p)
+                    v = state["velocity"]
+                    v.mul_(g_).add_(p.grad, alpha=lr)
+                    p.sub_(v)
+            return loss
+
+    _NOTES_CLASSES.update(VelocityMomentum=VelocityMomentum, NotesNesterov=NotesNesterov)
+    for cls in _NOTES_CLASSES.values():
+        cls.__module__, cls.__qualname__ = __name__, cls.__name__
+    return _NOTES_CLASSES
 
 
 def _ema_momentum_class():
@@ -73,9 +158,11 @@ def _ema_momentum_class():
     return _EMA_CLASS
 
 
-def __getattr__(name):  # module attribute ``EMAMomentum`` without importing torch up front
+def __getattr__(name):  # module attributes ``EMAMomentum`` etc. without importing torch up front
     if name == "EMAMomentum":
         return _ema_momentum_class()
+    if name in ("VelocityMomentum", "NotesNesterov"):
+        return _notes_classes()[name]
     raise AttributeError(name)
 
 
@@ -93,32 +180,47 @@ def _sgd(params, lr):
 
 @OPTIMIZERS.register("momentum", group="first order", schema=schema(
     _lr(0.01), _MOMENTUM,
-    Param("form", "choice", "classic", choices=("classic", "ema"),
-          doc="classic: v = αv − ηg; w += v.  ema: ν = αν + (1−α)g; w −= ην (the notes' moving-average form)."),
+    Param("form", "choice", "classic", choices=("classic", "ema", "velocity"),
+          doc="classic (torch): b = αb + g; w −= η_k·b, i.e. v = αv − ηg; w += v while η is constant.  "
+              "ema (seed 001): ν = αν + (1−α)g; w −= ην.  velocity (seed 002): v = γv + η_k·g; w −= v, "
+              "the lr inside the velocity, which differs from classic when a schedule changes η."),
 ))
 def _momentum(params, lr, momentum, form):
     """Gradient descent with momentum: a velocity that keeps past directions and damps oscillations.
 
     classic is torch SGD(momentum, dampening=0) — identical to v = αv − ηg while η is constant;
-    under a schedule torch scales the whole velocity by the current η. ema equals classic with
-    learning rate η(1−α), so it needs a ~1/(1−α) larger η for the same speed.
+    under a schedule torch scales the whole velocity by the current η. velocity is seed 002's
+    v = γv + η_k∇E: a new η weights only the new gradients. ema equals classic with learning
+    rate η(1−α), so it needs a ~1/(1−α) larger η for the same speed.
     """
     import torch
 
     if form == "ema":
         return _ema_momentum_class()(_plist(params), lr=lr, momentum=momentum)
+    if form == "velocity":
+        return _notes_classes()["VelocityMomentum"](_plist(params), lr=lr, momentum=momentum)
     return torch.optim.SGD(_plist(params), lr=lr, momentum=momentum, dampening=0.0)
 
 
-@OPTIMIZERS.register("nesterov", group="first order", schema=schema(_lr(0.01), _MOMENTUM))
-def _nesterov(params, lr, momentum):
-    """Nesterov momentum: take the gradient at the look-ahead point w + αv, then correct.
+@OPTIMIZERS.register("nesterov", group="first order", schema=schema(
+    _lr(0.01), _MOMENTUM,
+    Param("form", "choice", "torch", choices=("torch", "notes"),
+          doc="torch: the weights shown are the look-ahead point (b = γb + g; w −= η(g + γb)).  notes (seeds "
+              "001-003): the weights shown are θ, the gradient is taken at θ − γv: v = γv + η∇E(θ − γv); θ −= v."),
+))
+def _nesterov(params, lr, momentum, form):
+    """Nesterov momentum: take the gradient at the look-ahead point, then correct.
 
-    torch's form stores the look-ahead point itself (w + αv), which turns the notes'
-    update into one that needs only the gradient at the stored weights; the paths coincide.
+    notes is the lecture's form: the network holds θ and each step evaluates the gradient at
+    θ − γv (one forward/backward there, then v = γv + η∇E, θ −= v); the inspector, the
+    histograms and exports show θ. torch stores the look-ahead point itself instead, so its
+    weights are θ − γv of the notes' run (the same path, shifted by γv), and it needs only the
+    gradient at the stored weights. ``main.py trace`` shows one plain SGD step either way.
     """
     import torch
 
+    if form == "notes":
+        return _notes_classes()["NotesNesterov"](_plist(params), lr=lr, momentum=momentum)
     return torch.optim.SGD(_plist(params), lr=lr, momentum=momentum, dampening=0.0, nesterov=True)
 
 
@@ -205,6 +307,45 @@ def set_lr(optimizer, lr: float):
         raise InvalidInput(f"learning rate must be a finite number ≥ 0, got {lr!r}")
     for group in optimizer.param_groups:
         group["lr"] = float(lr)
+
+
+CLIP_REFUSED = ("lbfgs", "newton", "bfgs", "gauss_newton", "levenberg", "levenberg_marquardt")
+
+
+def clipping_refusal(optimizer_type: str, clip: str) -> str | None:
+    """Why ``clip`` cannot be used with this optimizer (a sentence), or None when it can.
+
+    Gradient clipping caps the size of a first-order step. L-BFGS and the second-order methods
+    choose the step from the curvature and a line search or damping that compare the loss with
+    its gradient; a clipped gradient would no longer be the loss's gradient, so they refuse it
+    rather than silently ignoring it.
+    """
+    name = OPTIMIZERS.entry(optimizer_type).name if optimizer_type in OPTIMIZERS else optimizer_type
+    if clip == "none" or name not in CLIP_REFUSED:
+        return None
+    return _refusal(name)
+
+
+def _refusal(name) -> str:
+    return (f"gradient clipping cannot be used with {name}: it sets each step from the curvature and a line search "
+            f"or damping that keeps the loss falling, and a clipped gradient would no longer be the loss's gradient; "
+            f"set clip to none or pick a first-order optimizer (sgd, momentum, adam...)")
+
+
+def check_clipping(optimizer_type: str, clip: str) -> None:
+    """Raise InvalidInput with the reason when ``clip`` cannot be used with the optimizer."""
+    why = clipping_refusal(optimizer_type, clip)
+    if why:
+        raise InvalidInput(why)
+
+
+def clip_in_closure(optimizer, parameters, mode: str, value: float) -> float:
+    """Clip inside a closure optimizer's closure; refuses (InvalidInput) the optimizers that cannot take it."""
+    if mode == "none":
+        return 0.0
+    if not getattr(optimizer, "accepts_clipping", False):
+        raise InvalidInput(_refusal(getattr(optimizer, "title", None) or type(optimizer).__name__.lower()))
+    return clip_gradients(parameters, mode, value)
 
 
 def clip_gradients(parameters, mode: str = "none", value: float = 1.0) -> float:

@@ -5,6 +5,7 @@ Each one uses only the hooks it needs (the base class makes the rest no-ops):
 * ``penalty(model, records)``: a term added to the loss (L1, L2, activity L1).
 * ``transform_targets(y, n_classes, generator)``: noisy or smoothed labels.
 * ``before_forward(model, generator)`` / ``after_backward(model)``: weight noise.
+* ``before_step(model)``: once per optimizer step, before it (weight decay keeps w_k there).
 * ``after_step(model, lr)``: decoupled weight decay, max-norm.
 
 A model provides ``weight_params() -> [(node_id, param_name, Parameter)]`` (the
@@ -65,6 +66,9 @@ class Regularizer:
     def after_backward(self, model):
         pass
 
+    def before_step(self, model):
+        pass
+
     def after_step(self, model, lr: float):
         pass
 
@@ -89,14 +93,30 @@ class L2(Regularizer):
 
 
 class WeightDecay(Regularizer):
+    """The notes' update w_{k+1} = w_k − η·g − η·λ·w_k: the decay uses the weights *before* the step.
+
+    The weights are copied in ``before_step`` and ``after_step`` subtracts η·λ·w_k from whatever the
+    optimizer did. (Multiplying after the step, (w − ηg)(1 − ηλ), would differ by η²λg.)
+    """
+
     name = "weight_decay"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._before = None
+
+    def before_step(self, model):
+        self._before = [(p, p.detach().clone()) for _, _, p in self.targets(model)]
 
     def after_step(self, model, lr):
         import torch
 
+        lam = self.params["lambda"]
+        pairs = self._before if self._before is not None else [(p, p.detach().clone()) for _, _, p in self.targets(model)]
+        self._before = None
         with torch.no_grad():
-            for _, _, p in self.targets(model):
-                p.mul_(1.0 - lr * self.params["lambda"])
+            for p, w_k in pairs:
+                p.sub_(w_k, alpha=lr * lam)
 
 
 class ActivityL1(Regularizer):
@@ -207,9 +227,11 @@ _register("l1", L1, "L1 penalty λ·Σ|w| on the weights: pushes many weights to
 _register("l2", L2, "L2 penalty λ·Σw² on the weights: keeps them small (Gaussian prior). Some texts write "
           "(λ/2)·Σw² so the gradient is λw; here the gradient is 2λw.",
           Param("lambda", "float", 1e-4, min=0.0, doc=_LAMBDA_DOC), _LAYERS)
-_register("weight_decay", WeightDecay, "Decoupled weight decay: after each optimizer step w −= lr·λ·w. Equals the "
-          "L2 penalty (λ/2)·Σw² for plain SGD, but not for adaptive optimizers.",
-          Param("lambda", "float", 1e-4, min=0.0, max=1.0, doc="Fraction of each weight removed per unit of lr."), _LAYERS)
+_register("weight_decay", WeightDecay, "Weight decay in the update rule, as in the notes: w ← w − η·g − η·λ·w, "
+          "with w the weights before the step. For plain SGD this is exactly the L2 penalty (λ/2)·Σw² in the loss; "
+          "with momentum or adaptive optimizers the decay stays outside their averaging (decoupled).",
+          Param("lambda", "float", 1e-4, min=0.0, max=1.0, doc="λ in w − ηg − ηλw: the fraction of each weight "
+                "removed per unit of lr. Values to try: 1e-4, 1e-5, 0."), _LAYERS)
 _register("activity_l1", ActivityL1, "Activity L1 penalty λ·mean over the batch of Σ|a| on the outputs of the "
           "targeted layers (default: all hidden ones): encourages sparse representations.",
           Param("lambda", "float", 1e-4, min=0.0, doc=_LAMBDA_DOC), _LAYERS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .errors import InvalidInput
-from .params import Param, schema
+from .params import Param, Schema, schema
 from .registry import Registry
 
 SCHEDULES = Registry("schedule")
@@ -78,13 +78,35 @@ def _inverse_time(base_lr, decay):
     return s
 
 
-@SCHEDULES.register("step", schema=schema(
+class _StepSchema(Schema):
+    """Step decay's parameters; older sessions gave the multiplier ``factor`` (= 1 − t) instead of the notes' t."""
+
+    def validate(self, given, owner=""):
+        given = dict(given or {})
+        if "factor" in given and "t" not in given:
+            f = given.pop("factor")
+            if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 <= f <= 1.0:
+                raise InvalidInput(f"{owner}.factor (the old multiplier, now t = 1 − factor) must be a number in "
+                                   f"[0, 1], got {f!r}")
+            given["t"] = round(1.0 - float(f), 12)  # 0.8 -> 0.2, not 0.19999999999999996
+        elif "factor" in given:
+            raise InvalidInput(f"{owner} takes t (the notes' α ← α − t·α), not both t and the old factor (= 1 − t)")
+        return super().validate(given, owner)
+
+
+@SCHEDULES.register("step", schema=_StepSchema((
     Param("every", "int", 10, min=1, doc="Number of epochs between drops."),
-    Param("factor", "float", 0.5, min=0.0, max=1.0, doc="Multiplier at each drop (the notes' α −= t·α with t = 0.5)."),
-))
-def _step(base_lr, every, factor):
-    """Step decay: lr = lr0 · factor^⌊epoch / every⌋."""
-    s = _Formula(base_lr, lambda lr0, e: lr0 * factor ** (e // every), every=every, factor=factor)
+    Param("t", "float", 0.5, min=0.0, max=1.0,
+          doc="The notes' t in α ← α − t·α at each drop (default 0.5 halves it); the lr is multiplied by 1 − t."),
+)))
+def _step(base_lr, every, t):
+    """Step decay as in the notes: every ``every`` epochs α ← α − t·α, i.e. lr = lr0 · (1 − t)^⌊epoch / every⌋.
+
+    Type the notes' t directly (t = 0.2 keeps 80% at each drop). Older sessions' ``factor``
+    (the multiplier) is read as t = 1 − factor.
+    """
+    keep = 1.0 - t
+    s = _Formula(base_lr, lambda lr0, e: lr0 * keep ** (e // every), every=every, t=t)
     s.name = "step"
     return s
 
@@ -100,11 +122,15 @@ def _exponential(base_lr, gamma):
 
 
 @SCHEDULES.register("inverse_sqrt", schema=schema(
-    Param("t", "float", 1.0, min=0.0, doc="Scale t in lr = lr0 · t / √(epoch + 1)."),
+    Param("t", "float", 1.0, min=0.0, doc="Scale t in lr = lr0 · t / √epoch (epochs counted from 0; epoch 0 uses √1)."),
 ))
 def _inverse_sqrt(base_lr, t):
-    """lr = lr0 · t / √(epoch + 1): the notes' t/√epoch with 1-based epochs (epoch 0 here is their epoch 1)."""
-    s = _Formula(base_lr, lambda lr0, e: lr0 * t / math.sqrt(e + 1), t=t)
+    """lr = lr0 · t / √epoch, the notes' formula, with epochs counted from 0 like every other schedule.
+
+    √0 would divide by zero, so the first epoch (epoch 0) uses epoch 1's value: the rates are
+    t·lr0, t·lr0, t·lr0/√2, t·lr0/√3, ...
+    """
+    s = _Formula(base_lr, lambda lr0, e: lr0 * t / math.sqrt(max(e, 1)), t=t)
     s.name = "inverse_sqrt"
     return s
 

@@ -18,7 +18,7 @@ from .builder import build_model
 from .checkpoint import restore_trainer_state, trainer_state
 from .data import make_dataset
 from .device import select_device
-from .diagnostics import diagnose_curves, diagnose_nan
+from .diagnostics import diagnose_history, diagnose_nan
 from .early_stopping import EarlyStopping
 from .errors import InvalidInput
 from .graph import last_activation, output_width
@@ -27,7 +27,7 @@ from .history import History
 from .live_changes import apply_live_changes, check_live_changes
 from .losses import LOSSES, check_pairing
 from .metrics import evaluate
-from .optimizers import OPTIMIZERS, apply_max_norm, clip_gradients, needs_closure, set_lr
+from .optimizers import OPTIMIZERS, apply_max_norm, check_clipping, clip_gradients, clip_in_closure, needs_closure, set_lr
 from .regularizers import regularizers_from
 from .schedules import SCHEDULES
 from .second_order import bind_batch
@@ -83,6 +83,7 @@ class Trainer:
         self.base_lr = float(s.optimizer["params"]["lr"])
         self.optimizer = OPTIMIZERS.create(s.optimizer, self.model.trainable_parameters())
         self._closure = needs_closure(self.optimizer)
+        check_clipping(s.optimizer["type"], self.training["clip"])  # L-BFGS, Newton...: refused with the reason
         self.schedule = SCHEDULES.create(s.schedule, self.base_lr)
         self._set_regularizers(s.regularizers)
         es = self.training.get("early_stopping")
@@ -207,11 +208,14 @@ class Trainer:
             set_lr(self.optimizer, lr)
             self._lr = lr
         clip = self.training["clip"]
+        for r in self.regularizers:  # weight decay keeps w_k for its w − ηg − ηλw_k
+            r.before_step(self.model)
         if self._closure:
             losses = []
 
             def closure():
                 loss, total = self._forward_backward(xb, yb)
+                clip_in_closure(self.optimizer, self.model.trainable_parameters(), clip, self.training["clip_value"])
                 losses.append(loss)
                 return total
 
@@ -298,9 +302,7 @@ class Trainer:
         self.history.add_epoch(train_loss=train_loss, val_loss=val_loss, train_acc=train_metrics.get("accuracy"),
                                val_acc=val_metrics.get("accuracy"), lr=lr, seconds=dt, metrics=val_metrics)
         self.schedule.observe(self.epoch, val_loss if val_loss is not None else train_loss)
-        diags = tuple(diagnose_curves(self.history.epoch_array("train_loss"),
-                                      self.history.epoch_array("val_loss") if val_loss is not None else None,
-                                      self.history.epoch_array("lr"), epochs_seen=self.epoch))
+        diags = tuple(diagnose_history(self.history, epochs_seen=self.epoch, planned=self.training["epochs"]))
         return EpochEnd(self.epoch, train_loss, val_loss, train_metrics, val_metrics, lr, dt,
                         self.steps_per_epoch / dt, diags)
 
@@ -377,8 +379,7 @@ class Trainer:
 
     def _early_stop(self, ev) -> bool:
         """Feed the epoch to early stopping; on a stop, put the best weights back if asked to."""
-        monitor = ev.val_loss if ev.val_loss is not None else ev.train_loss
-        if self.early.update(self.epoch, monitor, self.model):
+        if self.early.update(self.epoch, ev, self.model):  # picks its monitor (val_loss, val_accuracy...) from ev
             if self.early.restore_best:
                 self.early.restore(self.model)
             return True

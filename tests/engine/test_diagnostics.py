@@ -116,13 +116,79 @@ def test_overfitting_large_gap():
     assert d.code == "overfitting" and "gap" in d.message
 
 
-def test_underfitting_both_high_and_flat():
-    t = 0.6 + 0.4 * np.exp(-0.5 * np.arange(20))
+def test_quick_drop_then_plateau_is_a_too_high_learning_rate():
+    """Seed 003: "decrease very quickly at the beginning and then remain on plateaus" -> learning rate too big."""
+    t = 0.6 + 0.4 * np.exp(-0.5 * np.arange(20))  # most of the fall in 4 epochs, then flat at 60 %
+    (d,) = diagnose_curves(t, t * 1.02, np.full(20, 0.5))
+    assert (d.code, d.severity) == ("lr_too_high", "warning")  # the old rules called this underfitting
+    assert "too big" in d.message and "0.5" in d.message and "60%" in d.message and "first 4 epochs" in d.message
+    assert "Lower the learning rate" in d.advice and "inconsistent" in d.advice
+    assert one_sentence(d)
+
+
+def test_a_gradual_fall_that_levels_off_high_is_a_model_too_simple():
+    t = 1 - 0.5 * (1 - np.exp(-0.15 * np.arange(40)))  # 70 % of the fall in the first fifth: not "quick"
     (d,) = diagnose_curves(t, t * 1.02)
     assert (d.code, d.severity) == ("underfitting", "info")
-    assert "60%" in d.message and "bigger model" in d.advice
+    assert "50%" in d.message and "bigger model" in d.advice
+    assert "about as high" in d.message and "no lower" not in d.message
     # with a clear generalisation gap the picture is not "both high": no underfitting claim
     assert diagnose_curves(t, t + 0.5) == []
+
+
+def test_still_decreasing_at_the_end_of_training_is_underfitting():
+    """Seed 003's underfitting: both losses "decrease even at the end of training" -> the model is still learning."""
+    t = 0.05 + 0.95 * np.exp(-0.1 * E30)
+    v = 1.05 * t + 0.01
+    (d,) = diagnose_curves(t, v, planned=30)
+    assert (d.code, d.severity) == ("underfitting", "info")
+    assert "training and validation losses are still decreasing" in d.message and "still learning" in d.message
+    # (0.05 + 0.95 e^-2.2) -> (0.05 + 0.95 e^-2.9): the last 7 epochs fell by 38 %
+    assert f"{100 * (t[22] - t[29]) / t[22]:.0f}% over the last 7 epochs" in d.message
+    assert "Train longer" in d.advice
+    assert diagnose_curves(t, v, planned=100) == []  # epoch 30 of 100: still learning is expected mid-way
+    assert diagnose_curves(t, v) == []  # nobody said where the end is
+    v_up = v.copy()
+    v_up[-8:] = v[-8] + 0.01 * np.arange(8)  # validation turned up: not this picture
+    assert "underfitting" not in codes(diagnose_curves(t, v_up, planned=30))
+
+
+def test_validation_below_training_is_reported_in_the_curve_reading():
+    t = 0.1 + 0.9 * np.exp(-0.3 * E30)
+    diags = diagnose_curves(t, 0.7 * t)
+    assert codes(diags) == ["val_below_train"]
+    assert "easier validation set or a bug" in diags[0].message
+    flat = 1 - 0.5 * (1 - np.exp(-0.15 * np.arange(40)))
+    under, below = diagnose_curves(flat, 0.7 * flat)
+    assert under.code == "underfitting" and "(the validation loss is lower, 0.351)" in under.message
+    assert "no lower" not in under.message and below.code == "val_below_train"
+
+
+def test_a_finite_loss_that_exploded_is_diverging_not_overfitting():
+    """Issue 15: SGD lr 1e6 ran with losses ~2.8e29 and was told "overfitting" (validation 3x training)."""
+    t = np.array([2.8e29, 1.0e29, 3.1e29, 2.2e29, 2.5e29, 2.7e29, 1.9e29])
+    assert "overfitting" in codes(diagnose_curves(t, 3 * t))  # without the first step's loss: the old reading
+    (d,) = diagnose_curves(t, 3 * t, np.full(7, 1e6), first_loss=0.69)
+    assert (d.code, d.severity) == ("diverging", "error")
+    assert "exploded" in d.message and "1e+06" in d.message and "far too high" in d.message
+    assert f"{1.9e29 / 0.69:.3g} times" in d.message  # the lower of the last two epochs / the first step
+    (d1,) = diagnose_curves(t[:1], None, first_loss=0.69)  # caught from the first epoch, not after five
+    assert d1.code == "diverging"
+    assert diagnose_curves(CLEAN, CLEAN_VAL, first_loss=1.0) == []  # an ordinary curve is not "exploded"
+
+
+def test_the_trainer_reports_an_exploding_finite_loss_as_diverging():
+    from engine.session import Session
+    from engine.trainer import Trainer
+
+    s = Session.from_dict({"seed": 0, "graph": {"layers": [
+        {"type": "Input", "params": {"shape": [2]}}, {"type": "Dense", "params": {"units": 8, "activation": "tanh"}},
+        {"type": "Dense", "params": {"units": 2}}, {"type": "Output"}]},
+        "dataset": {"type": "spiral", "params": {"n": 100}}, "loss": "cross_entropy",
+        "optimizer": {"type": "sgd", "params": {"lr": 1e6}}, "training": {"epochs": 2, "batch_size": 10, "device": "cpu"}})
+    ends = [ev for ev in Trainer(s).run() if type(ev).__name__ == "EpochEnd"]
+    assert all(np.isfinite(ev.train_loss) and ev.train_loss > 1e4 for ev in ends)
+    assert [d.code for d in ends[0].diagnoses] == ["diverging"]
 
 
 def test_nan_in_training_loss_is_reported_even_early():
@@ -277,6 +343,10 @@ def test_every_message_is_one_sentence():
         *diagnose_curves(CLEAN[:20], 0.3 + 0.002 * (np.arange(20) - 10.0) ** 2),
         *diagnose_curves(CLEAN, 0.5 + 0.45 * np.exp(-0.3 * E30)),
         *diagnose_curves(t20, t20),
+        *diagnose_curves(1 - 0.5 * (1 - np.exp(-0.15 * np.arange(40)))),
+        *diagnose_curves(CLEAN, 1.05 * CLEAN, planned=12, epochs_seen=12),
+        *diagnose_curves(CLEAN, 0.7 * CLEAN),
+        *diagnose_curves(CLEAN, first_loss=1e-5),
         diagnose_nan(2.5, 0.01, [1.0, 3000.0]), diagnose_nan(5e4, 0.8), diagnose_nan(None, 0.1),
         diagnose_nan(0.7, 0.01),
         *diagnose_gradients({"d1": np.full(3, 1e-7), "out": np.ones(3)}),
@@ -285,8 +355,8 @@ def test_every_message_is_one_sentence():
                                      "activation": "sigmoid"}}),
     ]
     assert sorted(set(codes(diags))) == sorted(
-        ["diverging", "oscillating", "slow", "plateau", "overfitting", "underfitting", "nan",
-         "vanishing", "exploding", "dead_relu", "saturated"])
+        ["diverging", "oscillating", "slow", "plateau", "lr_too_high", "overfitting", "underfitting", "val_below_train",
+         "nan", "vanishing", "exploding", "dead_relu", "saturated"])
     for d in diags:
         assert one_sentence(d), d.message
         assert d.advice.endswith(".")

@@ -55,11 +55,18 @@ def test_per_layer_targeting_and_frozen_layers():
 
 
 def test_weight_decay_step():
+    """w − ηg − ηλw with w the weights before the step (the notes), not (w − ηg)(1 − ηλ)."""
     m = Stub()
     w1, w2 = _np(m.layers["h1"].weight), _np(m.layers["out"].weight)
     b1 = _np(m.layers["h1"].bias)
-    get({"type": "weight_decay", "params": {"lambda": 0.1, "layers": ["h1"]}}).after_step(m, lr=0.5)
-    np.testing.assert_allclose(_np(m.layers["h1"].weight), w1 * (1 - 0.05), rtol=1e-6)
+    g = np.full_like(w1, 2.0)
+    wd = get({"type": "weight_decay", "params": {"lambda": 0.1, "layers": ["h1"]}})
+    wd.before_step(m)
+    with torch.no_grad():
+        m.layers["h1"].weight.sub_(0.5 * torch.as_tensor(g))  # the optimizer's step w − ηg
+    wd.after_step(m, lr=0.5)
+    np.testing.assert_allclose(_np(m.layers["h1"].weight), w1 - 0.5 * g - 0.5 * 0.1 * w1, rtol=1e-6)
+    assert np.abs(_np(m.layers["h1"].weight) - (w1 - 0.5 * g) * (1 - 0.05)).max() > 0.04  # η²λg = 0.05 away
     np.testing.assert_array_equal(_np(m.layers["out"].weight), w2)
     np.testing.assert_array_equal(_np(m.layers["h1"].bias), b1)
 

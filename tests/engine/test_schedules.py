@@ -19,15 +19,27 @@ def lrs(spec, epochs, step=0):
     ("constant", [0, 5, 100], [0.2, 0.2, 0.2]),
     ("inverse_time", [0, 1, 10], [0.2, 0.2 / 1.1, 0.2 / 2.0]),
     ({"type": "inverse_time", "params": {"decay": 0.5}}, [0, 4], [0.2, 0.2 / 3.0]),
-    ({"type": "step", "params": {"every": 3, "factor": 0.5}}, [0, 2, 3, 5, 6, 9], [0.2, 0.2, 0.1, 0.1, 0.05, 0.025]),
+    ({"type": "step", "params": {"every": 3}}, [0, 2, 3, 5, 6, 9], [0.2, 0.2, 0.1, 0.1, 0.05, 0.025]),
+    # the notes' α ← α − t·α with t = 0.2 keeps 80 % at each drop (a multiplier of 0.2 would keep 20 %)
+    ({"type": "step", "params": {"every": 2, "t": 0.2}}, [0, 1, 2, 4, 5, 6], [0.2, 0.2, 0.16, 0.128, 0.128, 0.1024]),
+    ({"type": "step", "params": {"every": 2, "factor": 0.8}}, [2, 4], [0.16, 0.128]),  # older sessions: t = 1 − factor
     ({"type": "exponential", "params": {"gamma": 0.9}}, [0, 1, 3], [0.2, 0.18, 0.2 * 0.729]),
-    ("inverse_sqrt", [0, 3, 8], [0.2, 0.1, 0.2 / 3.0]),
-    ({"type": "inverse_sqrt", "params": {"t": 0.5}}, [3], [0.05]),
+    # lr0·t/√epoch with epochs from 0, as every schedule counts them (epoch 0 takes epoch 1's value)
+    ("inverse_sqrt", [0, 1, 3, 4, 9], [0.2, 0.2, 0.2 / math.sqrt(3), 0.1, 0.2 / 3.0]),
+    ({"type": "inverse_sqrt", "params": {"t": 0.5}}, [4], [0.05]),
     ({"type": "cosine", "params": {"t_max": 4, "eta_min": 0.02}}, [0, 1, 2, 4, 9],
      [0.2, 0.02 + 0.18 * (1 + math.cos(math.pi / 4)) / 2, 0.11, 0.02, 0.02]),
 ])
 def test_formulas(spec, epochs, want):
     assert lrs(spec, epochs) == pytest.approx(want, rel=1e-12)
+
+
+def test_step_decay_reads_the_old_factor_as_one_minus_t_and_refuses_both():
+    assert SCHEDULES.canonical({"type": "step", "params": {"factor": 0.8}}) == {"type": "step", "params": {"every": 10, "t": 0.2}}
+    with pytest.raises(InvalidInput, match="not both"):
+        get({"type": "step", "params": {"t": 0.1, "factor": 0.9}}, LR0)
+    with pytest.raises(InvalidInput, match="factor"):
+        get({"type": "step", "params": {"factor": 2}}, LR0)
 
 
 def test_warmup_is_linear_in_steps_then_follows_then():

@@ -158,7 +158,11 @@ def test_request_changes_lr_at_next_step_without_reset():
     tr.request(lr=0.01, batch_size=20)
     ev = next(e for e in it if isinstance(e, Step))
     assert ev.lr == pytest.approx(0.01) and tr.batch_size == 20
-    assert (tr.model.layers["h"].weight.detach() - w_before).abs().max() < 0.5  # not re-initialized
+    # exactly one SGD step at the new lr from the weights before it: w − 0.01·g (a re-initialization,
+    # or a step at the old lr 0.1, would land elsewhere)
+    w, g = tr.model.layers["h"].weight.detach(), tr.model.layers["h"].weight.grad
+    np.testing.assert_allclose(w.numpy(), (w_before - 0.01 * g).numpy(), rtol=0, atol=1e-7)
+    assert (w - (w_before - 0.1 * g)).abs().max() > 1e-4
     with pytest.raises(InvalidInput, match="cannot change 'seed'"):
         tr.request(seed=3)  # structural: needs a new run
     tr.stop()

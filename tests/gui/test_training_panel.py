@@ -132,7 +132,7 @@ def test_schedule_seed_and_device(qtbot, monkeypatch):
     doc, panel = make_panel(qtbot)
     panel.schedule.combo.setCurrentIndex(panel.schedule.combo.findData("step"))
     panel.schedule.editors["every"].widget.setValue(20)
-    assert doc.session.schedule == {"type": "step", "params": {"every": 20, "factor": 0.5}}
+    assert doc.session.schedule == {"type": "step", "params": {"every": 20, "t": 0.5}}
     panel.seed.setValue(42)
     assert doc.session.seed == 42
     doc.undo_stack.undo()
