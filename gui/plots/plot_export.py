@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import importlib
 import math
+import os
 import re
 
 import numpy as np
@@ -85,14 +86,55 @@ _patch_svg_exporter()
 # ---------------------------------------------------------------------------
 # Export functions (plain calls, so tests and menus share them)
 # ---------------------------------------------------------------------------
+def _legends(item):
+    """Every pyqtgraph LegendItem in the scene of ``item`` (a PlotItem, GraphicsLayout or scene)."""
+    import pyqtgraph as pg
+
+    scene = item if not hasattr(item, "childItems") else item.scene()
+    return [it for it in (scene.items() if scene is not None else []) if isinstance(it, pg.LegendItem)]
+
+
+def _point_size(label, default=9.0):
+    m = re.match(r"^\s*([\d.]+)\s*pt\s*$", str(label.opts.get("size") or ""))
+    return float(m.group(1)) if m else default
+
+
+def _relayout(item, legends):
+    for leg in legends:
+        leg.layout.invalidate()
+        leg.layout.activate()
+        leg.updateGeometry()
+
+
 def export_png(item, path, width: int | None = None):
-    """Write ``item`` (a PlotItem, GraphicsLayout or scene) as PNG ``width`` pixels wide."""
+    """Write ``item`` (a PlotItem, GraphicsLayout or scene) as PNG ``width`` pixels wide.
+
+    pyqtgraph scales the axes' text with the export width but not a legend's labels, so at twice the
+    on-screen width the legend came out half the size of the tick labels. The legend labels' font is
+    scaled by the same factor for the export (and the legend laid out again), then put back.
+    """
     from pyqtgraph.exporters import ImageExporter
 
     exp = ImageExporter(item)
+    scale = 1.0
     if width:
         exp.parameters()["width"] = int(width)  # height follows the aspect ratio
-    exp.export(str(path))
+        rect = item.sceneBoundingRect() if hasattr(item, "sceneBoundingRect") else item.sceneRect()
+        scale = float(width) / max(rect.width(), 1.0)
+    legends = _legends(item) if abs(scale - 1.0) > 0.05 else []
+    saved = [(lab, lab.text, dict(lab.opts)) for leg in legends for _, lab in leg.items]
+    try:
+        for lab, text, opts in saved:
+            lab.setText(text, **{**opts, "size": f"{_point_size(lab) * scale:.1f}pt"})
+        if saved:
+            _relayout(item, legends)
+        exp.export(str(path))
+    finally:
+        for lab, text, opts in saved:
+            lab.opts = opts
+            lab.setText(text)
+        if saved:
+            _relayout(item, legends)
     return str(path)
 
 
@@ -184,14 +226,23 @@ def export_history_csv(history, path):
 # ---------------------------------------------------------------------------
 # Menus: one "Export" group in every plot's context menu
 # ---------------------------------------------------------------------------
+def session_folder(widget) -> str:
+    """The folder of the session shown in ``widget``'s window; the home folder for an unsaved session."""
+    win = widget.window() if widget is not None else None
+    path = getattr(getattr(win, "doc", None), "path", None)
+    return os.path.dirname(os.path.abspath(path)) if path else os.path.expanduser("~")
+
+
 class ExportDialogs:
     """File and size questions, replaceable in tests (each returns None when cancelled)."""
 
     @staticmethod
     def ask_path(parent, title, default_name, file_filter):
+        """Save dialog opened in the session's folder (not the folder the app was started from)."""
         from PySide6.QtWidgets import QFileDialog
 
-        return QFileDialog.getSaveFileName(parent, title, default_name, file_filter)[0] or None
+        start = os.path.join(session_folder(parent), default_name)
+        return QFileDialog.getSaveFileName(parent, title, start, file_filter)[0] or None
 
     @staticmethod
     def ask_width(parent, current):
