@@ -48,17 +48,19 @@ TIPS = {
     "shuffle": "Reshuffle the training split every epoch (seeded), so minibatches differ from epoch to epoch.",
     "l1": "L1 penalty λ·Σ|w|: pushes many weights to exactly zero (sparse, simpler models). 0 = off.",
     "l2": "L2 penalty λ·Σw²: keeps all weights small and similar (smoother functions). 0 = off.",
-    "weight_decay": "Weight decay: after each step every weight shrinks by lr·λ·w. Try 1e-4, 1e-5 or 0. 0 = off.",
+    "weight_decay": "Weight decay, the notes' update w ← w − lr·g − lr·λ·w (w before the step). Try 1e-4, 1e-5 or 0. 0 = off.",
     "dropout": "Dropout is a layer: add a Dropout layer from the palette after the hidden layers you want to regularise.",
     "weight_noise": "Weight noise: every training pass sees the weights plus Gaussian noise of this std. 0 = off.",
     "label_smoothing": "Label smoothing ε: train on (1−ε)·one-hot + ε/C, so the network stops chasing infinite logits. 0 = off.",
     "max_norm": "Max-norm r: after each step, rescale each unit's incoming weights to length ≤ r. Not part of the loss.",
-    "clip": "Gradient clipping, against exploding gradients: rescale the whole gradient (norm) or clamp each component (value).",
+    "clip": "Gradient clipping, against exploding gradients: rescale the whole gradient (norm) or clamp each component "
+            "(value). L-BFGS and the second-order optimizers refuse it: their line search needs the true gradient.",
     "clip_value": "Clipping threshold: largest allowed gradient norm (norm) or component (value).",
-    "early_stopping": "Stop once the validation loss has not improved for 'patience' epochs, and keep the best weights.",
+    "early_stopping": "Stop once the monitored score (validation loss by default, or e.g. val_accuracy) has not "
+                      "improved for 'patience' epochs, and keep the best weights.",
     "patience": "Epochs in a row without improvement that are tolerated before stopping (3–10 is typical).",
     "min_delta": "A new validation loss must beat the best by more than this to count as an improvement (e.g. 0.001).",
-    "restore_best": "After stopping, put back the weights of the epoch with the lowest validation loss.",
+    "restore_best": "After stopping, put back the weights of the epoch with the best monitored score.",
     "seed": "Random seed for the data, the initial weights and the shuffling: the same seed repeats a run exactly.",
     "device": "Where training runs: auto picks a GPU (CUDA or Apple MPS) when torch finds one, else the CPU.",
     "pairing": "Checks the loss against the last layer's activation, the number of output units and the task.",
@@ -91,13 +93,17 @@ MORE = {
           "1e-2, 1e-3, 1e-4. Too low: the loss curve decreases almost linearly. Too high: the loss drops very quickly "
           "at first and then sits on a plateau, jumps around, or becomes NaN.",
     "momentum": "Gradient descent with momentum adds an inertia term: v = βv − η∇L, w += v with β ≈ 0.9. Persistent "
-                "small gradients add up to speed, oscillating ones cancel. Nesterov momentum first jumps along the "
-                "accumulated direction, then measures the gradient there and corrects.",
+                "small gradients add up to speed, oscillating ones cancel. Forms: classic (torch) b = βb + g, "
+                "w −= η·b; velocity (seed 002) v = γv + η_k·g, w −= v, which differs once a schedule changes η; ema "
+                "(seed 001) ν = αν + (1−α)g. Nesterov momentum first jumps along the accumulated direction, then "
+                "measures the gradient there and corrects: form notes keeps θ as the weights you see, form torch "
+                "stores the look-ahead point θ − γv instead.",
     "optimizer": "SGD takes plain gradient steps. Momentum and Nesterov add inertia. AdaGrad, RMSProp and Adam adapt "
                  "the step size per weight (Adam = momentum + RMSProp with bias correction, robust defaults). L-BFGS is "
                  "a second-order method and works best with full-batch training.",
     "schedule": "Goal from the notes: a high learning rate in the beginning, then a low one. inverse_time: "
-                "α = α0/(1 + t·epoch); step: multiply by t every few epochs; exponential: α = t^epoch·α0; "
+                "α = α0/(1 + t·epoch); step: α ← α − t·α every few epochs (t = 0.5 halves it); exponential: "
+                "α = t^epoch·α0; inverse_sqrt: α = t/√epoch·α0 (epochs from 0, epoch 0 as epoch 1); "
                 "reduce_on_plateau lowers it when the validation loss stalls.",
     "batch_size": "One iteration processes one batch; with 2000 samples and batch size 20 an epoch is 100 iterations. "
                   "Smaller batches give more variance in the gradients (noisier, sometimes better generalisation); "
@@ -106,14 +112,16 @@ MORE = {
     "l1": "Adds λ·Σ|w| to the loss (biases excluded). L1 enforces sparsity: many weights become exactly 0.",
     "l2": "Adds λ·Σw² to the loss (biases excluded). L2 keeps the weights small and similar. Too strong regularization "
           "underfits; too weak lets the network fit noise.",
-    "weight_decay": "Decoupled weight decay multiplies every weight by (1 − lr·λ) after each step. For plain SGD it "
-                    "equals an L2 penalty; for adaptive optimizers (Adam) it behaves differently and usually better.",
+    "weight_decay": "Weight decay in the update rule, as the notes write it: w ← w − lr·g − lr·λ·w, with w the "
+                    "weights before the step. For plain SGD this is exactly the L2 penalty (λ/2)·Σw² in the loss; for "
+                    "momentum and adaptive optimizers (Adam) the decay stays outside their averaging (decoupled).",
     "dropout": "During training each unit is dropped with probability p, so units cannot co-adapt; it acts like "
                "averaging many sub-networks. Typical rates: 0.2 for inputs, 0.5 for hidden units. At test time nothing "
                "is dropped. Dropout is a layer in the graph: drag a Dropout layer from the palette.",
     "early_stopping": "The notes: stop once the validation loss is at its minimum, before it goes back up, and retrieve "
                       "the parameters of that best epoch. Use a patience of 3–10 epochs and a min_delta of about 0.001. "
-                      "Needs a validation split.",
+                      "monitor picks the score (val_loss, val_accuracy, val_f1, val_r2...; mode auto knows which way is "
+                      "better). Needs a validation split (else the training score is used).",
     "max_norm": "Max-norm regularization: ‖w‖₂ ≤ r for the weights entering each unit. It is not added to the loss; "
                 "after each training step the weights are rescaled.",
     "clip": "Exploding gradients make the loss jump to huge values or NaN. Clipping by norm rescales the whole gradient "
