@@ -46,6 +46,17 @@ def align_labels(root, schema_forms=(), texts=()):
     return width
 
 
+def adds_to(tip: str, doc: str | None) -> bool:
+    """Whether a parameter's own doc says something the help tip does not (else the tooltip repeats itself).
+
+    Same text, or the same leading term ("Learning rate η: …" twice), counts as a repeat.
+    """
+    if not doc or doc in tip:
+        return False
+    head = doc.split(":", 1)[0].strip().lower()
+    return not (":" in doc and tip.split(":", 1)[0].strip().lower() == head)
+
+
 def write_session_field(doc, key, value, text=None) -> bool:
     """One user action = one undo step: wrap the edit in a macro so it never merges with the previous one.
 
@@ -188,7 +199,7 @@ class SchemaForm(QWidget):
                 ed = make_editor(p, lambda v, n=p.name: self._commit(n, v))
             key = next((k for k in (f"{self.registry.kind}.{p.name}", p.name) if k in TIPS), None)
             if key:
-                apply_help(ed.widget, key, extra=p.doc if p.doc and p.doc not in TIPS[key] else "")
+                apply_help(ed.widget, key, extra=p.doc if adds_to(TIPS[key], p.doc) else "")
                 if isinstance(ed, SliderEditor):
                     ed.slider.setToolTip(ed.widget.toolTip())
             label = QLabel(self.param_labels.get(p.name, p.name.replace("_", " ")))

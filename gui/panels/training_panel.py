@@ -33,10 +33,13 @@ LOSS_LABELS = {"mae": "MAE (L1)", "mse": "MSE (L2)", "huber": "Huber", "bce": "b
                "bce_logits": "binary CE (logits)", "cross_entropy": "cross-entropy", "hinge": "hinge (SVM)",
                "multiclass_hinge": "multi-class hinge"}
 OPT_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum", "nesterov": "Nesterov momentum", "adagrad": "AdaGrad",
-              "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS"}
+              "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS", "newton": "Newton's method",
+              "bfgs": "BFGS", "gauss_newton": "Gauss-Newton", "levenberg": "Levenberg",
+              "levenberg_marquardt": "Levenberg-Marquardt"}
 SCHEDULE_LABELS = {"constant": "constant", "inverse_time": "1/(1 + t·epoch) decay", "step": "step decay",
                    "exponential": "exponential decay", "inverse_sqrt": "t/√epoch", "cosine": "cosine annealing",
-                   "reduce_on_plateau": "reduce on plateau", "warmup": "linear warm-up"}
+                   "reduce_on_plateau": "reduce on plateau", "warmup": "linear warm-up",
+                   "manual": "manual (values by hand)"}
 PARAM_LABELS = {"lr": "learning rate", "beta1": "β1", "beta2": "β2", "rho": "ρ", "eps": "ε", "from_logits": "from logits",
                 "weight_decay": "weight decay", "max_iter": "max iterations", "history_size": "history size",
                 "line_search": "line search", "t_max": "epochs to minimum", "eta_min": "final lr"}

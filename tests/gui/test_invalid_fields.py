@@ -117,3 +117,27 @@ def test_toolbar_buttons_keep_their_place_whatever_undo_says(qtbot, window):
     window.doc.undo_stack.undo()
     assert not undo.isEnabled() and window.actions_by_name["redo_toolbar"].isEnabled()
     assert (fit.geometry(), train.geometry()) == before
+
+
+def test_optimizer_and_schedule_names_and_a_tooltip_that_says_things_once(qtbot, session_of):
+    from engine.optimizers import OPTIMIZERS
+    from engine.schedules import SCHEDULES
+    from gui.document import Document
+    from gui.panels.schema_form import adds_to
+    from gui.panels.training_panel import TrainingPanel
+
+    panel = TrainingPanel(Document(session_of(layers=[{"id": "input", "type": "Input", "params": {"shape": [2]}},
+                                                      {"id": "output", "type": "Output"}])))
+    qtbot.addWidget(panel)
+    shown = {panel.optimizer.combo.itemData(i): panel.optimizer.combo.itemText(i)
+             for i in range(panel.optimizer.combo.count()) if panel.optimizer.combo.itemData(i)}
+    assert set(shown) == {e.name for e in OPTIMIZERS.entries()}
+    assert all(text != name for name, text in shown.items() if name not in ("bfgs",))  # no raw registry names
+    assert shown["levenberg_marquardt"] == "Levenberg-Marquardt" and shown["gauss_newton"] == "Gauss-Newton"
+    sched = {panel.schedule.combo.itemData(i): panel.schedule.combo.itemText(i)
+             for i in range(panel.schedule.combo.count()) if panel.schedule.combo.itemData(i)}
+    assert set(sched) == {e.name for e in SCHEDULES.entries()} and sched["manual"] != "manual"
+    tip = panel.optimizer.editors["lr"].widget.toolTip()
+    assert tip.count("Learning rate η") == 1
+    assert adds_to("Momentum γ: the share of the old step.", "Momentum form: classic or torch.")
+    assert not adds_to("Learning rate η: the step size.", "Learning rate η: the size of each step.")
