@@ -24,6 +24,31 @@ class Step:
     lr: float
 
 
+@dataclass(frozen=True, eq=False)
+class Steps:
+    """A chunk of consecutive steps in one event, for paths too fast for an object per step (engine.compiled).
+
+    Step ``first_step + i`` had loss ``losses[i]`` and learning rate ``lrs[i]``; every step lies in ``epoch``.
+    """
+
+    first_step: int  # global step count after the chunk's first step (as Step.step)
+    epoch: int
+    losses: "np.ndarray"  # float64 (n,)
+    lrs: "np.ndarray"  # float64 (n,)
+
+    def __len__(self):
+        return len(self.losses)
+
+    @property
+    def last_step(self) -> int:
+        return self.first_step + len(self.losses) - 1
+
+    def steps(self):
+        """The chunk as one ``Step`` per step (for consumers written for the torch path)."""
+        return [Step(self.first_step + i, self.epoch, float(l), float(r))
+                for i, (l, r) in enumerate(zip(self.losses.tolist(), self.lrs.tolist()))]
+
+
 @dataclass(frozen=True)
 class LayerStats:
     node: str

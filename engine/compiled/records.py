@@ -1,0 +1,75 @@
+"""Bookkeeping that keeps up with 100k+ steps/s: bulk history appends and per-chunk statistics.
+
+``extend_series`` appends a whole chunk of (step, value) pairs to an ``engine.history.Series``
+with exactly the thinning of calling ``append`` once per pair, in numpy instead of a
+Python loop. ``layer_stats`` computes the same ``Stats`` event as the torch trainer,
+reading the live weights and the last step's gradients.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..events import LayerStats, Stats
+from ..history import History
+
+HIST_SAMPLE = 16384  # as engine.trainer: weights histogrammed per tensor, at most
+
+
+def extend_series(s, xs, ys):
+    """``for x, y in zip(xs, ys): s.append(x, y)`` in a few numpy slices."""
+    xs, ys = np.asarray(xs), np.asarray(ys)
+    i, n = 0, len(xs)
+    while i < n:
+        if s._skip:
+            t = min(s._skip, n - i)
+            s._skip -= t
+            i += t
+            continue
+        if s.n == s.capacity:  # full: keep every second point, record half as often from now on
+            keep = slice(0, s.n, 2)
+            m = len(range(*keep.indices(s.n)))
+            s.x[:m], s.y[:m] = s.x[keep], s.y[keep]
+            s.n = m
+            s.stride *= 2
+        k = min(s.capacity - s.n, -(-(n - i) // s.stride))
+        while len(s.x) < s.n + k:
+            s._grow(len(s.x) + 1)
+        idx = i + s.stride * np.arange(k)
+        s.x[s.n:s.n + k] = xs[idx]
+        s.y[s.n:s.n + k] = ys[idx]
+        s.n += k
+        i = int(idx[-1]) + 1
+        s._skip = s.stride - 1
+
+
+def add_steps(history: History, first_step: int, losses, lrs):
+    steps = np.arange(first_step, first_step + len(losses), dtype=np.int64)
+    extend_series(history.step_loss, steps, losses)
+    extend_series(history.step_lr, steps, lrs)
+
+
+@torch.no_grad()
+def layer_stats(params, grad: np.ndarray, step: int, epoch: int) -> Stats:
+    """Weight and gradient statistics per parameter tensor, as ``Trainer._stats`` computes them."""
+    layers, total, bins = [], 0.0, History.HIST_BINS
+    for nid, pname, p, off, shape in params:
+        w = p.detach().reshape(-1).float()
+        g_np = grad[off:off + w.numel()]
+        std, mean = torch.std_mean(w, correction=0)
+        lo, hi = torch.aminmax(w)
+        g = torch.from_numpy(g_np).float().norm()
+        mean, std, lo, hi, g = torch.stack([mean, std, lo, hi, g]).tolist()
+        total += g * g
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        stride = -(-w.numel() // HIST_SAMPLE)
+        counts = torch.histc(w[::stride], bins=bins, min=lo, max=hi).tolist()
+        if stride > 1:
+            counts = [c * w.numel() / (-(-w.numel() // stride)) for c in counts]
+        layers.append(LayerStats(nid, pname, mean, std, math.sqrt(w.numel() * (std * std + mean * mean)), g,
+                                 tuple(int(round(c)) for c in counts),
+                                 tuple(lo + (hi - lo) * i / bins for i in range(bins + 1))))
+    return Stats(step, epoch, tuple(layers), math.sqrt(total))

@@ -1,0 +1,93 @@
+"""The compiled training chunk: many optimizer steps in one call, so Python runs once per chunk, not per step.
+
+One step is exactly the torch trainer's ``_one_step``: gather the batch, keep w_k for
+weight decay, (the notes' Nesterov: move to the look-ahead point), forward, loss,
+backward, penalty gradients, clipping, (move back), the optimizer rule, then weight
+decay and max-norm. A chunk stays inside one epoch and stops early at the first
+non-finite loss (that step's update has happened, as on the torch path).
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from .kernels import backward, forward, loss_and_seed
+from .update import NESTEROV_NOTES, add_penalties, clip, look_ahead, optimizer_step, post_step
+
+
+@njit(cache=True)
+def _gather(X, T, C, perm, start, nb, buf, tb, cb, in_w, k):
+    for r in range(nb):
+        j = perm[start + r]
+        for c in range(in_w):
+            buf[r, c] = X[j, c]
+        for c in range(k):
+            tb[r, c] = T[j, c]
+        cb[r] = C[j]
+
+
+@njit(cache=True)
+def train_chunk(theta, grad, s1, s2, wprev, ops, fops, merge, buf, dbuf, mask, tb, cb,
+                X, T, C, perm, bs, spe, b0, nsteps, lrs, t0, step0, seed,
+                opt_kind, h, l1, l2, has_pen, clip_mode, clip_val, param_off,
+                post_kind, post_val, post_mask, dense, loss_code, lp, out_off, k, in_w, losses, train):
+    """Run batches b0 .. b0+nsteps−1 of the epoch ordered by ``perm``; returns the number of steps done.
+
+    ``train`` is True; it is an argument (not a constant) so that ``forward`` and ``loss_and_seed``
+    compile once for training and evaluation alike (numba specializes on literal arguments).
+    """
+    n = theta.shape[0]
+    n_rows = perm.shape[0]
+    for s in range(nsteps):
+        b = b0 + s
+        start = b * bs
+        stop = n_rows if b == spe - 1 else start + bs
+        nb = stop - start
+        _gather(X, T, C, perm, start, nb, buf, tb, cb, in_w, k)
+        if post_kind.shape[0]:
+            wprev[:] = theta  # weight decay subtracts η·λ·w_k, w_k the weights before this step
+        notes = opt_kind == NESTEROV_NOTES
+        if notes:
+            look_ahead(theta, s1, h[0], -1.0, n)
+        forward(theta, ops, fops, merge, buf, mask, nb, train, seed, step0 + s)
+        dbuf[:nb, :] = 0.0
+        loss = loss_and_seed(loss_code, lp, buf, dbuf, out_off, k, nb, tb, cb, train)
+        grad[:] = 0.0
+        backward(theta, grad, ops, fops, merge, buf, dbuf, mask, nb, in_w)
+        if has_pen:
+            add_penalties(theta, grad, l1, l2, n)
+        clip(grad, n, clip_mode, clip_val, param_off)
+        if notes:
+            look_ahead(theta, s1, h[0], 1.0, n)
+        lr = lrs[s]
+        optimizer_step(opt_kind, h, lr, t0 + s + 1, theta, grad, s1, s2, n)
+        post_step(theta, wprev, lr, post_kind, post_val, post_mask, dense)
+        losses[s] = loss
+        if not math.isfinite(loss):
+            return s + 1
+    return nsteps
+
+
+@njit(cache=True)
+def eval_outputs(theta, ops, fops, merge, buf, mask, X, rows, in_w, out_off, k, out, train, seed, step):
+    """Outputs for ``X`` in slabs of ``rows`` samples; ``train`` False is eval mode (dropout scales, draws nothing)."""
+    n = X.shape[0]
+    for start in range(0, n, rows):
+        nb = min(rows, n - start)
+        for r in range(nb):
+            for c in range(in_w):
+                buf[r, c] = X[start + r, c]
+        forward(theta, ops, fops, merge, buf, mask, nb, train, seed, step)
+        for r in range(nb):
+            for c in range(k):
+                out[start + r, c] = buf[r, out_off + c]
+
+
+@njit(cache=True)
+def eval_loss(code, lp, out, dummy, off, T, C, seed_grad):
+    """The batch-mean loss of outputs ``out`` (N, k) against dense targets and class indices.
+
+    ``dummy``/``off``/``seed_grad`` (unused gradient buffer, 0, False) are arguments for the reason given above.
+    """
+    return loss_and_seed(code, lp, out, dummy, off, out.shape[1], out.shape[0], T, C, seed_grad)
