@@ -120,8 +120,10 @@ class Probe:
 def windowed(app, session, dataset_factory, seconds, all_plots):
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from gui.live_training import install_live_training
+    from engine.device import configure_process
     from gui.main_window import MainWindow
+
+    configure_process(gui=True)  # what gui.app does at start-up
 
     def wait(sec):
         loop = QEventLoop()
@@ -130,7 +132,7 @@ def windowed(app, session, dataset_factory, seconds, all_plots):
 
     win = MainWindow(session)
     win.files.ask_unsaved = lambda: 0x00800000  # QMessageBox.Discard
-    live = install_live_training(win)
+    live = win.build_live_views()
     live.hub.draw_hidden = all_plots
     live.controller.dataset_factory = dataset_factory
     live.controller.notify = lambda *a: None

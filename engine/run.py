@@ -52,19 +52,26 @@ class RunState(str, enum.Enum):
 LIVE_TRAINING_KEYS = ("epochs", "batch_size", "shuffle", "clip", "clip_value", "max_norm", "early_stopping",
                       "stats_every")
 LIVE_FIELDS = ("optimizer", "schedule", "regularizers")
+_LABELS = {"optimizer": "Optimizer", "schedule": "Schedule", "regularizers": "Regularizer"}
 
 
 def structure_key(session: Session) -> str:
-    """What a training cannot change while it runs: equal keys mean ``live_changes`` can bring a run along."""
+    """What a training cannot change while it runs: equal keys mean ``live_changes`` can bring a run along.
+
+    The graph (without node positions), the dataset, the loss and the seed, in canonical form (spelling
+    a default out is no change). A bad live setting (a regularizer with a typo) does not make this fail.
+    """
     import json
 
-    session = session.copy().canonicalize()  # defaults filled in: spelling a default out is no change
+    from .data import dataset_canonical
+    from .losses import LOSSES
+
     g = session.graph.to_dict()
     for n in g.get("nodes", []):
         n.pop("pos", None)
     training = {k: v for k, v in (session.training or {}).items() if k not in LIVE_TRAINING_KEYS}
-    return json.dumps({"graph": g, "dataset": session.dataset, "loss": session.loss, "seed": session.seed,
-                       "training": training}, sort_keys=True, default=str)
+    return json.dumps({"graph": g, "dataset": dataset_canonical(session.dataset), "loss": LOSSES.canonical(session.loss),
+                       "seed": session.seed, "training": training}, sort_keys=True, default=str)
 
 
 def _canon(kind: str, value):
@@ -85,13 +92,20 @@ def live_changes(old: Session, new: Session) -> dict:
     """
     changes = {}
     for kind in LIVE_FIELDS:
-        a, b = _canon(kind, getattr(old, kind)), _canon(kind, getattr(new, kind))
+        a = _canon(kind, getattr(old, kind))
+        try:
+            b = _canon(kind, getattr(new, kind))
+        except InvalidInput as e:
+            raise InvalidInput(f"{_LABELS[kind]} not applied: {e}") from None
         if a != b:
             changes[kind] = b
     from .session import TRAINING_SCHEMA
 
     ta = TRAINING_SCHEMA.validate(dict(old.training), owner="training")
-    tb = TRAINING_SCHEMA.validate(dict(new.training), owner="training")
+    try:
+        tb = TRAINING_SCHEMA.validate(dict(new.training), owner="training")
+    except InvalidInput as e:
+        raise InvalidInput(f"Training setting not applied: {e}") from None
     for k in LIVE_TRAINING_KEYS:
         if ta.get(k) != tb.get(k):
             changes[k] = tb.get(k)
@@ -130,6 +144,7 @@ class Run:
         self.error: str | None = None
         self.last_finished = None  # engine.events.Finished of the last events()
         self._stop_build = threading.Event()
+        self._pause_after_build = False
         self._state_lock = threading.Lock()
         if build:
             self.build()
@@ -167,6 +182,8 @@ class Run:
         self.trainer = tr
         if self._stop_build.is_set():
             tr.stop()
+        if self._pause_after_build:
+            tr.pause()
         self._set_state(RunState.READY)
         return self
 
@@ -224,12 +241,15 @@ class Run:
 
     # -- commands (any thread) -------------------------------------------------------
     def pause(self):
+        """Hold the training before its next step (asked during the build: as soon as it is built)."""
+        self._pause_after_build = self.trainer is None
         if self.trainer is not None:
             self.trainer.pause()
             if self.state == RunState.RUNNING:
                 self._set_state(RunState.PAUSED)
 
     def resume(self):
+        self._pause_after_build = False
         if self.trainer is not None:
             self.trainer.resume()
             if self.state == RunState.PAUSED:

@@ -33,6 +33,9 @@ def start(argv=(), *, recovery_folder=None, autosave_ms=None, ask_recover=None):
     from .panels.install import install_panels
     from .recovery import INTERVAL_MS, install_recovery, offer_recovery
 
+    from engine.device import configure_process
+
+    configure_process(gui=True)  # once, at start-up: allocator tuning and the GIL hand-over interval
     paths = [a for a in argv if not a.startswith("-")]
     win = MainWindow()
     install_panels(win)
@@ -44,10 +47,8 @@ def start(argv=(), *, recovery_folder=None, autosave_ms=None, ask_recover=None):
             win.show_message(f"Recovered unsaved work; {paths[0]} was not opened (File ▸ Open it when you like)")
         else:
             win.open_path(paths[0])
-    from .live_training import install_live_training
-
-    # plots and the training controller (pyqtgraph, ~0.7 s) come in right after the first paint
-    QTimer.singleShot(0, lambda: install_live_training(win))
+    # the live plots (pyqtgraph, ~0.7 s) come in right after the first paint
+    QTimer.singleShot(0, win.build_live_views)
     return win
 
 

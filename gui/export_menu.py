@@ -1,10 +1,10 @@
 """File ▸ Export: the model in five formats, the training history and the dataset as CSV, the current plot.
 
 Model exports go through ``engine.export.export_session`` with the live
-trainer when it trained the open network (read under ``held()``, so no step
+trainer when it trained the open network (read under ``snapshot()``, so no step
 runs meanwhile), else with the session and its initial weights. The training
 history and current-plot entries come from live training
-(``gui.live_window``); ``arrange`` keeps all of them in one menu, in order.
+(``gui.training.live_views``); ``arrange`` keeps all of them in one menu, in order.
 ``ask_path`` and ``notify`` are the only dialogs; tests replace them.
 """
 from __future__ import annotations
@@ -113,11 +113,9 @@ class ExportMenu:
         c = self.win.controller
         QApplication.setOverrideCursor(Qt.WaitCursor)  # torch and the exporters load now
         try:
-            if getattr(c, "held", None) is not None and (c.document_trainer() is not None or c.busy):
-                with c.held() as trainer:
-                    source = trainer if trainer is not None else self.win.doc.session
-                    return export_session(source, fmt, path), trainer is not None and trainer.step > 0
-            return export_session(self.win.doc.session, fmt, path), False
+            with c.snapshot() as trainer:  # between two steps; the training goes on afterwards
+                source = trainer if trainer is not None else self.win.doc.session
+                return export_session(source, fmt, path), trainer is not None and trainer.step > 0
         finally:
             QApplication.restoreOverrideCursor()
 

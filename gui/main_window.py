@@ -1,18 +1,19 @@
 """The main window: canvas in the middle, panels in docks, one Document behind everything.
 
-Later helpers plug in through three calls: ``set_dock_widget(name, widget)``
-for the dataset/training/plots/diagnostics docks, ``add_plot_tab`` for single
-plots, and ``set_training_controller`` for the Train menu. Sessions are read
-and written only through ``_load_path``/``_save_path``: a ``.json`` holds the
-settings, a ``.nnp`` also the trained state (handed to the live controller on
-open, read from it under ``held()`` on save) and a thumbnail of the canvas.
+Composed explicitly: the document, canvas, panels, the training controller (``self.controller``, a
+``gui.training.LiveTrainingController``: torch-free until a run is built) and, right after the first
+paint, the live views (``build_live_views()``: plots, progress, diagnostics). Panels fill their docks
+through ``set_dock_widget``, plots through ``add_plot_tab``. Sessions are read and written only
+through ``_load_path``/``_save_path``: a ``.json`` holds the settings, a ``.nnp`` also the trained
+state (handed to the controller on open, read under its ``snapshot()`` on save, between two steps
+of a training that goes on) and a thumbnail of the canvas.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-from PySide6.QtCore import QBuffer, QIODevice, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QPainter
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget
 
@@ -31,7 +32,8 @@ from .panels.palette import PalettePanel
 from .panels.stack_builder import StackBuilderPanel
 from .settings import APP
 from .style import ERROR_TEXT, OK_TEXT
-from .training_controller import TrainingController
+from .training.controller import LiveTrainingController
+from .training.state import ACTIONS
 from .window_actions import build_actions
 
 PLACEHOLDER_DOCKS = {
@@ -68,7 +70,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.saved_step = 0  # the trainer step the file on disk holds (0: no training saved)
-        self.pending_restore = None  # a trained archive opened before live training was installed
+        self.live = None  # the live views (gui.training.live_views.LiveTraining), after the first paint
+        self.recovery = None  # autosave (gui.recovery.Recovery), when the application installs it
         self.doc = Document(session or templates.make(templates.FIRST_LAUNCH), parent=self)
         if path:
             self.doc.set_path(path)
@@ -81,12 +84,12 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel(self.doc)
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
-        self.controller = TrainingController(self)
+        self.controller = LiveTrainingController(self.doc, self)
         self.files = FileActions(self)
         self.actions_by_name: dict[str, QAction] = build_actions(self)
         self.export = install_export_menu(self)
         self._build_status()
-        self.set_training_controller(self.controller)
+        self._connect_controller(self.controller)
         # wiring: views -> document edits
         self.palette.layerActivated.connect(self.add_layer_at_center)
         self.view.layerDropped.connect(lambda name, p: self.add_layer(name, (p.x(), p.y())))
@@ -152,17 +155,17 @@ class MainWindow(QMainWindow):
         return self.plot_tabs.addTab(widget, title)
 
     # -- training ----------------------------------------------------------------
-    def set_training_controller(self, controller: TrainingController):
-        """Route the Train menu/toolbar to ``controller``; the previous one is disconnected from this window."""
-        old = getattr(self, "_connected_controller", None)
-        if old is controller:
-            return
-        if old is not None:
-            old.stateChanged.disconnect(self._update_train_actions)
-            old.stateChanged.disconnect(self._update_title)
-            old.message.disconnect(self.show_message)
-            old.deviceChanged.disconnect(self.set_device_text)
-        self.controller = self._connected_controller = controller
+    def build_live_views(self):
+        """Plots, progress and diagnostics for the controller (pyqtgraph loads here: call after the first paint)."""
+        if self.live is None:
+            from .training.live_views import LiveTraining
+
+            self.live = LiveTraining(self, self.controller)
+            if self.controller.run is not None:
+                self.controller.replay()  # a session opened before the views existed
+        return self.live
+
+    def _connect_controller(self, controller):
         controller.stateChanged.connect(self._update_train_actions)
         controller.stateChanged.connect(self._update_title)
         controller.message.connect(self.show_message)
@@ -173,12 +176,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, ms)
 
     def _update_train_actions(self, state):
-        a = self.actions_by_name
-        can = {"train": state in ("idle", "paused"), "pause": state == "running",
-               "step": state in ("idle", "paused"), "stop": state in ("running", "paused"),
-               "reset_weights": state in ("idle", "paused")}
-        for k, on in can.items():
-            a[k].setEnabled(on)
+        for k, states in ACTIONS.items():
+            self.actions_by_name[k].setEnabled(state in {s.value for s in states})
 
     # -- editing -----------------------------------------------------------------
     def add_layer(self, name, pos):
@@ -242,12 +241,11 @@ class MainWindow(QMainWindow):
 
     def trained_state(self):
         """The trainer whose state belongs to the open document (None before training or after a network edit)."""
-        get = getattr(self.controller, "document_trainer", None)
-        return get() if get is not None else None
+        return self.controller.document_trainer()
 
     def training_unsaved(self) -> bool:
         """Training happened (or is happening) that the file on disk does not hold."""
-        if self.controller.state in ("running", "paused") and getattr(self.controller, "busy", False):
+        if self.controller.state in ("running", "paused") and self.controller.busy:
             return True
         tr = self.trained_state()
         return tr is not None and tr.step != self.saved_step
@@ -286,11 +284,7 @@ class MainWindow(QMainWindow):
         from engine.archive import save_archive  # torch-free unless there is a trainer to save
 
         thumb = self.thumbnail_png()
-        held = getattr(self.controller, "held", None)
-        if held is None or self.controller.document_trainer() is None and not self.controller.busy:
-            save_archive(path, self.doc.session, None, thumbnail_png=thumb)
-            return None
-        with held() as trainer:
+        with self.controller.snapshot() as trainer:  # between two steps; the training goes on afterwards
             save_archive(path, self.doc.session, trainer, thumbnail_png=thumb)
             return trainer.step if trainer is not None else None
 
@@ -358,13 +352,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda v=dict(session.view): self.apply_view_state(v))
         trained = archive is not None and archive.trained
         self.saved_step = int(archive.meta.get("step", 0)) if trained and not dirty else 0
-        self.pending_restore = None
         if trained:
-            live = getattr(self, "live", None)
-            if live is not None:
-                live.controller.restore(archive)
-            else:
-                self.pending_restore = archive  # install_live_training hands it over
+            self.controller.restore(archive)
         if dirty:
             self.doc.undo_stack.resetClean()
         self._update_title()
@@ -400,12 +389,9 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.controller.stop()
-        shutdown = getattr(self.controller, "shutdown", None)
-        if shutdown is not None:  # live training: wait for the worker thread
-            shutdown()
+        self.controller.shutdown()  # wait for the worker thread
         self.save_settings()
         self._device_timer.stop()
-        recovery = getattr(self, "recovery", None)
-        if recovery is not None:  # a normal quit: nothing to recover next time
-            recovery.discard()
+        if self.recovery is not None:  # a normal quit: nothing to recover next time
+            self.recovery.discard()
         event.accept()

@@ -3,7 +3,7 @@
 Every minute (``interval_ms``), if the document has unsaved edits or the
 trainer has steps the file on disk does not hold, ``Recovery`` writes the
 session as an ``.nnp`` (trained state included, read under the controller's
-``held()``) into the recovery folder, atomically, beside a small JSON marker
+``snapshot()``) into the recovery folder, atomically, beside a small JSON marker
 naming the original file and the time. A save or a normal quit deletes both.
 On the next launch ``offer_recovery`` finds what a crashed run left behind and
 asks: Yes opens it as unsaved work aimed at its original file, No deletes it.
@@ -111,12 +111,8 @@ class Recovery(QObject):
 
         self.folder.mkdir(parents=True, exist_ok=True)
         win = self.win
-        c = win.controller
-        if getattr(c, "held", None) is not None and (c.document_trainer() is not None or c.busy):
-            with c.held() as trainer:
-                data = build_archive_bytes(win.doc.session, trainer)
-        else:
-            data = build_archive_bytes(win.doc.session, None)
+        with win.controller.snapshot() as trainer:  # between two steps: the training is never stopped for it
+            data = build_archive_bytes(win.doc.session, trainer)
         atomic_write_bytes(self.archive_path, data)
         marker = {"version": MARKER_VERSION, "original_path": win.doc.path, "name": win.doc.display_name,
                   "time": time.strftime("%Y-%m-%d %H:%M:%S"), "timestamp": time.time(), "pid": os.getpid(),

@@ -77,10 +77,12 @@ def live_windows(qtbot):
     """``live_windows(session=None, strict=False, size=None)``: a shown MainWindow with live training.
 
     Message boxes are collected in ``win.notes`` (also ``win.live.notes``), or fail the test when
-    ``strict``; a "stop training to edit?" question always fails it. Workers are shut down afterwards.
+    ``strict``; a "the network changed: new run?" question always fails it. Workers are shut down afterwards.
     """
-    from gui.live_training import install_live_training
+    from engine.device import configure_process
     from gui.main_window import MainWindow
+
+    configure_process(gui=True)  # what gui.app does at start-up
 
     made = []
 
@@ -96,10 +98,10 @@ def live_windows(qtbot):
 
         win.files.notify = note
         win.export.notify = note
-        live = install_live_training(win)
+        live = win.build_live_views()
         live.notes = win.notes
         live.controller.notify = note
-        live.controller.ask_stop_for_edit = lambda: pytest.fail("unexpected stop question")
+        live.controller.ask_structural_change = lambda: pytest.fail("unexpected structural-change question")
         qtbot.addWidget(win)
         if size:
             win.resize(*size)

@@ -19,12 +19,11 @@ def test_the_menu_lists_every_example_by_its_name(window):
 
 @pytest.fixture
 def live(qtbot):
-    from gui.live_training import install_live_training
     from gui.main_window import MainWindow
 
     win = MainWindow()
     win.files.ask_unsaved = lambda: QMessageBox.Discard
-    lt = install_live_training(win)
+    lt = win.build_live_views()
     lt.controller.notify = lambda *a: pytest.fail(f"unexpected note {a}")
     qtbot.addWidget(win)
     win.show()

@@ -5,11 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QMessageBox, QToolTip
 
 from engine.session import load_session
-from gui.training_controller import TrainingController
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -108,32 +108,27 @@ def test_placeholder_docks_can_be_filled(window):
     assert window.plot_tabs.widget(0) is plot and window.plot_tabs.count() == 3
 
 
-class FakeController(TrainingController):
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-        self.state = "idle"
+def test_train_actions_follow_the_controller_state_table(window):
+    from gui.training.state import ACTIONS, TRANSITIONS, TrainState
 
-    def train(self):
-        self.calls.append("train")
-        self.set_state("running")
-
-    def stop(self):
-        self.calls.append("stop")
-        self.set_state("idle")
-
-
-def test_train_actions_follow_the_controller(window):
-    a = window.actions_by_name
-    assert not any(a[k].isEnabled() for k in ("train", "pause", "step", "stop", "reset_weights"))
-    ctl = FakeController()
-    window.set_training_controller(ctl)
-    assert a["train"].isEnabled() and a["step"].isEnabled() and not a["pause"].isEnabled()
+    a, c = window.actions_by_name, window.controller
+    calls = []
+    c.train = lambda: calls.append("train")  # the action calls the controller's method
+    assert c.state == "idle" and a["train"].isEnabled() and a["step"].isEnabled()
+    assert not a["pause"].isEnabled() and not a["stop"].isEnabled() and not a["reset_weights"].isEnabled()
     a["train"].trigger()
-    assert ctl.calls == ["train"]
-    assert a["pause"].isEnabled() and a["stop"].isEnabled() and not a["train"].isEnabled()
-    ctl.deviceChanged.emit("cpu")
-    assert window.device_label.text() == "device: cpu"
+    assert calls == ["train"]
+    for path in (["building", "running"], ["paused"], ["finished"]):
+        for st in path:
+            c.set_state(st)
+        for name, states in ACTIONS.items():
+            assert a[name].isEnabled() == (TrainState(path[-1]) in states), (path, name)
+    assert a["pause"].isEnabled() is False and a["train"].isEnabled()  # finished: Train continues
+    with pytest.raises(RuntimeError, match="finished -> paused"):
+        c.set_state("paused")  # not in the table
+    assert all(TrainState.IDLE in TRANSITIONS[s] or s == TrainState.IDLE for s in TrainState)
+    c.deviceChanged.emit("torch cpu")
+    assert window.device_label.text() == "device: torch cpu"
 
 
 def test_refused_connection_is_shown_in_status_bar_and_tooltip(window):

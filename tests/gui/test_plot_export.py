@@ -113,7 +113,7 @@ def test_interactive_export_uses_injected_dialogs(loss_plot, tmp_path):
     menu_kinds = [a.objectName() for a in loss_plot.export_menu.actions() if a.objectName()]
     assert menu_kinds == ["export_png", "export_svg", "export_csv"]
     vb_actions = [a.objectName() for a in loss_plot.item.getViewBox().menu.actions()]
-    assert "export_svg" not in vb_actions  # the window adds those (install_live_training), not the plot
+    assert "export_svg" not in vb_actions  # the window adds those (gui.training.live_views), not the plot
 
 
 def test_history_csv_is_the_per_epoch_table(tmp_path):

@@ -107,7 +107,7 @@ def test_after_a_crash_yes_restores_the_session_and_its_training(live_window, qt
     assert [a["stem"] for a in asked] == [stem] and asked[0]["original_path"] == str(original)
     assert win.doc.path == str(original) and win.doc.dirty and win.windowTitle() == "gauss* — NN Playground"
     assert win.doc.session.training["epochs"] == 3 and win.doc.graph.to_dict() == old.doc.graph.to_dict()
-    qtbot.waitUntil(lambda: hasattr(win, "live") and win.live.controller.trainer is not None
+    qtbot.waitUntil(lambda: win.controller.trainer is not None
                     and not win.live.controller.busy, timeout=10000)
     a, b = old.live.controller.trainer, win.live.controller.trainer
     assert (b.epoch, b.step) == (3, a.step) and b.history.n_epochs == 3
@@ -128,7 +128,7 @@ def test_after_a_crash_no_deletes_the_recovered_files(live_window, qtbot, tmp_pa
     qtbot.addWidget(win)
     assert files_in(crashed) == [] and win.doc.path is None and win.doc.session.name == "Playground"
     assert not win.doc.dirty
-    qtbot.waitUntil(lambda: hasattr(win, "live"), timeout=5000)
+    qtbot.waitUntil(lambda: win.live is not None, timeout=5000)
     win.live.controller.shutdown()
 
 

@@ -193,17 +193,18 @@ def test_app_start_opens_the_file_argument_and_survives_a_bad_one(qtbot, tmp_pat
     assert len(shown) == 1 and "made by a newer version" in shown[0]
     assert win.doc.path is None and win.doc.session.name == "Playground" and not win.doc.dirty
     assert bad.read_bytes() == before
-    qtbot.waitUntil(lambda: hasattr(win, "live"), timeout=5000)
+    qtbot.waitUntil(lambda: win.live is not None, timeout=5000)
     win.live.controller.shutdown()
 
     good = FIXTURES / "good.nnp"
     win2 = app.start([str(good)], recovery_folder=tmp_path / "rec")
     qtbot.addWidget(win2)
     win2.files.ask_unsaved = lambda: QMessageBox.Discard
-    assert win2.doc.path == str(good) and win2.pending_restore is not None  # handed over once live training exists
-    qtbot.waitUntil(lambda: hasattr(win2, "live") and win2.live.controller.trainer is not None, timeout=10000)
+    assert win2.doc.path == str(good) and win2.controller.run is not None  # restoring before the plots exist
+    qtbot.waitUntil(lambda: win2.controller.trainer is not None and win2.live is not None
+                    and not win2.controller.busy, timeout=10000)
     tr = win2.live.controller.trainer
-    assert tr.step == load_archive(good).meta["step"] and win2.pending_restore is None
+    assert tr.step == load_archive(good).meta["step"] and win2.controller.state == "finished"
     win2.live.controller.shutdown()
     assert len(shown) == 1
 
