@@ -24,7 +24,7 @@ KEY_GEOMETRY, KEY_STATE, KEY_FRACTIONS = "window/geometry", "window/state", "win
 KEY_VERSION = "window/layoutVersion"
 
 # Narrowest a dock may get before its fields clip (measured at 1024×700 with the default font).
-MIN_WIDTHS = {"paletteDock": 170, "stackDock": 170, "inspectorDock": 270, "datasetDock": 270, "trainingDock": 270,
+MIN_WIDTHS = {"paletteDock": 170, "stackDock": 170, "inspectorDock": 310, "datasetDock": 310, "trainingDock": 310,
               "plotsDock": 300, "diagnosticsDock": 220}
 MIN_CANVAS = 320  # px of canvas the side columns always leave
 # Default sizes as fractions of the window: column widths, bottom row height, splits inside a column.

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from .editors import fmt_float, make_editor
+from .schema_form import compact
 
 MAX_CELLS = 64 * 64
 VALUES = "values"
@@ -76,6 +77,7 @@ class InitEditor(QWidget):
         self.combo.setWhatsThis(f"Initializer for this layer's {target}. 'explicit values' lets you type every number, "
                                 "e.g. a worked example from the lecture notes.")
         self.combo.currentIndexChanged.connect(self._on_combo)
+        compact(self.combo, 8)  # "layer default (xavier_uniform)" must not widen the Properties dock
         lay.addWidget(self.combo)
         self.form = QFormLayout()
         self.form.setContentsMargins(12, 0, 0, 0)
@@ -85,6 +87,7 @@ class InitEditor(QWidget):
         self.note.setStyleSheet("color: #5b6573;")
         lay.addWidget(self.note)
         self.table = QTableWidget()
+        self.table.setMinimumWidth(120)  # scrolls inside itself; the panel wraps around it
         self.table.setObjectName(f"values_{target}")
         self.table.setWhatsThis("Explicit values in torch layout: for a Dense weight, row j = weights into unit j, "
                                 "column i = from input i.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from engine.errors import GraphError
 from engine.layers import get_layer, shape_str
@@ -17,6 +17,7 @@ from engine.params import Param
 
 from .editors import make_editor
 from .init_editor import InitEditor, target_shape
+from .schema_form import compact
 
 REG_TYPES = (("l1", "L1 λ", "L1 penalty λ·Σ|w| on this layer's weights: drives many to exactly 0."),
              ("l2", "L2 λ", "L2 penalty λ·Σw² on this layer's weights: keeps them small."))
@@ -45,6 +46,9 @@ class InspectorPanel(QScrollArea):
         self.setObjectName("inspector")
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.NoFrame)
+        # Wrap, never scroll sideways: rows put their field under the label when the dock is narrow,
+        # combos may shrink below their longest entry, long texts wrap (see _section, _fit).
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.doc = document
         self.node_id: str | None = None
         self.editors = {}  # param name -> ParamEditor
@@ -56,12 +60,14 @@ class InspectorPanel(QScrollArea):
         self._layout = QVBoxLayout(self._body)
         self._layout.setAlignment(Qt.AlignTop)
         self.title = QLabel()
+        self.title.setWordWrap(True)
         self.title.setObjectName("inspectorTitle")
         self.title.setTextFormat(Qt.RichText)
         self.doc_label = QLabel()
         self.doc_label.setWordWrap(True)
         self.doc_label.setStyleSheet("color: #5b6573;")
         self.shape_label = QLabel()
+        self.shape_label.setWordWrap(True)
         self.shape_label.setObjectName("inspectorShape")
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -137,6 +143,7 @@ class InspectorPanel(QScrollArea):
         box = QGroupBox(title)
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)  # narrow dock: the field goes under its label
         self._layout.addWidget(box)
         self._sections.append(box)
         return form
@@ -149,6 +156,8 @@ class InspectorPanel(QScrollArea):
             ed = make_editor(p, lambda v, n=p.name: self._set_param(n, v), choices=choices, docs=act_docs if choices else None)
             if lt.doc and not p.doc:
                 ed.widget.setToolTip(f"{p.name} of {lt.name}")
+            if isinstance(ed.widget, QComboBox):
+                compact(ed.widget, 8)
             self.editors[p.name] = ed
             label = QLabel(p.name.replace("_", " "))
             label.setToolTip(p.doc or p.name)

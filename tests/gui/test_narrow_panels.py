@@ -1,0 +1,19 @@
+"""At the docks' minimum width (1024×700 window) panels wrap: no sideways scrolling, nothing cut off."""
+import pytest
+
+from gui.window_layout import MIN_WIDTHS
+
+
+@pytest.mark.parametrize("dock", ["inspectorDock", "datasetDock", "trainingDock"])
+def test_right_column_panels_fit_their_minimum_width(qtbot, window, dock):
+    from gui.panels.install import install_panels
+
+    install_panels(window)
+    panel = window.docks[dock].widget()
+    for nid in [n.id for n in window.doc.graph.nodes]:  # every layer of the template in the inspector
+        window.doc.set_selection([nid])
+        body = panel.widget()
+        room = MIN_WIDTHS[dock] - panel.verticalScrollBar().sizeHint().width() - 4
+        assert body.minimumSizeHint().width() <= room, (dock, nid, body.minimumSizeHint().width())
+        if dock != "inspectorDock":
+            break
