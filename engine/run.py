@@ -154,13 +154,8 @@ class Run:
         """Check the memory the network needs, then build data, network and optimizer (cancellable)."""
         if self.trainer is not None:
             return self
+        from .memory import check_fits
         from .trainer import Trainer
-
-        try:
-            from .memory import check_fits
-        except ImportError:  # TEMPORARY until engine/memory.py lands
-            def check_fits(session):
-                return None
 
         self._set_state(RunState.BUILDING)
         try:

@@ -213,8 +213,25 @@ class MainWindow(QMainWindow):
             w.setContentsMargins(8, 0, 8, 0)
             sb.addPermanentWidget(w)
 
+    def _memory_refusal(self, report) -> str | None:
+        """Why the network cannot fit in this machine's memory (estimated, nothing allocated), or None."""
+        from engine.memory import check_fits
+
+        try:
+            check_fits(self.doc.session, report)
+        except InvalidInput as e:
+            return str(e)
+        except Exception:  # noqa: BLE001 - an estimate must never break the status bar
+            return None
+        return None
+
     def _update_status(self, report):
-        if report.ok:
+        refusal = self._memory_refusal(report) if report.ok else None
+        if refusal:
+            self.validity_label.setText("✗ " + (refusal if len(refusal) <= 70 else refusal[:67] + "…"))
+            self.validity_label.setStyleSheet(f"color: {ERROR_TEXT};")
+            self.validity_label.setToolTip(refusal)
+        elif report.ok:
             self.validity_label.setText("✓ valid")
             self.validity_label.setStyleSheet(f"color: {OK_TEXT};")
             self.validity_label.setToolTip("The graph is valid: every shape is known.")

@@ -284,10 +284,13 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         if not self.doc.report.ok:
             self.message.emit(f"Fix the network first: {self.doc.report.errors[0]}")
             return None
+        from engine.memory import check_fits
+
         try:
             key = self._document_key()
+            check_fits(self.doc.session, self.doc.report)  # refuse before anything is allocated
         except InvalidInput as e:
-            self.message.emit(f"Check the settings: {e}")
+            self.message.emit(f"Cannot train: {e}")
             return None
         run = self.run
         if run is None or run.trainer is None:
