@@ -35,7 +35,7 @@ class ProgressBatch:
     grad_norms: dict  # node -> gradient norm at each of those Stats
     epochs: tuple  # engine.events.EpochEnd, in order
     activations: dict | None  # node -> engine.diagnostics.activation_stats(...)
-    boundary: BoundaryFrame | None
+    boundary: object | None  # engine.views.BoundaryFrame
     predictions: tuple | None  # regression: (true, predicted) on validation points
     epoch: int
     step: int
