@@ -100,17 +100,35 @@ def _grid(x, j, grid, n_grid):
     return g
 
 
+def most_common(x) -> np.ndarray:
+    """Each column's most frequent value (the smallest on a tie): the notes' "most common" reference for categories."""
+    x = _table(x)
+    out = np.empty(x.shape[1])
+    for j in range(x.shape[1]):
+        vals, counts = np.unique(x[:, j], return_counts=True)
+        out[j] = vals[np.argmax(counts)]
+    return out
+
+
 def partial_dependence(predict, x, feature: int, grid=None, *, at: str = "mean", n_grid: int = 20):
-    """(grid, predictions (G, k)): X_j swept over ``grid``, every other predictor at its mean or median."""
+    """(grid, predictions (G, k)): X_j swept over ``grid``, every other predictor at its mean, median or most
+    common value (``at="mode"``, for categorical predictors, as the notes allow)."""
     x = _table(x)
     j = _feature(x, feature)
-    if at not in ("mean", "median"):
-        raise InvalidInput(f"'at' must be mean or median, got {at!r}")
+    if at not in ("mean", "median", "mode"):
+        raise InvalidInput(f"'at' must be mean, median or mode (the most common value), got {at!r}")
     g = _grid(x, j, grid, n_grid)
-    ref = x.mean(0) if at == "mean" else np.median(x, 0)
+    ref = x.mean(0) if at == "mean" else np.median(x, 0) if at == "median" else most_common(x)
     rows = np.tile(ref, (len(g), 1))
     rows[:, j] = g
     return g, _outputs(predict(rows))
+
+
+def prediction_scatter(predict, x, feature: int):
+    """(x_j, ŷ (N, k)): the notes' prediction scatterplot, every observation's prediction against its X_j."""
+    x = _table(x)
+    j = _feature(x, feature)
+    return x[:, j].copy(), _outputs(predict(x))
 
 
 def ice_curves(predict, x, feature: int, grid=None, *, n_grid: int = 20):

@@ -7,6 +7,8 @@ every combination of listed values; random search samples each setting from a
 range, which covers every single dimension more densely for the same budget.
 A setting is addressed by a dotted path into the session: ``optimizer.params.lr``,
 ``training.batch_size``, ``graph.<node id>.<param>``, ``regularizers``, ``seed``...
+``folds=k`` scores each candidate by k-fold cross-validation (the mean over the folds,
+lecture 002) instead of the single validation split, so one lucky split cannot pick it.
 """
 from __future__ import annotations
 
@@ -78,13 +80,18 @@ def _mode(metric):
     return "min" if metric in _LOWER_IS_BETTER else "max"
 
 
-def run_trial(session, config: dict, *, epochs=None, metric="val_loss", device=None) -> dict:
-    """Apply ``config`` ({path: value}), train to completion, score on the validation split (training split if empty)."""
+def run_trial(session, config: dict, *, epochs=None, metric="val_loss", device=None, folds=None) -> dict:
+    """Apply ``config`` ({path: value}), train to completion, score on the validation split (training split if empty).
+
+    ``folds``: score by k-fold cross-validation instead, the mean of the folds' validation scores.
+    """
     from .trainer import Trainer
 
     s = session
     for path, value in config.items():
         s = with_setting(s, path, value)
+    if folds is not None:
+        return _cv_trial(s, config, folds, epochs, metric, device)
     tr = Trainer(s, device=device)
     reason = None
     for ev in tr.run(epochs):
@@ -101,6 +108,21 @@ def run_trial(session, config: dict, *, epochs=None, metric="val_loss", device=N
     return {"config": dict(config), "score": score, "split": split, "epochs": tr.epoch, "finished": reason}
 
 
+def _cv_trial(s, config, folds, epochs, metric, device):
+    from .crossval import cross_validate
+
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise InvalidInput(f"folds must be a whole number ≥ 2 (k of k-fold cross-validation), got {folds!r}")
+    cv = cross_validate(s, folds, epochs=epochs, device=device)
+    key = "val_loss" if metric in ("loss", "val_loss") else metric
+    if key not in cv["mean"]:
+        raise InvalidInput(f"unknown tuning metric {metric!r}; choose val_loss or one of: {', '.join(cv['mean'])}")
+    score = cv["mean"][key]
+    return {"config": dict(config), "score": score if math.isfinite(score) else float("nan"), "split": f"{folds}-fold",
+            "epochs": [f["epochs"] for f in cv["folds"]], "finished": [f["finished"] for f in cv["folds"]],
+            "fold_scores": [f.get(key) for f in cv["folds"]]}
+
+
 def _result(trials, metric):
     mode = _mode(metric)
     ok = [t for t in trials if math.isfinite(t["score"])]
@@ -108,7 +130,7 @@ def _result(trials, metric):
     return {"metric": metric, "mode": mode, "trials": trials, "best": best}
 
 
-def grid_search(session, grid: dict, *, epochs=None, metric="val_loss", device=None) -> dict:
+def grid_search(session, grid: dict, *, epochs=None, metric="val_loss", device=None, folds=None) -> dict:
     """Every combination of the listed values, in order (the last path varies fastest)."""
     if not isinstance(grid, dict) or not grid:
         raise InvalidInput(f"grid must map setting paths to lists of values, got {grid!r}")
@@ -119,13 +141,13 @@ def grid_search(session, grid: dict, *, epochs=None, metric="val_loss", device=N
     if n > MAX_TRIALS:
         raise InvalidInput(f"the grid has {n} combinations (limit {MAX_TRIALS}); use random_search")
     keys = list(grid)
-    trials = [run_trial(session, dict(zip(keys, combo)), epochs=epochs, metric=metric, device=device)
+    trials = [run_trial(session, dict(zip(keys, combo)), epochs=epochs, metric=metric, device=device, folds=folds)
               for combo in itertools.product(*(grid[k] for k in keys))]
     return _result(trials, metric)
 
 
 def random_search(session, space: dict, n_trials: int, *, seed: int = 0, epochs=None, metric="val_loss",
-                  device=None) -> dict:
+                  device=None, folds=None) -> dict:
     """``n_trials`` configurations, each setting drawn independently (seeded) from its list or range."""
     if not isinstance(space, dict) or not space:
         raise InvalidInput(f"space must map setting paths to lists or ranges, got {space!r}")
@@ -133,4 +155,5 @@ def random_search(session, space: dict, n_trials: int, *, seed: int = 0, epochs=
         raise InvalidInput(f"n_trials must be a whole number from 1 to {MAX_TRIALS}, got {n_trials!r}")
     rng = np.random.default_rng(seed)
     configs = [{path: _sample(path, spec, rng) for path, spec in space.items()} for _ in range(n_trials)]
-    return _result([run_trial(session, c, epochs=epochs, metric=metric, device=device) for c in configs], metric)
+    return _result([run_trial(session, c, epochs=epochs, metric=metric, device=device, folds=folds) for c in configs],
+                   metric)

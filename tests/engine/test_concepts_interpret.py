@@ -47,8 +47,8 @@ def test_partial_dependence_at_the_mean_and_ice_for_every_observation():
     np.testing.assert_allclose(grid, np.linspace(X[:, 1].min(), X[:, 1].max(), 5))
     with pytest.raises(InvalidInput, match="2"):
         partial_dependence(predict, X, 2)
-    with pytest.raises(InvalidInput, match="'mode'"):
-        partial_dependence(predict, X, 0, at="mode")
+    with pytest.raises(InvalidInput, match="'mean_value'"):
+        partial_dependence(predict, X, 0, at="mean_value")
 
 
 def test_bootstrap_interval_of_a_least_squares_line():
