@@ -280,6 +280,7 @@ def cmd_trace(args) -> int:
 def cmd_export(args) -> int:
     from engine.export import export_session
 
-    written = export_session(args.session, args.format, args.out, force=args.force, inputs=[args.session])
+    written = export_session(args.session, args.format, args.out, force=args.force, inputs=[args.session],
+                             bare=args.bare)
     print(f"wrote {written}", file=sys.stderr)
     return 0

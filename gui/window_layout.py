@@ -25,7 +25,7 @@ KEY_VERSION = "window/layoutVersion"
 
 # Narrowest a dock may get before its fields clip (measured at 1024×700 with the default font).
 MIN_WIDTHS = {"paletteDock": 170, "stackDock": 170, "inspectorDock": 310, "datasetDock": 310, "trainingDock": 310,
-              "plotsDock": 300, "diagnosticsDock": 220}
+              "plotsDock": 250, "diagnosticsDock": 180}
 MIN_CANVAS = 320  # px of canvas the side columns always leave
 # Default sizes as fractions of the window: column widths, bottom row height, splits inside a column.
 DEFAULT = {"left": 0.16, "right": 0.26, "bottom": 0.38, "properties": 0.30, "palette": 0.56, "diagnostics": 0.32}

@@ -44,8 +44,8 @@ class ProgressPanel(QWidget):
         self.bar.setTextVisible(True)
         self.bar.setFormat("")
         self.labels = {}
-        grid.addWidget(self.state, 0, 0, 1, 4)
-        grid.addWidget(self.bar, 1, 0, 1, 4)
+        grid.addWidget(self.state, 0, 0, 1, 2)
+        grid.addWidget(self.bar, 1, 0, 1, 2)
         for i, (key, title) in enumerate((("epoch", "Epoch"), ("step", "Step"), ("speed", "Speed"),
                                           ("eta", "Time left"))):
             t = QLabel(title)
@@ -53,11 +53,13 @@ class ProgressPanel(QWidget):
             v = QLabel("–")
             v.setObjectName(f"progress_{key}")
             self.labels[key] = v
-            row, col = 2 + i // 2, 2 * (i % 2)  # two pairs per row keeps the dock narrow
+            # two columns, each title above its value: fits the 180 px a 1024-wide window leaves this dock
+            row, col = 2 + 2 * (i // 2), i % 2
+            t.setStyleSheet("color: #5b6573; font-size: 8pt;")
             grid.addWidget(t, row, col)
-            grid.addWidget(v, row, col + 1)
+            grid.addWidget(v, row + 1, col)
+        grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
         self.last = None
         self.dirty = False
 

@@ -37,6 +37,9 @@ def test_default_sizes_are_fractions_of_the_window_within_minimums():
 
 def test_at_1024x700_nothing_is_squeezed_below_its_minimum(qtbot):
     win = make_window(qtbot, 1024, 700)
+    assert win.minimumSizeHint().width() <= 1024 and win.width() == 1024  # nothing pushed off the right edge
+    right = win.docks["inspectorDock"].geometry().right()
+    assert right <= win.width()
     for name, dock in win.docks.items():
         if dock.isVisible():
             assert dock.width() >= wl.MIN_WIDTHS[name] - 1, name
