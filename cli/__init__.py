@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="output path (safetensors and pytorch also write a file beside it)")
     e.add_argument("--force", action="store_true",
                    help="replace existing files NN Playground did not write (never folders, devices or FIFOs)")
+    e.add_argument("--bare", action="store_true",
+                   help="onnx/torchscript/pytorch: the network alone, without the dataset's scaling and feature "
+                        "crosses in front (by default the exported model takes raw inputs)")
     return p
 
 

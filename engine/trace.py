@@ -3,7 +3,9 @@
 This is what makes the lecture notes' worked examples checkable: pre- and
 post-activations of every layer, the loss, each parameter's gradient, and each
 parameter after one plain SGD step. Regularizers are left out and the model is
-in eval mode (dropout off) so the numbers are the textbook ones.
+in eval mode (dropout off) so the numbers are the textbook ones. The step is
+plain SGD whatever the session's optimizer (``update_rule`` in the output says
+so): momentum, Nesterov and Adam need state that one sample cannot show.
 """
 from __future__ import annotations
 
@@ -81,6 +83,7 @@ def trace(session: Session, *, sample: int = 0, lr: float | None = None, split: 
         "loss": loss.item(),
         "loss_name": s.loss["type"],
         "lr": lr,
+        "update_rule": "sgd: w - lr * grad (one plain step, whatever the session's optimizer)",
         "parameters": params,
         "gradients": grads,
         "updated": updated,

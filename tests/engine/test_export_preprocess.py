@@ -241,3 +241,24 @@ def test_a_session_without_scaling_exports_the_network_unchanged(tmp_path):
     assert json.loads(json.dumps(None)) is None
     export_session(s, "safetensors", tmp_path / "n.safetensors")
     assert json.loads((tmp_path / "n.json").read_text())["preprocess"] is None
+
+
+def test_cli_export_bare_flag(tmp_path):
+    from cli import run_cli
+    from engine.session import save_session_json
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-3, 3, size=(40, 2)).round(3)
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    s = session(x, y, scale="standardize", features=["x1", "x2", "x1*x2"], n_out=1, loss="bce_logits", name="xor-ish")
+    src = tmp_path / "s.json"
+    save_session_json(s, src)
+    assert run_cli(["export", str(src), "--format", "onnx", "--out", str(tmp_path / "full.onnx")]) == 0
+    assert run_cli(["export", str(src), "--format", "onnx", "--out", str(tmp_path / "bare.onnx"), "--bare"]) == 0
+    full = ort.InferenceSession(str(tmp_path / "full.onnx"), providers=["CPUExecutionProvider"])
+    bare = ort.InferenceSession(str(tmp_path / "bare.onnx"), providers=["CPUExecutionProvider"])
+    assert full.get_inputs()[0].shape[1] == 2 and bare.get_inputs()[0].shape[1] == 3  # raw points vs the 3 features
+    pts = x[:5].astype(np.float32)
+    ex = load_exportable(s)
+    z = apply_preprocess(pts, ex.dataset().preprocess_state)
+    np.testing.assert_allclose(full.run(None, {"input": pts})[0], bare.run(None, {"input": z})[0], atol=TOL, rtol=0)
