@@ -252,6 +252,9 @@ class CsvImportDialog(QDialog):
                 if t.numeric[i, j]:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.grid.setItem(i, j, item)
+        self.grid.resizeColumnsToContents()  # column names in full (the default width cut them at both ends)
+        for j in range(self.grid.columnCount()):
+            self.grid.setColumnWidth(j, min(max(self.grid.columnWidth(j), 60), 260))
         self._mark_target()
 
     def _mark_target(self):

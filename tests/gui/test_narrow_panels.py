@@ -17,3 +17,19 @@ def test_right_column_panels_fit_their_minimum_width(qtbot, window, dock):
         assert body.minimumSizeHint().width() <= room, (dock, nid, body.minimumSizeHint().width())
         if dock != "inspectorDock":
             break
+
+
+def test_csv_preview_shows_column_names_in_full(qtbot, tmp_path):
+    from PySide6.QtGui import QFontMetrics
+
+    from gui.panels.csv_dialog import CsvImportDialog
+
+    path = tmp_path / "iris.csv"
+    path.write_text("sepal length (cm),sepal width (cm),species\n5.1,3.5,setosa\n4.9,3.0,versicolor\n")
+    dlg = CsvImportDialog()
+    qtbot.addWidget(dlg)
+    dlg.set_path(str(path))
+    fm = QFontMetrics(dlg.grid.horizontalHeader().font())
+    for j, name in enumerate(["sepal length (cm)", "sepal width (cm)", "species"]):
+        assert dlg.grid.horizontalHeaderItem(j).text() == name
+        assert dlg.grid.columnWidth(j) >= fm.horizontalAdvance(name) + 8, name  # not cut at either end
