@@ -45,16 +45,20 @@ def export_optimizer_state(tr):
 def import_optimizer_state(tr):
     """Read the slots (and the step count) back from ``tr.optimizer`` after it loaded a state dict."""
     code = tr._opt_code
-    tr.s1[:] = 0.0
-    tr.s2[:] = 0.0
-    steps = None
+    # Copy first: after a live swap the torch state may still be views of these very slots.
+    found, steps = [], None
     for p, off in _trainable(tr):
         st = tr.optimizer.state.get(p, {})
-        n = p.numel()
-        for name, slot in zip(SLOTS[code], (tr.s1, tr.s2)):
+        for name, which in zip(SLOTS[code], (0, 1)):
             if name in st:
-                slot[off:off + n] = st[name].detach().cpu().numpy().reshape(-1).astype(slot.dtype)
+                found.append((which, off, st[name].detach().cpu().numpy().reshape(-1).copy()))
         if "step" in st and steps is None:
             steps = int(round(float(st["step"])))
-    tr.opt_steps = steps if steps is not None else tr.step  # only Adam's bias correction reads it
+    tr.s1[:] = 0.0
+    tr.s2[:] = 0.0
+    for which, off, values in found:
+        slot = (tr.s1, tr.s2)[which]
+        slot[off:off + len(values)] = values.astype(slot.dtype)
+    # Adam's bias correction reads the count; for the others it only says whether slots exist yet
+    tr.opt_steps = steps if steps is not None else (max(tr.step, 1) if found else 0)
     tr.optimizer.state.clear()

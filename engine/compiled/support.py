@@ -57,6 +57,7 @@ def _graph_reason(session, report):
     for node in session.graph.nodes:
         if node.type not in LAYERS:
             return f"{node.type} layers run on torch"
+    for node in session.graph.nodes:
         if not node.trainable:
             return f"frozen layers run on torch ({node.id} is frozen)"
         if node.type in ("Dense", "Activation"):

@@ -10,8 +10,8 @@ kernels update in place (``program.lower``); only the step arithmetic moves into
 ``step.train_chunk``.
 
 Events: one ``Steps`` per chunk (or one ``Step`` per step with ``batched=False``),
-``Stats`` when a chunk ends on a ``stats_every`` boundary (their own, coarser
-cadence), and the torch trainer's ``Started``/``EpochEnd``/``Finished``.
+``Stats`` at the end of each chunk that reached a ``stats_every`` boundary (their own,
+coarser cadence; chunks end on those boundaries where the epoch allows), and the torch trainer's ``Started``/``EpochEnd``/``Finished``.
 Stop, pause and requested changes act between chunks (a few milliseconds).
 """
 from __future__ import annotations
@@ -232,8 +232,9 @@ class CompiledTrainer(Trainer):
                         self._epoch_loss[0] += float(good.sum())
                         self._epoch_loss[1] += len(good)
                         add_steps(self.history, first, good, good_lrs)
-                    if not bad and self.step % self.training["stats_every"] == 0:
-                        st = self._stats()
+                    every = self.training["stats_every"]
+                    if not bad and self.step // every > (self.step - len(losses)) // every:
+                        st = self._stats()  # one per chunk that reached a stats_every boundary
                         self.history.add_stats(st)
                 steps_done += len(losses)
                 if len(good):
