@@ -63,3 +63,17 @@ def test_the_check_notices_a_missing_name_or_parameter():
     sec = section()
     assert missing(sec.replace("levenberg_marquardt (", "lm ("))[0] == "Optimizers: levenberg_marquardt"
     assert missing(sec.replace("step (`every`, `t`)", "step (`every`)")) == ["Schedules: parameter t of step"]
+
+
+def test_every_test_named_in_concepts_md_exists():
+    """docs/concepts.md cites tests as `file.py::test_name`: each must be a test function in that file."""
+    root = DOC.parents[1]
+    text = (root / "docs" / "concepts.md").read_text(encoding="utf-8")
+    refs = set(re.findall(r"`((?:tests/[\w/]+/)?\w+\.py)::(\w+)`", text))
+    assert len(refs) > 100
+    stale = []
+    for path, name in sorted(refs):
+        f = root / path if path.startswith("tests/") else root / "tests" / "engine" / path
+        if not f.exists() or not re.search(rf"^def {name}\(", f.read_text(encoding="utf-8"), re.M):
+            stale.append(f"{path}::{name}")
+    assert stale == []
