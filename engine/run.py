@@ -136,9 +136,17 @@ def _as_session(source):
 class Run:
     """One training: ``Run(session).fit(50)``; see the module docstring for the threading contract."""
 
-    def __init__(self, source, *, device: str | None = None, dataset=None, build: bool = True):
+    PATHS = ("auto", "torch", "compiled")
+
+    def __init__(self, source, *, device: str | None = None, dataset=None, build: bool = True, path: str = "auto"):
+        """``path``: "auto" trains small dense networks on the compiled (numba) path when every setting is
+        supported there (``engine.compiled.supports``) and everything else on torch; "torch" or "compiled"
+        force one (a forced "compiled" that cannot be used is an input error naming the reason)."""
+        if path not in self.PATHS:
+            raise InvalidInput(f"path must be one of {', '.join(self.PATHS)}; got {path!r}")
         self.session, self._archive, self.path = _as_session(source)
-        self._device_pref, self._dataset = device, dataset
+        self._device_pref, self._dataset, self._path_pref = device, dataset, path
+        self.compiled_reason: str | None = None  # why the compiled path was not used (auto), once built
         self.trainer = None
         self.state = RunState.NEW
         self.error: str | None = None
@@ -155,13 +163,13 @@ class Run:
         if self.trainer is not None:
             return self
         from .memory import check_fits
-        from .trainer import Trainer
 
         self._set_state(RunState.BUILDING)
         try:
             self._checkpoint("memory")
             check_fits(self.session)
-            tr = Trainer(self.session, device=self._device_pref, dataset=self._dataset, checkpoint=self._checkpoint)
+            tr = self._trainer_class()(self.session, device=self._device_pref, dataset=self._dataset,
+                                       checkpoint=self._checkpoint)
             self._checkpoint("restore")
             if self._archive is not None and self._archive.trained:
                 self._archive.restore_into(tr)
@@ -181,6 +189,32 @@ class Run:
             tr.pause()
         self._set_state(RunState.READY)
         return self
+
+    def _trainer_class(self):
+        from .trainer import Trainer
+
+        if self._path_pref == "torch":
+            return Trainer
+        from .compiled import supports
+
+        reason = supports(self.session, self._device_pref, dataset=self._dataset)
+        if reason is None:
+            from .compiled import CompiledTrainer
+
+            return CompiledTrainer
+        if self._path_pref == "compiled":
+            raise InvalidInput(f"this session cannot use the compiled path: {reason}")
+        self.compiled_reason = reason
+        return Trainer
+
+    @property
+    def engine_path(self) -> str:
+        """Where this run trains, as the status bar says it: "compiled", "torch cpu", "cuda" or "mps"."""
+        tr = self._built()
+        if getattr(tr, "path", None) == "compiled":
+            return "compiled"
+        dev = str(tr.device)
+        return f"torch {dev}" if dev == "cpu" else dev
 
     def _checkpoint(self, phase):
         if self._stop_build.is_set():

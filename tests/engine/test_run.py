@@ -37,16 +37,31 @@ def noisy_session(seed=3, **training) -> dict:
 
 
 def _losses(events):
-    return [ev.loss for ev in events if type(ev).__name__ == "Step"]
+    out = []
+    for ev in events:
+        if type(ev).__name__ == "Step":
+            out.append(ev.loss)
+        elif type(ev).__name__ == "Steps":  # the compiled path reports steps in chunks
+            out.extend(float(v) for v in ev.losses)
+    return out
 
 
-def test_interleaved_runs_equal_solo_runs_bitwise():
+def compiled_session(seed=3, **training):
+    """Dropout and L2 on a Dense chain: the compiled path takes it (noise regularizers run on torch)."""
+    s = noisy_session(seed, **training)
+    s["regularizers"] = [{"type": "l2", "params": {"lambda": 0.001}}]
+    return s
+
+
+@pytest.mark.parametrize("make", [noisy_session, compiled_session], ids=["torch", "compiled"])
+def test_interleaved_runs_equal_solo_runs_bitwise(make):
     solo = {}
     for seed in (3, 4):
-        run = Run(noisy_session(seed))
+        run = Run(make(seed))
         solo[seed] = (_losses(run.events()), run.weights())
     # two runs built one after the other (the second build must not touch the first's streams), stepped alternately
-    a, b = Run(noisy_session(3)), Run(noisy_session(4))
+    a, b = Run(make(3)), Run(make(4))
+    assert a.engine_path == ("torch cpu" if make is noisy_session else "compiled")
     ga, gb = a.events(), b.events()
     got = {3: [], 4: []}
     live = {3: ga, 4: gb}
@@ -59,6 +74,8 @@ def test_interleaved_runs_equal_solo_runs_bitwise():
                 continue
             if type(ev).__name__ == "Step":
                 got[seed].append(ev.loss)
+            elif type(ev).__name__ == "Steps":
+                got[seed].extend(float(v) for v in ev.losses)
     for seed, run in ((3, a), (4, b)):
         assert got[seed] == solo[seed][0]
         for k, w in run.weights().items():
@@ -66,10 +83,11 @@ def test_interleaved_runs_equal_solo_runs_bitwise():
     assert len(got[3]) == 3 * 9  # 84 training samples / batch 10 -> 9 steps an epoch
 
 
-def test_a_run_changes_nothing_process_wide():
+@pytest.mark.parametrize("make", [noisy_session, compiled_session], ids=["torch", "compiled"])
+def test_a_run_changes_nothing_process_wide(make):
     torch.manual_seed(123)
     before, threads = torch.get_rng_state().clone(), torch.get_num_threads()
-    run = Run(noisy_session())
+    run = Run(make())
     run.fit(2)
     assert torch.equal(torch.get_rng_state(), before)
     assert torch.get_num_threads() == threads
@@ -188,7 +206,7 @@ def test_optimizer_hyperparameters_change_live_and_keep_their_state():
                                   {"id": "output", "type": "Output"}]},
                 training={"epochs": 2, "batch_size": 0})
     base["optimizer"] = {"type": "momentum", "params": {"lr": 0.1, "momentum": 0.9}}
-    run = Run(base)
+    run = Run(base, path="torch")  # reads torch's optimizer state
     run.fit(1)
     tr = run.trainer
     v = {i: st["momentum_buffer"].clone() for i, st in tr.optimizer.state_dict()["state"].items()}
@@ -202,6 +220,22 @@ def test_optimizer_hyperparameters_change_live_and_keep_their_state():
         expect = w - 0.1 * (0.5 * v[i] + gi)
         torch.testing.assert_close(p.detach(), expect, rtol=1e-5, atol=1e-6)
     assert run.session.optimizer["params"]["momentum"] == 0.5
+
+
+def test_auto_path_says_why_a_session_trains_on_torch():
+    run = Run(noisy_session(), build=False)
+    run.build()
+    assert run.engine_path == "torch cpu" and "weight_noise" in run.compiled_reason
+    with pytest.raises(Exception, match="cannot use the compiled path: the weight_noise regularizer"):
+        Run(noisy_session(), path="compiled")
+    plain = compiled_session(epochs=2)
+    plain["graph"]["layers"].pop(2)  # no dropout: its masks come from different generators on the two paths
+    fast = Run(plain)
+    assert fast.engine_path == "compiled" and fast.compiled_reason is None
+    slow = Run(plain, path="torch")
+    # the same training on both paths (the differential tests in test_compiled*.py cover every combination)
+    fast.fit(), slow.fit()
+    np.testing.assert_allclose(fast.history.epochs["train_loss"], slow.history.epochs["train_loss"], rtol=1e-5)
 
 
 def test_bad_live_changes_are_refused_at_once():
