@@ -29,6 +29,11 @@ CASES = {
     "momentum-ema": dict(graph=chain(*H, (1, "identity")),
                          optimizer=("momentum", {"lr": 0.2, "momentum": 0.8, "form": "ema"})),
     "nesterov": dict(graph=chain(*H, (1, "identity")), optimizer=("nesterov", {"lr": 0.03, "momentum": 0.9})),
+    "momentum-velocity-schedule": dict(graph=chain(*H, (1, "identity")),
+                                       optimizer=("momentum", {"lr": 0.05, "momentum": 0.9, "form": "velocity"}),
+                                       schedule={"type": "step", "params": {"every": 3, "factor": 0.5}}),
+    "nesterov-notes-clip": dict(graph=chain(*H, (1, "identity")), clip="norm", clip_value=0.3,
+                                optimizer=("nesterov", {"lr": 0.03, "momentum": 0.9, "form": "notes"})),
     "adagrad": dict(graph=chain(*H, (1, "identity")), optimizer=("adagrad", {"lr": 0.05})),
     "rmsprop": dict(graph=chain(*H, (1, "identity")), optimizer=("rmsprop", {"lr": 0.003, "rho": 0.85})),
     "adam": dict(graph=chain(*H, (1, "identity")), optimizer=("adam", {"lr": 0.01})),
@@ -63,6 +68,8 @@ CASES = {
     "weight-decay-maxnorm": dict(graph=chain(*H, (1, "identity")), optimizer=("momentum", {"lr": 0.05, "momentum": 0.9}),
                                  regularizers=[{"type": "weight_decay", "params": {"lambda": 0.05}},
                                                {"type": "max_norm", "params": {"max_norm": 0.8, "layers": ["d1"]}}]),
+    "adam-weight-decay": dict(graph=chain(*H, (1, "identity")), optimizer=("adam", {"lr": 0.01}),
+                              regularizers=[{"type": "weight_decay", "params": {"lambda": 0.2}}]),
     "train-max-norm": dict(graph=chain(*H, (1, "identity")), optimizer=("sgd", {"lr": 0.3}), max_norm=1.0),
     "clip-norm": dict(graph=chain(*H, (1, "identity")), optimizer=("sgd", {"lr": 0.3}), clip="norm", clip_value=0.2),
     "clip-value": dict(graph=chain(*H, (1, "identity")), optimizer=("adam", {"lr": 0.01}), clip="value", clip_value=0.05),
@@ -96,7 +103,7 @@ CASES = {
 }
 
 # float64 repeats a spread of the cases (each optimizer, loss family and constraint once)
-FLOAT64 = ("sgd-b7-uneven", "nesterov", "adamw", "rmsprop", "adagrad", "momentum-ema", "selu-gelu", "ce-probs",
+FLOAT64 = ("sgd-b7-uneven", "nesterov", "nesterov-notes-clip", "momentum-velocity-schedule", "adamw", "rmsprop", "adagrad", "momentum-ema", "selu-gelu", "ce-probs",
            "multiclass-hinge", "huber", "bce-sigmoid", "l1-l2", "weight-decay-maxnorm", "clip-norm", "warmup-cosine",
            "add-concat")
 
