@@ -141,7 +141,7 @@ class RunWorker(QObject):
         return tr.epoch + tr.batch_in_epoch / max(tr.steps_per_epoch, 1)
 
     def _loop(self):
-        from engine.events import EpochEnd, Finished, Started, Stats, Step
+        from engine.events import EpochEnd, Finished, Started, Stats, Step, Steps
         from engine.views import ViewComputer
 
         tr, meta = self.trainer, self.meta
@@ -168,6 +168,16 @@ class RunWorker(QObject):
                 b.steps.append(ev.step)
                 b.losses.append(ev.loss)
                 b.lrs.append(ev.lr)
+                b.dirty = True
+                if t - self._t_extras >= EXTRAS_INTERVAL:
+                    self._do_extras(b, extras, t)
+            elif isinstance(ev, Steps):  # a chunk from the compiled path: every step's loss, no object per step
+                n, spe = len(ev.losses), max(tr.steps_per_epoch, 1)
+                pos = tr.epoch + (tr.batch_in_epoch - n + 1 + np.arange(n)) / spe
+                b.xs.extend(pos.tolist())
+                b.steps.extend(range(ev.first_step, ev.first_step + n))
+                b.losses.extend(ev.losses.tolist())
+                b.lrs.extend(ev.lrs.tolist())
                 b.dirty = True
                 if t - self._t_extras >= EXTRAS_INTERVAL:
                     self._do_extras(b, extras, t)
