@@ -31,6 +31,7 @@ from .panels.inspector import InspectorPanel
 from .panels.palette import PalettePanel
 from .panels.stack_builder import StackBuilderPanel
 from .settings import APP
+from .status_bar import ElidedLabel
 from .style import ERROR_TEXT, OK_TEXT
 from .training.controller import LiveTrainingController
 from .training.state import ACTIONS
@@ -202,7 +203,7 @@ class MainWindow(QMainWindow):
     # -- chrome --------------------------------------------------------------------
     def _build_status(self):
         sb = self.statusBar()
-        self.validity_label = QLabel()
+        self.validity_label = ElidedLabel()  # "…" past 300 px: messages keep room at 1024 px
         self.validity_label.setObjectName("validity")
         self.params_label = QLabel()
         self.params_label.setObjectName("paramCount")

@@ -8,6 +8,8 @@ with write-backs blocked. Parameters the engine rejects show inline in red.
 """
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
@@ -44,6 +46,15 @@ def align_labels(root, schema_forms=(), texts=()):
     for f in schema_forms:
         f.label_width = width
     return width
+
+
+def field_reason(field: str, error: str) -> str:
+    """'optimizer “learning rate” must be ≥ 0.0, got -1.0': short enough for a 1024 px status bar.
+
+    The engine's "optimizer 'adam'.lr " prefix is dropped, since ``field`` already names the field.
+    """
+    short = re.sub(r"^[\w ]+ '[^']+'\.\w+ ", "", str(error))
+    return f"{field} {short}" if short.startswith("must") else f"{field}: {short}"
 
 
 def adds_to(tip: str, doc: str | None) -> bool:
@@ -300,7 +311,7 @@ class SchemaForm(QWidget):
         for name, ed in self.editors.items():
             if ed.error:
                 label = self.param_labels.get(name, name.replace("_", " "))
-                return f"the {self.combo_label.text()} field “{label}” is not applied: {ed.error}"
+                return field_reason(f"{self.combo_label.text()} “{label}”", ed.error)
         return None
 
     def _preview(self, name, value):

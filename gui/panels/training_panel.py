@@ -27,7 +27,7 @@ from engine.session import TRAINING_SCHEMA
 from .editors import make_editor
 from .help_texts import apply_help
 from .pairing import dataset_facts, last_activation, pairing_warnings, torch_devices
-from .schema_form import SchemaForm, compact, write_session_field
+from .schema_form import SchemaForm, compact, field_reason, write_session_field
 
 LOSS_LABELS = {"mae": "MAE (L1)", "mse": "MSE (L2)", "huber": "Huber", "bce": "binary CE (probabilities)",
                "bce_logits": "binary CE (logits)", "cross_entropy": "cross-entropy", "hinge": "hinge (SVM)",
@@ -333,7 +333,7 @@ class TrainingPanel(QScrollArea):
             if ed.widget.isEnabled():
                 ed.flush()
             if ed.error:
-                return f"the field “{label}” is not applied: {ed.error}"
+                return field_reason(f"“{label}”", ed.error)
         return None
 
     # -- edits -----------------------------------------------------------------------------

@@ -141,3 +141,26 @@ def test_optimizer_and_schedule_names_and_a_tooltip_that_says_things_once(qtbot,
     assert tip.count("Learning rate η") == 1
     assert adds_to("Momentum γ: the share of the old step.", "Momentum form: classic or torch.")
     assert not adds_to("Learning rate η: the step size.", "Learning rate η: the size of each step.")
+
+
+def test_refusal_is_short_enough_for_the_status_bar_at_1024(qtbot, window):
+    from gui.panels.install import install_panels
+    from gui.panels.schema_form import field_reason
+
+    assert field_reason("optimizer “learning rate”", "optimizer 'adam'.lr must be ≥ 0.0, got -1.0") == (
+        "optimizer “learning rate” must be ≥ 0.0, got -1.0")
+    assert field_reason("“L2 λ”", "“x” is not a number") == "“L2 λ”: “x” is not a number"
+    install_panels(window)
+    enable(window)
+    window.controller = Spy()
+    type_into(window.training_panel.optimizer.editors["lr"], "-1")
+    window.doc.add_node("Dense", (600.0, 600.0))  # a dangling layer: the long validity text is shown too
+    window.resize(1024, 700)
+    window.actions_by_name["train"].trigger()
+    qtbot.wait(20)
+    sb = window.statusBar()
+    msg = sb.currentMessage()
+    assert msg == "Cannot train: optimizer “learning rate” must be ≥ 0.0, got -1.0"
+    room = sb.width() - sum(w.width() for w in (window.validity_label, window.params_label, window.device_label))
+    assert sb.fontMetrics().horizontalAdvance(msg) < room  # the whole sentence is visible
+    assert window.validity_label.width() <= 300 and "dangling" in window.validity_label.text()
