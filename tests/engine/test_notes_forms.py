@@ -250,3 +250,26 @@ def test_sparse_init_gives_each_unit_k_nonzero_weights():
     assert INITIALIZERS.canonical("sparse") == {"type": "sparse", "params": {"k": 15, "std": 1.0}}
     with pytest.raises(InvalidInput, match="replaced by k"):
         initialize(w, {"type": "sparse", "params": {"sparsity": 0.3}}, generator=g)
+
+
+@pytest.mark.parametrize("opt,loss,regs", [
+    ({"type": "nesterov", "params": {"lr": 0.3, "form": "notes"}}, "bce_logits", []),
+    ({"type": "momentum", "params": {"lr": 0.3, "form": "velocity"}}, "bce_logits",
+     [{"type": "weight_decay", "params": {"lambda": 0.1}}]),
+    ({"type": "newton", "params": {"lr": 1.0}}, "mse", []),
+])
+def test_the_new_forms_save_and_resume_bit_for_bit(opt, loss, regs):
+    s = small(opt, epochs=4, batch_size=10, regularizers=regs, seed=4)
+    s.loss = {"type": loss, "params": {}}
+    s.schedule = {"type": "step", "params": {"every": 1, "t": 0.3}}
+    straight = Trainer(s)
+    list(straight.run(4))
+    first = Trainer(s)
+    list(first.run(2, max_steps=7))  # stop in the middle of an epoch
+    tensors, meta = first.state()
+    resumed = Trainer(s)
+    resumed.load_state(tensors, meta)
+    list(resumed.run(4))
+    for (k, a), (_, b) in zip(straight.model.named_parameters(), resumed.model.named_parameters()):
+        assert torch.equal(a, b), k
+    assert straight.history.epochs["train_loss"][-1] == resumed.history.epochs["train_loss"][-1]  # (history: the archive)
