@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InvalidInput, SessionError
+from .data.arrays import pack as pack_arrays
 from .history import History
 from .session import Session, atomic_write_bytes, parse_session_json
 
@@ -190,6 +191,8 @@ def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes 
     """The archive as a buffer (a memoryview of the zip), checked against the load limits."""
     check_session_limits(session)  # never write what load_archive would refuse
     d = session.to_dict()
+    data_members: dict = {}  # imported data (DataArrays) as data/<sha256>.npy members, never JSON lists
+    d["dataset"] = pack_arrays(d["dataset"], data_members)
     members = []  # (name, bytes, compress)
     if trainer is not None:
         from safetensors.torch import save as save_tensors
@@ -212,6 +215,7 @@ def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes 
         members.append((THUMBNAIL_MEMBER, bytes(thumbnail_png), False))
     text = json.dumps(d, indent=1, default=_jsonable).encode("utf-8")
     members.insert(0, (SESSION_MEMBER, text, True))
+    members[1:1] = [(name, data, False) for name, data in sorted(data_members.items())]  # stored, as weights: numbers deflate little
     for name, data, _ in members:
         limit = _limit_for(name)
         if len(data) > limit:
@@ -383,6 +387,7 @@ def _load_members(zf, members, path, where) -> Archive:
     if not isinstance(d, dict):
         raise SessionError(f"{where}: {SESSION_MEMBER} must hold a JSON object, got {type(d).__name__}")
     extra = {k: d.pop(k) for k in ARCHIVE_KEYS if k in d}
+    d["dataset"] = _load_data_arrays(zf, members, d.get("dataset"), where)
     try:
         session = Session.from_dict(d)
     except SessionError as e:
@@ -403,6 +408,18 @@ def _load_members(zf, members, path, where) -> Archive:
     _meta_check_model(session, report, archive.tensors, where)
     archive.history = _load_history(zf, members, extra.get("history_files"), meta, where)
     return archive
+
+
+def _load_data_arrays(zf, members, dataset, where):
+    """Replace the dataset's ``{"$npy": "data/<sha256>.npy"}`` placeholders by the checked arrays."""
+    from .data.arrays import unpack
+
+    try:
+        return unpack(dataset, lambda name: _load_npy(_read(zf, members, name, where), name, where), where)
+    except SessionError:
+        raise
+    except InvalidInput as e:
+        raise SessionError(str(e)) from None
 
 
 def _load_history(zf, members, files, meta, where) -> History | None:

@@ -119,12 +119,10 @@ def _dataset_samples(session) -> tuple[int, int]:
         return 0, 0
     if isinstance(params.get("n"), (int, float)) and not isinstance(params.get("n"), bool) and math.isfinite(params["n"]):
         n = int(params["n"])
-    elif isinstance(params.get("x"), (list, tuple)):
+    elif params.get("x") is not None and hasattr(params["x"], "__len__"):  # a list, or an imported DataArray
         n = len(params["x"])
     elif spec.get("type") == "digits":
         n = DIGITS_SAMPLES
-    elif isinstance(params.get("rows"), int):  # a CSV referenced by path records its row count once read
-        n = params["rows"]
     split = spec.get("split") if isinstance(spec.get("split"), dict) else None
     frac = split.get("train", 0.7) if split else (1.0 if spec.get("type") == "inline" else 0.7)
     frac = frac if isinstance(frac, (int, float)) and 0 <= frac <= 1 else 1.0

@@ -249,6 +249,9 @@ def load_session(path) -> Session:
     from .archive import check_session_limits  # refuse absurd sizes before anything is allocated
 
     check_session_limits(session, where=path)
+    from .data.dataset import resolve_data_file  # a CSV named by path is read now, relative to this file
+
+    session.dataset = resolve_data_file(session.dataset, os.path.dirname(os.path.abspath(path)))
     return session
 
 
@@ -260,4 +263,9 @@ def atomic_write_bytes(path, data: bytes) -> str:
 
 
 def save_session_json(session: Session, path):
-    atomic_write_bytes(path, (json.dumps(session.to_dict(), indent=2) + "\n").encode("utf-8"))
+    from .data.arrays import json_default
+    from .data.dataset import dataset_for_json
+
+    d = session.to_dict()
+    d["dataset"] = dataset_for_json(d["dataset"])  # a CSV read from a path is written as that path, not its rows
+    atomic_write_bytes(path, (json.dumps(d, indent=2, default=json_default) + "\n").encode("utf-8"))

@@ -57,7 +57,8 @@ def _read_source(source, max_bytes):
     if not path.exists():
         if isinstance(source, str) and path.suffix.lower() not in _FILE_SUFFIXES and os.sep not in source and "/" not in source:
             return source.lstrip("\ufeff"), None, None  # one line of CSV text
-        raise DataError("file not found", path=_short(str(path)))
+        where = str(path) if len(str(path)) <= 200 else "…" + str(path)[-200:]  # the file name is the end
+        raise DataError("file not found", path=where)
     from ..safe_io import read_bytes_limited  # regular files only, and a hard limit (a FIFO or /dev/zero never ends)
 
     data = read_bytes_limited(path, max_bytes, what="CSV file", error=DataError)  # its messages name the path
@@ -342,8 +343,15 @@ class Table:
 
 
 def csv_dataset_params(table: Table, target=None, task=None) -> dict:
-    """Params for the ``csv`` dataset: the imported data embedded in the session (plain lists)."""
+    """Params for the ``csv`` dataset: the imported data embedded in the session.
+
+    x and y are ``DataArray`` s (float64 as parsed, int64 class indices): a session copy shares
+    them and a fingerprint hashes them once; ``.nnp`` archives store them as ``.npy`` members and
+    ``.json`` sessions as lists (engine/data/arrays.py).
+    """
+    from .arrays import DataArray
+
     x, y, task, _, features, class_names = table._xy64(target, task)
-    return {"x": x.tolist(), "y": (y[:, 0] if task == "regression" else y).tolist(), "task": task,
+    return {"x": DataArray(x), "y": DataArray(y[:, 0] if task == "regression" else y), "task": task,
             "feature_names": features, "class_names": class_names if task == "classification" else None,
             "source": table.name, "skip_rows": table.skip_rows}

@@ -7,11 +7,13 @@ independent streams of the seed, so changing the split never changes the points.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InvalidInput
+from ..params import brief
 from .generators import CLASSIFICATION, DATASETS, REGRESSION
 from .preprocess import apply_preprocess, fit_preprocess, preprocess_canonical
 
@@ -103,7 +105,7 @@ def split_canonical(split, default=DEFAULT_SPLIT) -> dict:
     if split is None:
         return dict(default)
     if not isinstance(split, dict):
-        raise InvalidInput(f"split must be an object like {DEFAULT_SPLIT}, got {split!r}")
+        raise InvalidInput(f"split must be an object like {DEFAULT_SPLIT}, got {brief(split)}")
     unknown = sorted(set(split) - set(SPLITS))
     if unknown:
         raise InvalidInput(f"split has no part {unknown[0]!r} (parts: {', '.join(SPLITS)})")
@@ -111,11 +113,11 @@ def split_canonical(split, default=DEFAULT_SPLIT) -> dict:
     for s in SPLITS:
         v = split.get(s, 0.0)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not 0.0 <= v <= 1.0:
-            raise InvalidInput(f"split.{s} must be a fraction between 0 and 1, got {v!r}")
+            raise InvalidInput(f"split.{s} must be a fraction between 0 and 1, got {brief(v)}")
         out[s] = float(v)
     total = sum(out.values())
     if abs(total - 1.0) > 1e-6:
-        raise InvalidInput(f"split fractions must sum to 1, got {total:g} from {split!r}")
+        raise InvalidInput(f"split fractions must sum to 1, got {total:g} from {brief(split)}")
     if out["train"] <= 0.0:
         raise InvalidInput(f"split.train must be above 0, got {split.get('train', 0)!r}")
     return out
@@ -126,7 +128,7 @@ def dataset_canonical(spec) -> dict:
     if isinstance(spec, str):
         spec = {"type": spec}
     if not isinstance(spec, dict):
-        raise InvalidInput(f"dataset must be a name or an object with 'type', got {spec!r:.80}")
+        raise InvalidInput(f"dataset must be a name or an object with 'type', got {brief(spec, 80)}")
     unknown = sorted(set(spec) - set(SPEC_KEYS))
     if unknown:
         raise InvalidInput(f"dataset has unexpected key {unknown[0]!r} (allowed: {', '.join(SPEC_KEYS)})")
@@ -136,6 +138,47 @@ def dataset_canonical(spec) -> dict:
     default = TRAIN_ONLY if gen["type"] in HAND_WRITTEN else DEFAULT_SPLIT
     return {**gen, "split": split_canonical(spec.get("split"), default),
             "preprocess": preprocess_canonical(spec.get("preprocess"))}
+
+
+# --------------------------------------------------------- CSV by path
+DERIVED_KEYS = ("x", "y", "feature_names", "class_names", "source")  # what reading the file fills in
+
+
+def resolve_data_file(spec, base_dir=None):
+    """A ``csv`` spec naming a ``path``: read the file now (relative paths from ``base_dir``) into its arrays.
+
+    ``{"type": "csv", "params": {"path": "iris.csv", "target": "species", "delimiter": ",", "header": true}}``
+    becomes the same spec with ``x``/``y`` (DataArrays), ``task``, ``feature_names``, ``class_names`` and
+    ``source`` filled in; the path and options stay, so a ``.json`` save writes them back, not the data
+    (``dataset_for_json``). Errors name the file, row and column. Any other spec is returned unchanged.
+    """
+    if not isinstance(spec, dict) or spec.get("type") != "csv" or not isinstance(spec.get("params"), dict):
+        return spec
+    params = spec["params"]
+    path = params.get("path")
+    if path is None or params.get("x") is not None:
+        return spec
+    if not isinstance(path, str) or not path.strip():
+        raise InvalidInput(f"dataset 'csv' path must be a file name, got {brief(path)}")
+    from .csv_import import csv_dataset_params, read_csv
+
+    full = path if os.path.isabs(path) or base_dir is None else os.path.join(base_dir, path)
+    opts = {k: params.get(k) for k in ("delimiter", "header", "target", "skip_rows")}
+    task = params.get("task") or "auto"
+    if "/" not in full and os.sep not in full:
+        full = os.path.join(".", full)  # read_csv takes a bare word for one line of CSV text
+    table = read_csv(full, task=task if task in ("auto", "classification", "regression") else "auto",
+                     **{k: v for k, v in opts.items() if v is not None})
+    filled = csv_dataset_params(table, opts["target"])
+    return {**spec, "params": {**params, **{k: filled[k] for k in DERIVED_KEYS}, "task": filled["task"]}}
+
+
+def dataset_for_json(spec):
+    """The dataset as a ``.json`` session writes it: a CSV read from a path is written as that path."""
+    if isinstance(spec, dict) and spec.get("type") == "csv" and isinstance(spec.get("params"), dict) \
+            and spec["params"].get("path") is not None:
+        return {**spec, "params": {k: v for k, v in spec["params"].items() if k not in DERIVED_KEYS}}
+    return spec
 
 
 # ------------------------------------------------------------------ split
@@ -177,13 +220,13 @@ def split_indices(y, task, split, rng) -> tuple:
 # ------------------------------------------------------------------- build
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInput(f"seed must be a non-negative integer, got {seed!r}")
+        raise InvalidInput(f"seed must be a non-negative integer, got {brief(seed)}")
     return int(seed)
 
 
 def make_dataset(spec, seed: int) -> Dataset:
     """Generate, split and preprocess; the same spec and seed give identical arrays."""
-    canon = dataset_canonical(spec)
+    canon = resolve_data_file(dataset_canonical(spec))  # a CSV named by path is read here (relative to the cwd)
     seed = _check_seed(seed)
     gen_rng, split_rng = (np.random.default_rng([seed, stream]) for stream in (0, 1))
     g = DATASETS.create({"type": canon["type"], "params": canon["params"]}, gen_rng)

@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InvalidInput
 from ..params import Param, brief, schema
 from ..registry import Registry
+from .arrays import as_array
 from .digits import load_digits
 
 DATASETS = Registry("dataset")
@@ -22,6 +23,7 @@ DATASETS = Registry("dataset")
 CLASSIFICATION, REGRESSION = "classification", "regression"
 XY = ["x1", "x2"]
 PM = ["negative", "positive"]  # TF Playground's orange (-1) and blue (+1)
+MAX_CLASS_INDEX = 100_000  # hand-written or imported labels: far more classes than any output layer here
 
 
 class Generated(NamedTuple):
@@ -206,7 +208,14 @@ def _ragged(x, owner):
 
 
 def _inline_xy(x, y, task, feature_names, class_names, owner):
-    if not isinstance(x, (list, tuple)) or not x:
+    if as_array(x) is not None:  # imported data held as an array (engine/data/arrays.py): no list walk
+        xa = as_array(x).astype(np.float64)
+        if xa.ndim == 0 or not len(xa):
+            raise InvalidInput(f"{owner} x must hold at least one sample, got an array of shape {xa.shape}")
+        x = xa
+        if as_array(y) is not None:
+            y = as_array(y)
+    elif not isinstance(x, (list, tuple)) or not x:
         raise InvalidInput(f"{owner} x must be a non-empty list of samples, got {_brief(x)}")
     try:
         xa = np.asarray(x, dtype=np.float64)
@@ -223,13 +232,30 @@ def _inline_xy(x, y, task, feature_names, class_names, owner):
     bad = np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)))
     if len(bad):
         raise InvalidInput(f"{owner} x[{bad[0][0]}] contains {xa.reshape(len(xa), -1)[tuple(bad[0])]!r}; values must be finite")
-    if not isinstance(y, (list, tuple)) or len(y) != len(xa):
+    if not isinstance(y, (list, tuple, np.ndarray)) or len(y) != len(xa):
         raise InvalidInput(f"{owner} y must be a list with one entry per sample ({len(xa)}), got {_brief(y)}")
-    if task == CLASSIFICATION:
+    if task == CLASSIFICATION and isinstance(y, np.ndarray):
+        if y.ndim != 1 or y.dtype.kind not in "iuf":
+            raise InvalidInput(f"{owner} y must be one class index 0, 1, 2, ... per sample, got an array of shape {y.shape}")
+        bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)) | (y < 0)) if y.dtype.kind == "f" else np.flatnonzero(y < 0)
+        if len(bad):
+            i = int(bad[0])
+            raise InvalidInput(f"{owner} y[{i}] must be a class index 0, 1, 2, ...; got {_brief(y[i])}")
+        ya = y.astype(np.int64)
+    elif task == CLASSIFICATION:
         for i, v in enumerate(y):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v) or v < 0:
-                raise InvalidInput(f"{owner} y[{i}] must be a class index 0, 1, 2, ...; got {v!r}")
-        ya = np.asarray(y, dtype=np.int64)
+            if (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
+                    or isinstance(v, float) and (not math.isfinite(v) or v != int(v))):
+                raise InvalidInput(f"{owner} y[{i}] must be a class index 0, 1, 2, ...; got {_brief(v)}")
+            if v >= MAX_CLASS_INDEX:
+                raise InvalidInput(f"{owner} y[{i}] is class index {_brief(v)}; class indices must be below {MAX_CLASS_INDEX:,}")
+        try:
+            ya = np.asarray(y, dtype=np.int64)
+        except OverflowError:
+            raise InvalidInput(f"{owner} y holds a class index beyond {MAX_CLASS_INDEX:,}; got {_brief(y)}") from None
+    if task == CLASSIFICATION:
+        if len(ya) and int(ya.max()) >= MAX_CLASS_INDEX:  # 10⁹ would mean a billion output units and names
+            raise InvalidInput(f"{owner} y uses class index {int(ya.max()):,}; class indices must be below {MAX_CLASS_INDEX:,}")
         n_classes = max(int(ya.max()) + 1, 2, len(class_names or ()))
         if class_names is not None and len(class_names) < n_classes:
             raise InvalidInput(f"{owner} class_names {_brief(class_names)} has {len(class_names)} names but y uses class {n_classes - 1}")
@@ -268,9 +294,44 @@ def inline(rng, x, y, task, feature_names, class_names):
     return _inline_xy(x, y, task, feature_names, class_names, "dataset 'inline'")
 
 
-@DATASETS.register("csv", schema=schema(*_INLINE, Param("source", "str", None, optional=True, doc="file it was imported from"),
-                                        Param("skip_rows", "int", 0, min=0, max=1_000_000,
-                                              doc="file lines skipped at import (a title or count line)")),
-                   group="custom", doc="Data imported from a CSV file and embedded in the session (see csv_import).")
-def csv(rng, x, y, task, feature_names, class_names, source, skip_rows):
+_CSV_READ = (
+    Param("path", "str", None, optional=True,
+          doc="a CSV file to read (relative to the session file); x and y are then read from it, not stored"),
+    Param("target", "any", None, optional=True, doc="the target column: a name or a 0-based index (default: the last)"),
+    Param("delimiter", "str", None, optional=True, doc="one character, or null to detect"),
+    Param("header", "bool", None, optional=True, doc="the first line names the columns; null to detect"),
+)
+
+
+@DATASETS.register("csv", schema=schema(
+    Param("x", "any", None, optional=True, doc="samples (an array once imported; lists in a .json file)"),
+    Param("y", "any", None, optional=True, doc="targets: class indices, or numbers for regression"),
+    Param("task", "choice", "auto", choices=("auto", CLASSIFICATION, REGRESSION),
+          doc="auto: classification when the target holds few whole numbers or text, else regression"),
+    _names("feature_names"), _names("class_names"),
+    Param("source", "str", None, optional=True, doc="file it was imported from (a label; never read again)"),
+    Param("skip_rows", "int", None, min=0, max=1_000_000, optional=True,
+          doc="file lines skipped at import (a title or count line); null to detect"),
+    *_CSV_READ,
+), group="custom", doc="Data imported from a CSV file: embedded in the session, or read from 'path' (see csv_import).")
+def csv(rng, x, y, task, feature_names, class_names, source, skip_rows, path, target, delimiter, header):
+    if x is None:  # make_dataset reads a 'path' first (engine.data.dataset.resolve_data_file)
+        raise InvalidInput("dataset 'csv' needs its data (x and y) or a 'path' to a CSV file")
+    if y is None:
+        raise InvalidInput("dataset 'csv' has x but no y (targets)")
+    if task == "auto":
+        task = _guess_task(y)
     return _inline_xy(x, y, task, feature_names, class_names, f"dataset 'csv' ({source})" if source else "dataset 'csv'")
+
+
+def _guess_task(y) -> str:
+    """As the CSV reader decides: few distinct whole numbers mean classes, anything else a quantity."""
+    try:
+        v = np.asarray(y, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        return CLASSIFICATION  # text or ragged: the classification checks will say what is wrong
+    if v.ndim != 1 or not np.isfinite(v).all():
+        return REGRESSION if v.ndim == 2 else CLASSIFICATION
+    distinct = np.unique(v)
+    whole = bool(np.all(v == np.round(v)))
+    return CLASSIFICATION if whole and len(distinct) <= min(20, max(2, len(v) // 2)) else REGRESSION

@@ -149,14 +149,15 @@ def test_explicit_delimiter_header_and_trailing_delimiter():
     assert t.delimiter == "\t" and t.line_numbers == [2, 3]
 
 
-def test_csv_dataset_params_are_plain_and_rebuild_the_same_arrays():
+def test_csv_dataset_params_are_arrays_and_rebuild_the_same_arrays():
     t = read_csv(CSV / "good_string_classes.csv")
     p = csv_dataset_params(t)
     assert p["source"] == "good_string_classes.csv" and p["task"] == "classification"
-    assert p["x"][0] == [5.1, 3.5] and p["y"][:3] == [0, 1, 2] and p["class_names"] == ["setosa", "versicolor", "virginica"]
+    assert p["x"].tolist()[0] == [5.1, 3.5] and p["y"].tolist()[:3] == [0, 1, 2]
+    assert p["class_names"] == ["setosa", "versicolor", "virginica"] and p["y"].dtype == "int64"
     assert p["feature_names"] == ["sepal_length", "sepal_width"]
     r = csv_dataset_params(read_csv(CSV / "good_semicolon_decimal_comma.csv"))
-    assert r["y"] == [10.5, 11.0, 9.75, 12.25, 8.5, 7.0] and r["class_names"] is None
+    assert r["y"].tolist() == [10.5, 11.0, 9.75, 12.25, 8.5, 7.0] and r["class_names"] is None
 
 
 # -- files as scikit-learn and careless tools write them ----------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine.data import DATASETS, csv_dataset_params, dataset_canonical, make_dataset, read_csv
+from engine.data.arrays import json_default
 from engine.errors import InvalidInput
 
 CSV = Path(__file__).resolve().parents[1] / "data" / "csv"
@@ -139,7 +140,7 @@ def test_dataset_accessors_and_summary():
 def test_csv_spec_rebuilds_the_imported_arrays():
     table = read_csv(CSV / "good_string_classes.csv")
     params = csv_dataset_params(table)
-    d = make_dataset({"type": "csv", "params": json.loads(json.dumps(params))}, 0)
+    d = make_dataset({"type": "csv", "params": json.loads(json.dumps(params, default=json_default))}, 0)  # as a .json file holds it
     x, y, task, n_classes, features, classes = table.to_xy()
     assert d.name == "csv (good_string_classes.csv)" and d.class_names == classes and d.feature_names == features
     got = np.concatenate([d.x_train, d.x_val, d.x_test])

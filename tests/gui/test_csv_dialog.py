@@ -63,7 +63,7 @@ def test_string_classes_and_task_choice(dialog):
     assert "3 classes: setosa, versicolor, virginica" in plain(dialog.summary)
     p = dialog.spec()["params"]
     assert p["task"] == "classification" and p["class_names"] == ["setosa", "versicolor", "virginica"]
-    assert p["y"][:4] == [0, 1, 2, 0]
+    assert p["y"].tolist()[:4] == [0, 1, 2, 0]
     dialog.task.setCurrentIndex(dialog.task.findData("regression"))  # text cannot be a regression target
     assert not dialog.ok_button.isEnabled() and dialog.spec() is None
     assert "row 2" in dialog.error.text() and "'species'" in dialog.error.text() and "'setosa' is not a number" in dialog.error.text()
