@@ -19,7 +19,8 @@ MAX_SEED = 2**63 - 1
 
 EPILOG = """\
 commands:
-  validate SESSION    print each node's output shape and parameter count
+  validate SESSION    check everything train checks before its first step (memory too);
+                      print each node's output shape and parameter count
   train SESSION       train headless (progress on stderr, or --json lines on stdout)
   trace SESSION       one sample forward and backward, every number, as JSON
   export SESSION      write the model as ONNX, TorchScript, safetensors, PyTorch source, or an HTML report
@@ -60,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"NN Playground {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    v = sub.add_parser("validate", help="check a session's network and print shapes and parameter counts")
+    v = sub.add_parser("validate", help="check everything train checks before its first step (the network, "
+                                        "the data against it, memory); print shapes, parameters and memory")
     v.add_argument("session")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
 
