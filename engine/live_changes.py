@@ -89,15 +89,16 @@ def apply_live_changes(tr, changes: dict):
 
 def _swap_optimizer(tr, spec):
     """New hyperparameters keep the optimizer's state (momentum, Adam's moments); a new type starts afresh."""
-    old, s = tr.optimizer, tr.session
+    old = tr.optimizer
     new = OPTIMIZERS.create(spec, tr.model.trainable_parameters())
-    if spec["type"] == s.optimizer["type"]:
+    # Compare with the optimizer that runs, not the session (a Run's session already shows the request).
+    if spec["type"] == getattr(tr, "optimizer_type", None) and type(new) is type(old):
         sd_old, sd_new = old.state_dict(), new.state_dict()
         try:  # state from the old optimizer, hyperparameters from the new one
             new.load_state_dict({"state": sd_old["state"], "param_groups": sd_new["param_groups"]})
         except (KeyError, ValueError, RuntimeError):
             pass
-    tr.optimizer = new
+    tr.optimizer, tr.optimizer_type = new, spec["type"]
     tr._closure = needs_closure(new)
-    s.optimizer = spec
+    tr.session.optimizer = spec
     tr.base_lr = float(spec["params"]["lr"])

@@ -82,6 +82,7 @@ class Trainer:
         self._check_targets()
         self.base_lr = float(s.optimizer["params"]["lr"])
         self.optimizer = OPTIMIZERS.create(s.optimizer, self.model.trainable_parameters())
+        self.optimizer_type = s.optimizer["type"]  # the type that runs (live changes may swap it)
         self._closure = needs_closure(self.optimizer)
         check_clipping(s.optimizer["type"], self.training["clip"])  # L-BFGS, Newton...: refused with the reason
         self.schedule = SCHEDULES.create(s.schedule, self.base_lr)
@@ -402,7 +403,12 @@ class Trainer:
         """New initial weights and optimizer state; history is cleared."""
         seed = self.session.seed if seed is None else seed
         self.model.reinitialize(seed)
+        # every stream starts over too, so a reset run trains exactly like a freshly built one
+        self.gen.manual_seed(seed + 1)
+        self.reg_gen.manual_seed(seed + 2)
+        self.dropout_gen.manual_seed(seed + 3)
         self.optimizer = OPTIMIZERS.create(self.session.optimizer, self.model.trainable_parameters())
+        self.optimizer_type = self.session.optimizer["type"]
         self.schedule = SCHEDULES.create(self.session.schedule, self.base_lr)
         self.history = History()
         self.epoch = self.step = self.batch_in_epoch = 0

@@ -301,3 +301,30 @@ def test_the_readme_notebook_example_runs(tmp_path, monkeypatch):
     ns = {}
     exec(compile(code, "README.md", "exec"), ns)  # noqa: S102 - our own README
     assert isinstance(ns["run"], Run) and ns["run"].history.n_epochs > 0
+
+
+def test_a_live_optimizer_type_switch_starts_its_own_state_and_keeps_the_weights():
+    s = dict(noisy_session(epochs=1), regularizers=[])
+    s["optimizer"] = {"type": "momentum", "params": {"lr": 0.05, "momentum": 0.9}}
+    run = Run(s, path="torch")
+    run.fit()
+    w = run.weights()
+    run.request(optimizer={"type": "adam", "params": {"lr": 0.01}})
+    fin = run.fit(3)
+    assert fin.reason == "completed" and run.history.n_epochs == 3
+    assert type(run.trainer.optimizer).__name__ == "Adam" and run.session.optimizer["type"] == "adam"
+    state = run.trainer.optimizer.state_dict()["state"]
+    assert state and all("exp_avg" in st for st in state.values())  # Adam's own moments, not momentum buffers
+    changed = max(float(np.abs(run.weights()[k] - w[k]).max()) for k in w)
+    assert 0 < changed < 5  # trained on from the same weights, not re-initialised
+
+
+def test_reset_weights_trains_exactly_like_a_fresh_run():
+    fresh = Run(noisy_session(epochs=2))
+    fresh.fit()
+    run = Run(noisy_session(epochs=2))
+    run.fit()
+    run.reset_weights()
+    assert run.step == 0 and run.history.n_epochs == 0
+    run.fit(2)
+    assert run.history.epochs["train_loss"] == fresh.history.epochs["train_loss"]
