@@ -194,7 +194,7 @@ class DatasetPanel(QScrollArea):
             return False
         if self._spec["type"] in ("inline", "csv"):
             x = self._spec["params"].get("x") or []
-            return bool(x) and isinstance(x[0], (list, tuple)) and len(x[0]) == 2
+            return bool(len(x)) and hasattr(x[0], "__len__") and len(x[0]) == 2  # lists, or an imported DataArray
         return self._spec["type"] != "digits"
 
     def _schedule(self, spec=None, refit=True):
