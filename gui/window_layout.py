@@ -208,6 +208,9 @@ class _FirstShow(QObject):
         else:
             apply_default_sizes(win)
         win._layout_pending = None
+        view, doc = getattr(win, "view", None), getattr(win, "doc", None)
+        if view is not None and not getattr(getattr(doc, "session", None), "view", None):
+            QTimer.singleShot(0, view.fit_to_view)  # the canvas changed size with the docks (a session's own view wins)
 
 
 def install(win, view_menu=None):
