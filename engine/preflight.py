@@ -47,6 +47,9 @@ def preflight(session, *, dataset=None, available=None, device=None, build=True)
     canon = session.copy().canonicalize()  # every registry name and parameter, with defaults
     training = canon.training
     check_early_stopping(training.get("early_stopping"))
+    from .optimizers import check_clipping
+
+    check_clipping(canon.optimizer["type"], training["clip"])  # L-BFGS and second-order methods refuse clipping
     check_fits(canon, rep, available)  # before the dataset or a single weight is allocated
 
     from .data import make_dataset

@@ -273,3 +273,14 @@ def test_the_new_forms_save_and_resume_bit_for_bit(opt, loss, regs):
     for (k, a), (_, b) in zip(straight.model.named_parameters(), resumed.model.named_parameters()):
         assert torch.equal(a, b), k
     assert straight.history.epochs["train_loss"][-1] == resumed.history.epochs["train_loss"][-1]  # (history: the archive)
+
+
+def test_validate_refuses_clipping_for_lbfgs_before_training(tmp_path, capsys):
+    from cli import run_cli
+    from engine.session import save_session_json
+
+    s = small({"type": "lbfgs", "params": {}}, clip="value")
+    save_session_json(s, tmp_path / "s.json")
+    assert run_cli(["validate", str(tmp_path / "s.json")]) == 2
+    err = capsys.readouterr().err
+    assert "gradient clipping cannot be used with lbfgs" in err and err.count("\n") == 1
