@@ -101,6 +101,7 @@ def analyze(spec: GraphSpec) -> GraphReport:
         rep.errors.append(GraphError(f"the graph has {len(sinks)} ends ({shown}); add one Output node"))
 
     # Shapes, in order; a node whose input failed is skipped, not double-reported.
+    memo: dict = {}
     for i in rep.order:
         lt = types[i]
         srcs = [src for src, _ in ins[i]]
@@ -130,16 +131,28 @@ def analyze(spec: GraphSpec) -> GraphReport:
             in_shapes = [rep.shapes[by_port[p][0]] for p in lt.ports]
         rep.in_shapes[i] = in_shapes
         try:
-            shape = tuple(int(s) for s in lt.infer(in_shapes, rep.params[i]))
-            if any(s <= 0 for s in shape):
-                raise GraphError(f"output shape {shape_str(shape)} has an empty dimension (input {', '.join(map(shape_str, in_shapes))})")
+            key = _memo_key(lt.name, in_shapes, rep.params[i])
+            if key in memo:  # a deep stack repeats the same layer: infer it once
+                shape, count = memo[key]
+            else:
+                shape = tuple(int(s) for s in lt.infer(in_shapes, rep.params[i]))
+                if any(s <= 0 for s in shape):
+                    raise GraphError(f"output shape {shape_str(shape)} has an empty dimension "
+                                     f"(input {', '.join(map(shape_str, in_shapes))})")
+                count = int(lt.count_params(in_shapes, rep.params[i]))
+                memo[key] = shape, count
             rep.shapes[i] = shape
-            rep.param_counts[i] = int(lt.count_params(in_shapes, rep.params[i]))
+            rep.param_counts[i] = count
         except GraphError as e:
             rep.errors.append(GraphError(str(e), node=i) if getattr(e, "node", None) is None else e)
         except InvalidInput as e:
             rep.errors.append(GraphError(str(e), node=i))
     return rep
+
+
+def _memo_key(name, in_shapes, params):
+    """Shape inference and parameter counts depend only on these (validated params print deterministically)."""
+    return name, tuple(tuple(s) for s in in_shapes), repr(params)
 
 
 def adjacency(spec: GraphSpec) -> tuple[dict, dict]:

@@ -5,6 +5,7 @@ value, defaults for the session file, and the editors the GUI inspector shows.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,17 +144,18 @@ class Schema:
         """Return a complete, typed copy of ``given`` with defaults filled in."""
         if given is not None and not isinstance(given, dict):
             raise InvalidInput(f"{owner} parameters must be an object, got {brief(given)}")
-        given = dict(given or {})
-        known = {p.name: p for p in self.params}
-        unknown = sorted(set(given) - set(known))
-        if unknown:
+        given = given or {}
+        known = self._names
+        if not known.issuperset(given):
+            unknown = sorted(set(given) - known, key=str)
             raise InvalidInput(
-                f"{owner} has no parameter {brief(unknown[0])} (known: {', '.join(known) or 'none'})"
+                f"{owner} has no parameter {brief(unknown[0])} (known: {', '.join(self.names()) or 'none'})"
             )
-        out = {}
-        for p in self.params:
-            out[p.name] = p.check(given.get(p.name, p.default), owner)
-        return out
+        return {p.name: p.check(given.get(p.name, p.default), owner) for p in self.params}
+
+    @functools.cached_property
+    def _names(self) -> frozenset:
+        return frozenset(p.name for p in self.params)
 
 
 def schema(*params: Param) -> Schema:

@@ -50,6 +50,12 @@ class LayerType:
 
 
 LAYERS: dict[str, LayerType] = {}
+_ALL_LOADED = False
+
+
+def _mark_loaded():
+    global _ALL_LOADED
+    _ALL_LOADED = True
 
 
 def register_layer(lt: LayerType) -> LayerType:
@@ -60,9 +66,13 @@ def register_layer(lt: LayerType) -> LayerType:
 
 
 def get_layer(name: str, node: str | None = None) -> LayerType:
+    lt = LAYERS.get(name) if _ALL_LOADED else None  # called per node: skip the import machinery once loaded
+    if lt is not None:
+        return lt
     from . import _load_all
 
     _load_all()
+    _mark_loaded()
     if name not in LAYERS:
         raise GraphError(f"unknown layer type {name!r}; choose one of: {', '.join(sorted(LAYERS))}", node=node)
     return LAYERS[name]
