@@ -11,7 +11,7 @@ import math
 
 from .early_stopping import EarlyStopping
 from .errors import InvalidInput
-from .optimizers import OPTIMIZERS, needs_closure
+from .optimizers import OPTIMIZERS, check_clipping, needs_closure
 from .regularizers import regularizers_from
 from .schedules import SCHEDULES
 
@@ -40,6 +40,8 @@ def check_live_changes(tr, changes: dict) -> dict:
             raise InvalidInput(f"the learning rate must be a finite number ≥ 0, got {lr!r}")
     if "optimizer" in changes:
         changes["optimizer"] = OPTIMIZERS.canonical(changes["optimizer"])
+    if "optimizer" in changes or "clip" in changes:  # L-BFGS and second-order methods refuse clipping
+        check_clipping((changes.get("optimizer") or tr.session.optimizer)["type"], changes.get("clip", tr.training["clip"]))
     if "schedule" in changes:
         changes["schedule"] = SCHEDULES.canonical(changes["schedule"])
     if "regularizers" in changes:

@@ -284,3 +284,13 @@ def test_validate_refuses_clipping_for_lbfgs_before_training(tmp_path, capsys):
     assert run_cli(["validate", str(tmp_path / "s.json")]) == 2
     err = capsys.readouterr().err
     assert "gradient clipping cannot be used with lbfgs" in err and err.count("\n") == 1
+
+
+def test_a_live_change_to_clipping_under_lbfgs_is_refused_at_once():
+    tr = Trainer(small({"type": "lbfgs", "params": {}}, epochs=3))
+    with pytest.raises(InvalidInput, match="gradient clipping cannot be used with lbfgs"):
+        tr.request(clip="norm")
+    tr2 = Trainer(small({"type": "adam", "params": {}}, epochs=3, clip="norm"))
+    with pytest.raises(InvalidInput, match="cannot be used with newton"):
+        tr2.request(optimizer={"type": "newton", "params": {}})
+    tr2.request(optimizer={"type": "newton", "params": {}}, clip="none")  # both at once is fine
