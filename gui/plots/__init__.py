@@ -14,7 +14,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Slot
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QMenu, QStackedLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QMenu, QSizePolicy, QStackedLayout, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from . import plot_export  # noqa: F401  - applies the SVG exporter fix on import
 
@@ -248,7 +249,14 @@ class LivePlot(QWidget):
         self.body_layout.addLayout(self.bar)
 
     def add_control(self, widget, right=False):
-        """Put a control in the plot's top bar: left-aligned, or right next to the Export button."""
+        """Put a control in the plot's top bar: left-aligned, or right next to the Export button.
+
+        A text label on the right ("after step 1,243") may shrink to nothing, so a plot never widens
+        its dock past what a 1024 px window leaves it.
+        """
+        if right and isinstance(widget, QLabel):
+            widget.setMinimumWidth(1)  # below its text width: the text is cut, the dock keeps its size
+            widget.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
         if right:
             self.bar.insertWidget(self.bar.count() - 1, widget)
         else:

@@ -65,10 +65,11 @@ class BoundaryPlot(LivePlot):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.test_box = QCheckBox("Show test data")
+        self.test_box = QCheckBox("Test data")
+        self.test_box.setToolTip("Show the test points (dark edge) as well as the training points")
         self.test_box.setChecked(True)
         self.test_box.toggled.connect(self._mark)
-        self.discrete_box = QCheckBox("Discretize output")
+        self.discrete_box = QCheckBox("Discretize")
         self.discrete_box.setToolTip("Show the predicted class only, not its probability")
         self.discrete_box.toggled.connect(self._mark)
         self.info = QLabel()

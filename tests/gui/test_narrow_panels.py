@@ -33,3 +33,29 @@ def test_csv_preview_shows_column_names_in_full(qtbot, tmp_path):
     for j, name in enumerate(["sepal length (cm)", "sepal width (cm)", "species"]):
         assert dlg.grid.horizontalHeaderItem(j).text() == name
         assert dlg.grid.columnWidth(j) >= fm.horizontalAdvance(name) + 8, name  # not cut at either end
+
+
+def test_every_plot_fits_the_plots_dock_of_a_1024_window(qtbot):
+    """1024 − left column − right column − diagnostics − splitters: what the Plots dock gets at 1024×700."""
+    import importlib
+    import pkgutil
+
+    import gui.plots as gp
+    from gui.plots import LivePlot
+    from tests.gui.test_plots import meta
+
+    room = 1024 - 186 - MIN_WIDTHS["inspectorDock"] - MIN_WIDTHS["diagnosticsDock"] - 18
+    seen = []
+    for m in pkgutil.iter_modules(gp.__path__):
+        mod = importlib.import_module(f"gui.plots.{m.name}")
+        for cls in vars(mod).values():
+            if isinstance(cls, type) and issubclass(cls, LivePlot) and cls is not LivePlot and cls.__module__ == mod.__name__:
+                p = cls()
+                qtbot.addWidget(p)
+                p.show()
+                p.set_meta(meta())
+                if hasattr(p, "info"):
+                    p.info.setText("after step 123,456")
+                seen.append(cls.__name__)
+                assert p.minimumSizeHint().width() <= room, (cls.__name__, p.minimumSizeHint().width(), room)
+    assert {"BoundaryPlot", "LossPlot", "WeightsPlot"} <= set(seen)
