@@ -3,14 +3,13 @@
 ``extend_series`` appends a whole chunk of (step, value) pairs to an ``engine.history.Series``
 with exactly the thinning of calling ``append`` once per pair, in numpy instead of a
 Python loop. ``layer_stats`` computes the same ``Stats`` event as the torch trainer,
-reading the live weights and the last step's gradients.
+reading the live weights and the last step's gradients, in one kernel call.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import torch
 
 from ..events import LayerStats, Stats
 from ..history import History
@@ -51,25 +50,22 @@ def add_steps(history: History, first_step: int, losses, lrs):
     extend_series(history.step_lr, steps, lrs)
 
 
-@torch.no_grad()
-def layer_stats(params, grad: np.ndarray, step: int, epoch: int) -> Stats:
-    """Weight and gradient statistics per parameter tensor, as ``Trainer._stats`` computes them."""
-    layers, total, bins = [], 0.0, History.HIST_BINS
-    for nid, pname, p, off, shape in params:
-        w = p.detach().reshape(-1).float()
-        g_np = grad[off:off + w.numel()]
-        std, mean = torch.std_mean(w, correction=0)
-        lo, hi = torch.aminmax(w)
-        g = torch.from_numpy(g_np).float().norm()
-        mean, std, lo, hi, g = torch.stack([mean, std, lo, hi, g]).tolist()
+def layer_stats(prog, theta, grad: np.ndarray, step: int, epoch: int) -> Stats:
+    """Weight and gradient statistics per parameter tensor, as ``Trainer._stats`` computes them (one kernel call)."""
+    from .step import tensor_stats
+
+    bins = History.HIST_BINS
+    n = len(prog.params)
+    offs = np.array([e[3] for e in prog.params], dtype=np.int64)
+    sizes = np.array([math.prod(e[4]) for e in prog.params], dtype=np.int64)
+    out, counts = np.zeros((n, 5)), np.zeros((n, bins))
+    tensor_stats(theta, grad, offs, sizes, bins, HIST_SAMPLE, out, counts)
+    layers, total = [], 0.0
+    for (nid, pname, _, _, _), (mean, std, lo, hi, g), c, size in zip(prog.params, out.tolist(), counts.tolist(), sizes):
         total += g * g
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5
-        stride = -(-w.numel() // HIST_SAMPLE)
-        counts = torch.histc(w[::stride], bins=bins, min=lo, max=hi).tolist()
-        if stride > 1:
-            counts = [c * w.numel() / (-(-w.numel() // stride)) for c in counts]
-        layers.append(LayerStats(nid, pname, mean, std, math.sqrt(w.numel() * (std * std + mean * mean)), g,
-                                 tuple(int(round(c)) for c in counts),
+        layers.append(LayerStats(nid, pname, mean, std, math.sqrt(int(size) * (std * std + mean * mean)), g,
+                                 tuple(int(round(v)) for v in c),
                                  tuple(lo + (hi - lo) * i / bins for i in range(bins + 1))))
     return Stats(step, epoch, tuple(layers), math.sqrt(total))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from .kernels import backward, forward, loss_and_seed
@@ -91,3 +92,41 @@ def eval_loss(code, lp, out, dummy, off, T, C, seed_grad):
     ``dummy``/``off``/``seed_grad`` (unused gradient buffer, 0, False) are arguments for the reason given above.
     """
     return loss_and_seed(code, lp, out, dummy, off, out.shape[1], out.shape[0], T, C, seed_grad)
+
+
+@njit(cache=True)
+def tensor_stats(theta, grad, offs, sizes, bins, sample, out, counts):
+    """Per parameter tensor: mean, std (population), min, max, gradient norm into ``out``, and a ``bins``-bin
+    histogram over [min, max] of a strided sample of at most ``sample`` values into ``counts``, as
+    ``torch.histc`` bins them (the maximum falls in the last bin)."""
+    for p in range(offs.shape[0]):
+        o, n = offs[p], sizes[p]
+        s, g2 = 0.0, 0.0
+        lo, hi = np.inf, -np.inf
+        for i in range(o, o + n):
+            w = theta[i]
+            s += w
+            g2 += grad[i] * grad[i]
+            lo = min(lo, w)
+            hi = max(hi, w)
+        mean = s / n
+        v = 0.0
+        for i in range(o, o + n):
+            d = theta[i] - mean
+            v += d * d
+        out[p, 0], out[p, 1], out[p, 2], out[p, 3], out[p, 4] = mean, math.sqrt(v / n), lo, hi, math.sqrt(g2)
+        if hi <= lo:
+            lo, hi = lo - 0.5, hi + 0.5
+        stride = -(-n // sample)
+        for b in range(bins):
+            counts[p, b] = 0.0
+        for i in range(o, o + n, stride):
+            w = theta[i]
+            if w < lo or w > hi:
+                continue
+            b = int((w - lo) * bins / (hi - lo))
+            counts[p, min(b, bins - 1)] += 1.0
+        if stride > 1:
+            taken = -(-n // stride)
+            for b in range(bins):
+                counts[p, b] *= n / taken

@@ -161,7 +161,7 @@ def test_weight_scaling_dropout_keeps_unscaled_units_and_scales_at_evaluation():
 def test_batched_events_carry_every_step_and_match_the_unbatched_stream():
     data = dataset()
     s = session(chain((6, "tanh"), (1, "identity")), stats_every=3)
-    a = list(CompiledTrainer(s, dataset=data).run(epochs=5))
+    a = list(CompiledTrainer(s, dataset=data, stats_min_steps=1).run(epochs=5))
     b = list(CompiledTrainer(s, dataset=data, batched=False).run(epochs=5))
     chunks = [e for e in a if isinstance(e, Steps)]
     assert sum(len(c) for c in chunks) == 30 and len(chunks) == 5  # one chunk per 6-step epoch
@@ -172,12 +172,14 @@ def test_batched_events_carry_every_step_and_match_the_unbatched_stream():
     assert [type(e) for e in a if isinstance(e, (EpochEnd, Finished))] == [EpochEnd] * 5 + [Finished]
     stats = [e for e in a if isinstance(e, Stats)]
     assert [st.step for st in stats] == [6, 12, 18, 24, 30]  # chunk ends on a stats_every (3) boundary
+    thinned = list(CompiledTrainer(s, dataset=data, stats_min_steps=10).run(epochs=5))
+    assert [st.step for st in thinned if isinstance(st, Stats)] == [12, 24]  # each chunk reaching a multiple of 12 (4 × 3)
 
 
 def test_history_matches_the_torch_path():
     data = dataset()
     s = session(chain((6, "tanh"), (1, "identity")), stats_every=3)
-    tr, cr = torch_trainer(s, data), CompiledTrainer(s, dataset=data)
+    tr, cr = torch_trainer(s, data), CompiledTrainer(s, dataset=data, metrics_every=1, stats_min_steps=1)
     list(tr.run(epochs=4))
     list(cr.run(epochs=4))
     (tx, ty), (cx, cy) = tr.history.step_loss.data(), cr.history.step_loss.data()

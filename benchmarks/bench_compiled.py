@@ -1,0 +1,126 @@
+"""The compiled small-network path against a plain torch loop and a hand-written numpy loop, in one run.
+
+Case: TensorFlow Playground's size, 2-8-8-1 tanh, 500 points, batch 10, SGD, BCE on logits
+(the ``tiny`` case of bench_engine.py). Three loops train it in turn, several alternating
+rounds, medians reported:
+
+* compiled: ``engine.compiled.CompiledTrainer.run()`` with its whole event stream
+  (batched Steps, Stats, an EpochEnd with evaluation every 50 steps) — what a run costs;
+* plain torch: the hand-written torch loop of bench_engine.py (torch.optim.SGD, one thread);
+* numpy: a hand-written numpy forward/backward/update (array ops, allocating).
+
+Targets (issue 11): compiled ≥ 30× the plain torch loop and ≥ 3.5× the numpy loop.
+
+    .venv/bin/python benchmarks/bench_compiled.py [--seconds 2] [--rounds 3]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from benchmarks.bench_engine import make_case, plain_rate  # noqa: E402
+from engine.compiled import CompiledTrainer, supports  # noqa: E402
+from engine.events import Steps  # noqa: E402
+
+TARGETS = {"plain torch": 30.0, "numpy": 3.5}
+
+
+def compiled_rate(session, data, seconds):
+    tr = CompiledTrainer(session, dataset=data)
+    it = tr.run()
+    steps, t0 = 0, None
+    for ev in it:
+        if isinstance(ev, Steps):
+            if t0 is None:  # the first chunk loads the compiled kernels: start the clock after it
+                t0 = time.perf_counter()
+                continue
+            steps += len(ev)
+            if time.perf_counter() - t0 > seconds:
+                break
+    rate = steps / (time.perf_counter() - t0)
+    tr.stop()
+    return rate, tr
+
+
+def kernel_rate(tr, seconds):
+    """The chunk kernel alone, an epoch (50 steps) per call, without events or epoch ends."""
+    steps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        tr.batch_in_epoch = 0
+        tr._perm = np.random.default_rng(steps).permutation(len(tr.data.x_train))
+        steps += len(tr._run_chunk(tr.steps_per_epoch)[0])
+    return steps / (time.perf_counter() - t0)
+
+
+def numpy_rate(data, bs, lr, seconds):
+    rng = np.random.default_rng(0)
+    x, y = data.x_train.astype(np.float32), data.y_train.astype(np.float32).reshape(-1, 1)
+    sizes = [2, 8, 8, 1]
+    W = [(rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32) for a, b in zip(sizes, sizes[1:])]
+    B = [np.zeros(b, np.float32) for b in sizes[1:]]
+    n = len(x)
+    steps, t0 = 0, time.perf_counter()
+    while True:
+        perm = rng.permutation(n)
+        for s in range(0, n, bs):
+            idx = perm[s:s + bs]
+            a0 = x[idx]
+            a1 = np.tanh(a0 @ W[0] + B[0])
+            a2 = np.tanh(a1 @ W[1] + B[1])
+            z3 = a2 @ W[2] + B[2]
+            t = y[idx]
+            loss = np.mean(np.maximum(z3, 0) - z3 * t + np.log1p(np.exp(-np.abs(z3))))
+            d3 = (1.0 / (1.0 + np.exp(-z3)) - t) / len(idx)
+            d2 = (d3 @ W[2].T) * (1 - a2 * a2)
+            d1 = (d2 @ W[1].T) * (1 - a1 * a1)
+            for i, (a, d) in enumerate(((a0, d1), (a1, d2), (a2, d3))):
+                W[i] -= lr * (a.T @ d)
+                B[i] -= lr * d.sum(0)
+            float(loss)
+            steps += 1
+            if steps % 64 == 0 and time.perf_counter() - t0 > seconds:
+                return steps / (time.perf_counter() - t0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    session, data, hidden, act, classes, bs, opt = make_case("tiny")
+    reason = supports(session, "cpu", dataset=data)
+    if reason:
+        sys.exit(f"the tiny case does not run compiled: {reason}")
+    t = time.perf_counter()
+    compiled_rate(session, data, 0.05)  # compile (or load the on-disk cache) once, outside the measurement
+    print(f"compiled kernels ready in {time.perf_counter() - t:.1f} s (first run compiles, later ones load the cache)")
+    rates = {"compiled": [], "compiled kernel only": [], "plain torch": [], "numpy": []}
+    for _ in range(args.rounds):
+        r, tr = compiled_rate(session, data, args.seconds)
+        rates["compiled"].append(r)
+        rates["compiled kernel only"].append(kernel_rate(tr, args.seconds / 2))
+        rates["plain torch"].append(plain_rate(data, hidden, act, classes, bs, opt, args.seconds))
+        rates["numpy"].append(numpy_rate(data, bs, opt["params"]["lr"], args.seconds))
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    for k, v in med.items():
+        print(f"{k:22s} {v:10,.0f} steps/s")
+    ok = True
+    for base, target in TARGETS.items():
+        ratio = med["compiled"] / med[base]
+        good = ratio >= target
+        ok &= good
+        print(f"compiled / {base:12s} {ratio:6.1f}x (target >= {target}) {'ok' if good else 'BELOW TARGET'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
