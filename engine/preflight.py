@@ -64,9 +64,10 @@ def preflight(session, *, dataset=None, available=None, device=None, build=True)
         _check_build(canon, rep, data, device)
     warnings = list(check_pairing(canon.loss, last_activation(canon.graph, rep), output_width(rep), data.task))
     es = training.get("early_stopping")
-    if es and not len(data.y_val):
-        warnings.append("early stopping watches the validation loss, but the validation split is empty; "
-                        "it will watch the training loss instead, which rarely stops")
+    if es and not len(data.y_val) and es.get("monitor", "val_loss").startswith("val_"):
+        what = es.get("monitor", "val_loss")[4:].replace("_", " ")
+        warnings.append(f"early stopping watches the validation {what}, but the validation split is empty; "
+                        f"it will watch the training {what} instead, which rarely stops")
     if batch > len(data.y_train) and training["batch_size"] != 0:
         warnings.append(f"batch_size {training['batch_size']} is larger than the training split "
                         f"({len(data.y_train)} samples); each step uses the whole split")

@@ -294,3 +294,14 @@ def test_a_live_change_to_clipping_under_lbfgs_is_refused_at_once():
     with pytest.raises(InvalidInput, match="cannot be used with newton"):
         tr2.request(optimizer={"type": "newton", "params": {}})
     tr2.request(optimizer={"type": "newton", "params": {}}, clip="none")  # both at once is fine
+
+
+def test_preflight_warning_names_the_monitored_score_without_a_validation_split():
+    from engine.preflight import preflight
+
+    s = small({"type": "sgd", "params": {}}, early_stopping={"patience": 2, "monitor": "val_accuracy"})
+    s.dataset = dict(s.dataset, split={"train": 1.0})
+    (w,) = [w for w in preflight(s) if "early stopping" in w]
+    assert "validation accuracy" in w and "training accuracy" in w
+    s.training["early_stopping"] = {"patience": 2, "monitor": "train_loss"}
+    assert not [w for w in preflight(s) if "early stopping" in w]  # it asked for the training loss itself
