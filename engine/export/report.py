@@ -171,20 +171,25 @@ def _preprocessing(ex) -> str:
             f"<code>{escape(info['formula'])}</code>"
             + (f" of the features {escape(', '.join(info['features']))}" if info["features"] else "")
             + ". ONNX, TorchScript and PyTorch exports include it unless exported bare.</p>"]
-    cols = [k for k in ("mean", "std", "min", "range", "scales") if k in info]
+    cols = [k for k in ("mean", "std", "min", "range") if k in info]  # one value per input feature
     if cols:
-        names = info["features"] or [f"input {i + 1}" for i in range(len(info[cols[0]]))]
+        n = len(info[cols[0]])
+        known = list(getattr(ex.data, "feature_names", None) or [])
+        names = info["features"] or (known if len(known) == n else [f"input {i + 1}" for i in range(n)])
         rows = [[escape(str(nm))] + [_num(float(info[c][i])) for c in cols] for i, nm in enumerate(names)]
         html.append(_table(["feature"] + cols, rows[:64], numeric=tuple(range(1, len(cols) + 1))))
-    if "components" in info:
-        comp = info["components"]
+        if n > 64:
+            html.append(f"<p>(the first 64 of {n} features; all are in the weights export's JSON)</p>")
+    if "components" in info:  # one row per principal component: its scale 1/√eigenvalue and its direction
+        comp, scales = info["components"], info["scales"]
         if len(comp) <= 8:
-            html.append("<p>PCA components (rows, largest variance first):</p>")
-            html.append(_table([""] + [f"in {j + 1}" for j in range(len(comp[0]))],
-                               [[f"pc {i + 1}"] + [_num(float(v)) for v in r] for i, r in enumerate(comp)],
-                               numeric=tuple(range(1, len(comp[0]) + 1))))
+            html.append("<p>PCA components (rows, largest variance first) and their scales:</p>")
+            html.append(_table(["", "scale"] + [f"in {j + 1}" for j in range(len(comp[0]))],
+                               [[f"pc {i + 1}", _num(float(scales[i]))] + [_num(float(v)) for v in r]
+                                for i, r in enumerate(comp)], numeric=tuple(range(1, len(comp[0]) + 2))))
         else:
-            html.append(f"<p>PCA components: a {len(comp)}×{len(comp[0])} matrix, listed in the weights export's JSON.</p>")
+            html.append(f"<p>PCA components and scales: a {len(comp)}×{len(comp[0])} matrix, listed in the "
+                        f"weights export's JSON.</p>")
     return "\n".join(html)
 
 

@@ -197,6 +197,9 @@ def test_pca_whitening_matrix_travels_with_the_model(tmp_path):
     arch = json.loads((tmp_path / "m.json").read_text())
     st = tr.data.preprocess_state
     assert arch["preprocess"]["components"] == st["components"] and arch["preprocess"]["scales"] == st["scales"]
+    text = open(export_session(src, "report", tmp_path / "r.html")).read()
+    row = f'<tr><td>pc 1</td><td class="num">{st["scales"][0]:.6g}</td><td class="num">{st["components"][0][0]:.6g}</td>'
+    assert row in text  # each component with its own scale, not mixed into the per-feature table
 
 
 def test_report_lists_the_scaling_epochs_trained_and_test_metrics(tmp_path):
