@@ -16,7 +16,6 @@ from PySide6.QtGui import QColor, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem
 
 from .. import style
-from .node_item import WIDTH
 
 
 @dataclass(frozen=True)
@@ -75,7 +74,9 @@ def route(p1: QPointF, p2: QPointF, obstacles=()) -> QPainterPath:
     between = [r for r in obstacles if r.right() > p1.x() + 1 and r.left() < p2.x() - 1]
     straight = QPainterPath(p1)
     straight.lineTo(p2)
-    hit = blocked(straight, between) or blocked(plain, between)
+    box = plain.boundingRect().united(QRectF(p1, p2).normalized()).adjusted(-1, -1, 1, 1)
+    near = [r for r in between if r.intersects(box)]  # only these can be crossed (cheap pre-filter)
+    hit = near and (blocked(straight, near) or blocked(plain, near))
     if not hit:
         return plain
     y = max(r.bottom() for r in hit) + CLEARANCE
@@ -112,14 +113,11 @@ class EdgeItem(QGraphicsPathItem):
         p2 = self.dst_item.port_scene_pos(self.edge.port)
         obstacles = []
         scene = self.scene()
-        nodes = getattr(scene, "nodes", None)
-        if nodes and p2.x() - p1.x() > 2 * BEND + 10:  # only a forward edge can have layers in between
-            for item in nodes.values():
-                if item is self.src_item or item is self.dst_item:
-                    continue
-                x = item.x()
-                if x + WIDTH > p1.x() and x < p2.x():
-                    obstacles.append(QRectF(x, item.y(), WIDTH, item.height))
+        if p2.x() - p1.x() > 2 * BEND + 10 and hasattr(scene, "node_rects"):  # only a forward edge can be blocked
+            a, b = p1.x(), p2.x()
+            src, dst = self.src_item, self.dst_item
+            obstacles = [r for item, x0, x1, r in scene.node_rects() if x1 > a and x0 < b and item is not src
+                         and item is not dst]
         self.setPath(route(p1, p2, obstacles))
 
     def set_style(self, edge_style: EdgeStyle):

@@ -15,6 +15,7 @@ from engine.layers import get_layer
 
 from .. import style
 from .edge_item import NEUTRAL, EdgeItem, EdgeStyle, bezier
+from .node_item import WIDTH as NODE_WIDTH
 from .node_item import NodeItem
 from .port_item import PortItem
 
@@ -39,6 +40,7 @@ class GraphScene(QGraphicsScene):
         self._drag_target = None  # (node_id, port) under the cursor
         self._moving = None  # edges to re-route after a batch move
         self._pastes = 0  # successive pastes of one copy cascade instead of stacking
+        self._rects = None  # node_rects() cache; None: stale
         self.setItemIndexMethod(QGraphicsScene.NoIndex)  # items move a lot; BSP rebuilds cost more
         d = document
         d.nodeAdded.connect(self._on_node_added)
@@ -51,6 +53,19 @@ class GraphScene(QGraphicsScene):
         d.selectionChanged.connect(self._on_doc_selection)
         self.selectionChanged.connect(self._on_scene_selection)
         self.rebuild()
+
+    def node_rects(self) -> list:
+        """``(item, left, right, QRectF)`` of every node, cached until a node moves, appears or goes.
+
+        Edges ask for it to route around the nodes in their way (``edge_item.route``); a batch move
+        rebuilds it once instead of once per edge.
+        """
+        if self._rects is None:
+            self._rects = []
+            for item in self.nodes.values():
+                x, y = item.x(), item.y()
+                self._rects.append((item, x, x + NODE_WIDTH, QRectF(x, y, NODE_WIDTH, item.height)))
+        return self._rects
 
     # -- document -> items -------------------------------------------------
     def rebuild(self):
@@ -73,6 +88,7 @@ class GraphScene(QGraphicsScene):
         self._update_rect()
 
     def _on_node_added(self, node_id, grow=True):
+        self._rects = None
         node = self.doc.graph.node(node_id)
         try:
             lt = get_layer(node.type)
@@ -86,6 +102,7 @@ class GraphScene(QGraphicsScene):
             self._update_rect()
 
     def _on_node_removed(self, node_id):
+        self._rects = None
         item = self.nodes.pop(node_id, None)
         self._adj.pop(node_id, None)
         if item is not None:
@@ -124,6 +141,7 @@ class GraphScene(QGraphicsScene):
         self._update_rect()
 
     def _on_report(self, report):
+        self._rects = None  # a node's height follows its ports
         for n in self.doc.graph.nodes:
             item = self.nodes.get(n.id)
             if item is not None:
@@ -166,6 +184,7 @@ class GraphScene(QGraphicsScene):
         return QPointF(round(p.x() / GRID) * GRID, round(p.y() / GRID) * GRID)
 
     def node_item_moved(self, item: NodeItem):
+        self._rects = None
         edges = self._adj.get(item.node_id, ())
         if self._moving is not None:
             self._moving.update(edges)
