@@ -1,5 +1,8 @@
 """ONNX export: opset 17, a dynamic batch axis, inputs named "input" and outputs "output".
 
+The graph is named after the session; ``metadata_props`` hold ``name``, ``preprocess`` (the
+fitted scaling as JSON, as in the weights export) and ``preprocess_included``.
+
 The model starts with the dataset's scaling and feature crosses (see
 ``engine/export/preprocess_module.py``), so it takes raw inputs, unless the
 export is bare. The classic (TorchScript-based) exporter is used while torch still ships it: it
@@ -39,10 +42,36 @@ def onnx_bytes(ex) -> bytes:
     import onnx
 
     try:
-        onnx.checker.check_model(onnx.load_from_string(data))
+        proto = onnx.load_from_string(data)
+        onnx.checker.check_model(proto)
     except Exception as e:
         raise InvalidInput(f"ONNX export produced an invalid model: {e}") from None
-    return data
+    return _with_metadata(proto, ex)
+
+
+def _with_metadata(proto, ex) -> bytes:
+    """Name the graph after the session and record the preprocessing (included, or to apply for a bare export)."""
+    import json
+
+    from .preprocess_module import describe
+
+    proto.graph.name = ex.name or ex.session.name or "network"
+    pre = _bare_description(ex) if ex.bare else describe(ex.preprocess_state)
+    for key, value in (("name", proto.graph.name), ("preprocess", json.dumps(pre)),
+                       ("preprocess_included", "true" if ex.with_preprocess else "false")):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    return proto.SerializeToString()
+
+
+def _bare_description(ex):
+    """A bare export still says what its inputs need; a dataset that cannot be rebuilt says so instead."""
+    from .preprocess_module import describe
+
+    try:
+        return describe(ex.preprocess_state)
+    except InvalidInput as e:
+        return {"unknown": str(e)}
 
 
 def _dynamo_bytes(model, x, kw) -> bytes:

@@ -11,6 +11,7 @@ import json
 import sys
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -164,6 +165,11 @@ def test_iris_like_standardised_exports_answer_right_on_raw_rows(tmp_path):
     bare = onnx_out(export_session(src, "onnx", tmp_path / "bare.onnx", bare=True), xr)
     bare_acc = float(np.mean(bare[:len(yt)].argmax(1) == yt))
     assert bare_acc <= 0.7 < acc and np.abs(bare - want).max() > 1.0
+    meta = {m.key: m.value for m in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    bare_meta = {m.key: m.value for m in onnx.load(str(tmp_path / "bare.onnx")).metadata_props}
+    assert meta["name"] == "iris like" and meta["preprocess_included"] == "true"
+    assert bare_meta["preprocess_included"] == "false"
+    assert json.loads(bare_meta["preprocess"])["mean"] == tr.data.preprocess_state["mean"]  # what to apply first
     # the bare network on preprocessed rows is the trained network again
     pre = apply_preprocess(xr, tr.data.preprocess_state)
     np.testing.assert_allclose(onnx_out(tmp_path / "bare.onnx", pre), want, atol=TOL, rtol=0)
