@@ -10,7 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from . import templates
 from .new_dialog import EXAMPLE_PREFIX, TemplateDialog
@@ -85,19 +86,29 @@ class FileActions:
         if key is None:
             return False
         if key.startswith(EXAMPLE_PREFIX):
-            return self.win.open_path(key[len(EXAMPLE_PREFIX):], as_example=True)
+            return self._open(key[len(EXAMPLE_PREFIX):], as_example=True)
         self.win.load_session(templates.make(key))
         return True
+
+    def _open(self, path, as_example=False) -> bool:
+        """Say "Opening …" (painted at once, with a busy cursor) before a load that may take seconds."""
+        self.win.statusBar().showMessage(f"Opening {os.path.basename(os.fspath(path))}…")
+        self.win.statusBar().repaint()  # paint now: the load below holds the event loop
+        QApplication.setOverrideCursor(Qt.WaitCursor)
+        try:
+            return self.win.open_path(path, as_example=as_example) if as_example else self.win.open_path(path)
+        finally:
+            QApplication.restoreOverrideCursor()
 
     def open(self, path=None):
         if not self.maybe_save():
             return False
         path = path or self.ask_open_path()
-        return bool(path) and self.win.open_path(path)
+        return bool(path) and self._open(path)
 
     def open_example(self, path) -> bool:
         """An example opens as a new untitled document: Save asks where, the example file stays as shipped."""
-        return self.maybe_save() and self.win.open_path(path, as_example=True)
+        return self.maybe_save() and self._open(path, as_example=True)
 
     def save(self) -> bool:
         if not self.doc.path:
@@ -118,7 +129,7 @@ class FileActions:
             return False
         if self.win.has_unsaved_changes() and not self.ask_revert():
             return False
-        return self.win.open_path(self.doc.path)
+        return self._open(self.doc.path)
 
     # -- recent files and examples ---------------------------------------------------
     def recent(self) -> list[str]:

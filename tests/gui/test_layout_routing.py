@@ -86,3 +86,21 @@ def test_duplicate_lands_beside_the_original_covering_nothing(qtbot, editor):
     (again,) = scene.duplicate_selection()  # the first copy's place is taken: the second goes further down
     r2 = scene.nodes[again].sceneBoundingRect()
     assert r2.top() > rect.top() and not r2.intersects(rect)
+
+
+def test_file_open_says_opening_before_the_load_holds_the_window(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    path = tmp_path / "s.json"
+    assert window.save_to(path)
+    seen = []
+    real = window.open_path
+
+    def spy(p, **kw):
+        seen.append((window.statusBar().currentMessage(), QApplication.overrideCursor() is not None))
+        return real(p, **kw)
+
+    window.open_path = spy
+    assert window.files.open(str(path))
+    assert seen == [("Opening s.json…", True)] and QApplication.overrideCursor() is None
+    assert window.statusBar().currentMessage().startswith("Opened")
