@@ -12,7 +12,8 @@ import sys
 
 from engine import __version__
 
-COMMANDS = ("validate", "train", "trace", "export")
+COMMANDS = ("validate", "train", "trace", "export", "evaluate", "explain")
+ANALYSIS = ("evaluate", "explain")  # implemented in cli/analysis.py
 WINDOW_FILES = (".nnp", ".json")
 MAX_EPOCHS = 1_000_000  # the same cap as a session's training.epochs
 MAX_SEED = 2**63 - 1
@@ -24,6 +25,9 @@ commands:
   train SESSION       train headless (progress on stderr, or --json lines on stdout)
   trace SESSION       one sample forward and backward, every number, as JSON
   export SESSION      write the model as ONNX, TorchScript, safetensors, PyTorch source, or an HTML report
+  evaluate SESSION    metrics of a trained .nnp: ROC/AUC, precision/recall/F1 per class, completeness,
+                      contamination, efficiency; MAE/RMSE/R² and residuals for regression
+  explain SESSION     permutation importance with bootstrap intervals, partial dependence per feature
 
 SESSION is a .json session or a saved .nnp file. `main.py` alone, or `main.py FILE.nnp|FILE.json`,
 opens the window; anything else must start with a command.
@@ -98,7 +102,30 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--bare", action="store_true",
                    help="onnx/torchscript/pytorch: the network alone, without the dataset's scaling and feature "
                         "crosses in front (by default the exported model takes raw inputs)")
+    _analysis_parsers(sub)
     return p
+
+
+def _analysis_parsers(sub):
+    ev = sub.add_parser("evaluate", help="every metric of the evaluation views, for a trained .nnp")
+    ev.add_argument("session", help="a trained .nnp")
+    ev.add_argument("--split", choices=("train", "val", "test"), default="test", help="default: test")
+    ev.add_argument("--threshold", type=float, default=0.5,
+                    help="binary tasks: P(class 1) at or above which a sample is called positive (default 0.5)")
+    ev.add_argument("--json", action="store_true", help="one JSON object: metrics and the ROC and "
+                    "completeness-efficiency curves")
+    ev.add_argument("--per-sample", action="store_true", help="with --json: also every sample's score or residual")
+    ex = sub.add_parser("explain", help="permutation importance and partial dependence of a trained .nnp")
+    ex.add_argument("session", help="a trained .nnp")
+    ex.add_argument("--split", choices=("train", "val", "test"), default="test", help="default: test")
+    ex.add_argument("--at", choices=("mean", "median", "mode"), default="mean",
+                    help="where the other features are held for partial dependence (mode: most common value)")
+    ex.add_argument("--boot", type=_int_in(2, 10_000, "--boot"), default=30,
+                    help="bootstrap rounds for the importance intervals (default 30)")
+    ex.add_argument("--grid", type=_int_in(2, 1000, "--grid"), default=20, help="points per PDP curve (default 20)")
+    ex.add_argument("--seed", type=_int_in(0, MAX_SEED, "--seed"), default=0, help="shuffles and resamples")
+    ex.add_argument("--json", action="store_true", help="one JSON object: importances, intervals, PDP per feature")
+    ex.add_argument("--ice", action="store_true", help="with --json: also the ICE curves and the Ŷ-vs-X_j scatter")
 
 
 def _usage_error(argv) -> str | None:
@@ -156,6 +183,8 @@ def run_cli(argv) -> int:
     try:
         from . import commands
 
+        if args.command in ANALYSIS:
+            from . import analysis as commands
         return getattr(commands, f"cmd_{args.command}")(args)
     except InvalidInput as e:
         print(f"error: {one_line(e)}", file=sys.stderr)
