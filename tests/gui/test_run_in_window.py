@@ -128,3 +128,27 @@ def test_a_network_that_cannot_fit_is_refused_before_anything_is_allocated(live_
     c.train()
     assert not c.busy and c.run is None and c.state == "idle"
     assert win.statusBar().currentMessage().startswith("Cannot train: ") and "needs ~" in win.statusBar().currentMessage()
+
+
+def test_history_export_while_training_reads_a_consistent_copy(live_windows, qtbot, tmp_path):
+    import csv
+
+    win = live_windows(example("spiral_playground", epochs=10_000, batch_size=5), strict=True)
+    c = win.controller
+    c.train()
+    qtbot.waitUntil(lambda: c.trainer is not None and c.trainer.epoch >= 2, timeout=15000)
+
+    class Ask:
+        @staticmethod
+        def ask_path(*a):
+            return str(tmp_path / "history.csv")
+
+    for _ in range(5):  # mid-epoch, while steps are appended: never an IndexError, rows always whole
+        assert win.live.export_history(Ask) == str(tmp_path / "history.csv")
+        rows = list(csv.reader(open(tmp_path / "history.csv")))
+        assert len(rows) >= 3 and len({len(r) for r in rows}) == 1
+        assert [int(float(r[0])) for r in rows[1:]] == list(range(1, len(rows)))
+        qtbot.wait(30)
+    assert c.state == "running"
+    with qtbot.waitSignal(c.finished, timeout=3000):
+        c.stop()
