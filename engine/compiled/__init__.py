@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from .support import numba_available, supports
 
-__all__ = ["CompiledTrainer", "numba_available", "supports"]
+__all__ = ["CompiledTrainer", "NotCompiled", "numba_available", "supports", "warm_up"]
 
 
 def __getattr__(name):  # the trainer imports numba: only on first use
-    if name == "CompiledTrainer":
-        from .trainer import CompiledTrainer
+    if name in ("CompiledTrainer", "NotCompiled"):
+        from . import trainer
 
-        return CompiledTrainer
+        return getattr(trainer, name)
+    if name == "warm_up":
+        from .warm import warm_up
+
+        return warm_up
     raise AttributeError(name)

@@ -123,6 +123,9 @@ def supports(session, device=None, *, dataset=None) -> str | None:
     for r in regs:
         if r.name not in REGULARIZERS:
             return f"the {r.name} regularizer runs on torch"
+    if dataset is not None and dataset.task != "classification" and s.loss["type"] in ("cross_entropy",
+                                                                                      "multiclass_hinge"):
+        return f"{s.loss['type']} on real-valued (soft) targets runs on torch"
     bs = int(s.training["batch_size"])
     if dataset is not None and (bs == 0 or bs > len(dataset.x_train)):
         bs = len(dataset.x_train)

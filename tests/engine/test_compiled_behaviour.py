@@ -286,6 +286,8 @@ def test_supports_names_the_reason_for_everything_it_refuses():
     assert supports(s, "cuda") == "device 'cuda' trains with torch"
     big = chain((512, "relu"), (512, "relu"), (1, "identity"))
     assert "too large" in _reason(graph=big, batch_size=32)
+    soft = session(chain((6, "tanh"), (2, "identity")), loss="cross_entropy")
+    assert supports(soft, "cpu", dataset=dataset("regression")) == "cross_entropy on real-valued (soft) targets runs on torch"
     frozen = chain((6, "tanh"), (1, "identity"))
     frozen["layers"][1]["trainable"] = False
     assert _reason(graph=frozen) == "frozen layers run on torch (d1 is frozen)"

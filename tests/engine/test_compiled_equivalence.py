@@ -87,6 +87,11 @@ CASES = {
                                                                  "then": {"type": "cosine", "params": {"t_max": 30}}}}),
     "early-stopping": dict(graph=chain(*H, (1, "identity")), optimizer=("sgd", {"lr": 1.0}),
                            early_stopping={"patience": 3, "min_delta": 0.0, "restore_best": True}),
+    "no-bias": dict(graph={"layers": [{"id": "input", "type": "Input", "params": {"shape": [2]}},
+                                      {"id": "a", "type": "Dense", "params": {"units": 6, "activation": "tanh",
+                                                                              "use_bias": False}},
+                                      {"id": "b", "type": "Dense", "params": {"units": 1}},
+                                      {"id": "output", "type": "Output"}]}),
     # merges
     "add-concat": dict(graph={"nodes": [
         {"id": "input", "type": "Input", "params": {"shape": [2]}},
