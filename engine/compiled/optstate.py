@@ -30,7 +30,8 @@ def export_optimizer_state(tr):
         if tr._lr is not None:
             group["lr"] = float(tr._lr)
     tr.optimizer.state.clear()
-    if tr.opt_steps == 0 or not SLOTS[code]:
+    # torch's Adagrad creates its accumulators in its constructor (its step fails without them)
+    if (tr.opt_steps == 0 and code != ADAGRAD) or not SLOTS[code]:
         return
     for p, off in _trainable(tr):
         n = p.numel()

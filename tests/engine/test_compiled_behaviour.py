@@ -101,6 +101,15 @@ def test_checkpoints_move_between_the_paths(opt):
             assert np.abs(w[k] - w_ref[k]).max() <= 1e-5 * np.abs(w_ref[k]).max()
 
 
+@pytest.mark.parametrize("opt", ["adagrad", "adam", "momentum", "sgd"])
+def test_a_state_saved_before_any_step_trains_on_torch(opt):
+    data = dataset()
+    s = session(chain((4, "tanh"), (1, "identity")), optimizer=(opt, {"lr": 0.01}))
+    tr = torch_trainer(s, data)
+    tr.load_state(*_roundtrip(CompiledTrainer(s, dataset=data).state()))
+    assert len(steps_of(tr.run(max_steps=3))) == 3
+
+
 def test_an_archive_saved_on_the_compiled_path_opens_on_both(tmp_path):
     from engine.archive import load_archive, save_archive
 
