@@ -32,7 +32,7 @@ TRANSITIONS = {
 # What the Train menu allows in each state.
 ACTIONS = {
     "train": {S.IDLE, S.PAUSED, S.FINISHED, S.FAILED},
-    "pause": {S.RUNNING},
+    "pause": {S.RUNNING, S.BUILDING},  # during the build: paused as soon as it is built
     "step": {S.IDLE, S.PAUSED, S.FINISHED, S.FAILED},
     "stop": {S.BUILDING, S.RUNNING, S.PAUSED},
     "reset_weights": {S.PAUSED, S.FINISHED},

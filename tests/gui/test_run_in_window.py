@@ -152,3 +152,20 @@ def test_history_export_while_training_reads_a_consistent_copy(live_windows, qtb
     assert c.state == "running"
     with qtbot.waitSignal(c.finished, timeout=3000):
         c.stop()
+
+
+def test_pause_during_the_build_holds_the_run_as_soon_as_it_is_built(live_windows, qtbot):
+    win = live_windows(example("circle_playground", epochs=50), strict=True)
+    c = win.controller
+    c.train()
+    assert c.state == "building" and win.actions_by_name["pause"].isEnabled()
+    win.actions_by_name["pause"].trigger()
+    assert c.state == "paused"
+    qtbot.waitUntil(lambda: c.meta is not None, timeout=15000)  # built
+    qtbot.wait(300)
+    assert c.state == "paused" and c.trainer.step == 0  # held before its first step
+    win.actions_by_name["train"].trigger()  # Train resumes
+    qtbot.waitUntil(lambda: c.trainer.step > 10, timeout=5000)
+    assert c.state == "running"
+    with qtbot.waitSignal(c.finished, timeout=3000):
+        c.stop()
