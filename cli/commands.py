@@ -107,7 +107,8 @@ def _build_trainer(args, session, archive):
     if resuming:
         try:
             archive.restore_into(trainer)
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError) as e:
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError,
+                OverflowError) as e:
             raise InvalidInput(f"{os.path.basename(args.session)}: the saved training state is damaged "
                                f"({type(e).__name__}: {one_line(e, 160)})") from None
         if args.seed is not None:

@@ -74,7 +74,8 @@ class Archive:
             trainer.load_state(self.tensors, self.meta)
         except SessionError:
             raise
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError) as e:
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError,
+                OverflowError) as e:
             raise SessionError(f"{where}: the saved training state is damaged ({type(e).__name__}: "
                                f"{str(e)[:160]})") from None
         if self.history is not None:

@@ -12,6 +12,10 @@ import math
 from .errors import InvalidInput, SessionError
 
 
+FLOAT32_MAX = 3.4e38  # the optimizers compute in float32: a larger hyperparameter overflows inside torch
+BELOW_ONE = ("betas", "momentum", "dampening", "rho", "alpha")  # decay factors: 1 - factor must stay positive
+
+
 def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -34,15 +38,32 @@ def _same_kind(saved, fresh, field, where):
         if type(saved) is not type(fresh):
             raise SessionError(f"{where}: {field} must be {_short(fresh)}-like, got {_short(saved)}")
     elif _number(fresh):
-        if not _number(saved) or not math.isfinite(saved):
+        if not _number(saved) or not math.isfinite(saved) or abs(saved) > FLOAT32_MAX:
             raise SessionError(f"{where}: {field} must be a finite number, got {_short(saved)}")
         if saved < 0 and fresh >= 0:
             raise SessionError(f"{where}: {field} must be ≥ 0, got {_short(saved)}")
+        if isinstance(fresh, int) and (not isinstance(saved, int) or saved > 10**9):
+            raise SessionError(f"{where}: {field} must be a whole number up to 1,000,000,000, got {_short(saved)}")
+        if field.rsplit(".", 1)[-1].split("[")[0] in BELOW_ONE and not 0 <= saved < 1:
+            raise SessionError(f"{where}: {field} must be in [0, 1), got {_short(saved)}")
     elif isinstance(fresh, (list, tuple)):
         if not isinstance(saved, (list, tuple)) or len(saved) != len(fresh):
             raise SessionError(f"{where}: {field} must be a list of {len(fresh)}, got {_short(saved)}")
         for i, (s, f) in enumerate(zip(saved, fresh)):
             _same_kind(s, f, f"{field}[{i}]", where)
+
+
+def _finite_leaves(doc, field, where):
+    """Every number in a small state object is finite (null stands for "none yet")."""
+    stack = [(doc, field)]
+    while stack:
+        v, f = stack.pop()
+        if isinstance(v, dict):
+            stack.extend((x, f"{f}.{k}") for k, x in v.items())
+        elif isinstance(v, list):
+            stack.extend((x, f"{f}[{i}]") for i, x in enumerate(v))
+        elif _number(v) and not math.isfinite(v):
+            raise SessionError(f"{where}: {f} must be a finite number, got {_short(v)}")
 
 
 def check_optimizer(saved, fresh_sd, param_shapes, tensors, where):
@@ -186,9 +207,17 @@ def check_state_fits(trainer, tensors: dict, meta: dict, where: str):
     for key in ("schedule",):
         if not isinstance(meta.get(key), dict):
             raise SessionError(f"{where}: training_state.{key} must be an object, got {_short(meta.get(key))}")
+    _finite_leaves(meta["schedule"], "training_state.schedule", where)
     es = meta.get("early_stopping")
-    if es is not None and not isinstance(es, dict):
-        raise SessionError(f"{where}: training_state.early_stopping must be an object or null")
+    if es is not None:
+        if not isinstance(es, dict):
+            raise SessionError(f"{where}: training_state.early_stopping must be an object or null")
+        _finite_leaves(es, "training_state.early_stopping", where)
+        for key in ("best_epoch", "bad_epochs", "stopped_epoch"):
+            v = es.get(key)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                raise SessionError(f"{where}: training_state.early_stopping.{key} must be a whole number ≥ 0, "
+                                   f"got {_short(v)}")
     params = list(trainer.model.trainable_parameters())
     check_optimizer(meta.get("optimizer"), trainer.optimizer.state_dict(), [tuple(p.shape) for p in params],
                     tensors, where)

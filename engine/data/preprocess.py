@@ -35,8 +35,8 @@ def check_features(names):
     if not isinstance(names, (list, tuple)) or not names:
         raise InvalidInput(f"preprocess features must be a non-empty list of names from {', '.join(FEATURES)}; got {names!r}")
     for name in names:
-        if name not in FEATURES:
-            raise InvalidInput(f"unknown feature {name!r}; choose from: {', '.join(FEATURES)}")
+        if not isinstance(name, str) or name not in FEATURES:  # a list or object here is not hashable, let alone known
+            raise InvalidInput(f"unknown feature {str(name)[:60]!r}; choose from: {', '.join(FEATURES)}")
     if len(set(names)) != len(names):
         raise InvalidInput(f"preprocess features list a name twice: {list(names)!r}")
     return list(names)
