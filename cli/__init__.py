@@ -12,7 +12,7 @@ import sys
 
 from engine import __version__
 
-COMMANDS = ("validate", "train", "trace", "export", "evaluate", "explain")
+COMMANDS = ("validate", "train", "trace", "export", "evaluate", "explain", "new", "cv", "sweep", "sweep-worker")
 ANALYSIS = ("evaluate", "explain")  # implemented in cli/analysis.py
 WINDOW_FILES = (".nnp", ".json")
 MAX_EPOCHS = 1_000_000  # the same cap as a session's training.epochs
@@ -25,6 +25,10 @@ commands:
   train SESSION       train headless (progress on stderr, or --json lines on stdout)
   trace SESSION       one sample forward and backward, every number, as JSON
   export SESSION      write the model as ONNX, TorchScript, safetensors, PyTorch source, or an HTML report
+  new --csv FILE      write a session for a CSV file with the import dialog's defaults
+  cv SESSION          k-fold cross-validation of a session (per-fold scores, mean ± std)
+  sweep SESSION       hyperparameter search on Optuna over a SPACE file (grid, random, TPE)
+  sweep-worker        run trials of a study that sweep created, from any machine sharing its storage
   evaluate SESSION    metrics of a trained .nnp: ROC/AUC, precision/recall/F1 per class, completeness,
                       contamination, efficiency; MAE/RMSE/R² and residuals for regression
   explain SESSION     permutation importance with bootstrap intervals, partial dependence per feature
@@ -103,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="onnx/torchscript/pytorch: the network alone, without the dataset's scaling and feature "
                         "crosses in front (by default the exported model takes raw inputs)")
     _analysis_parsers(sub)
+    from .experiments import add_parsers  # new, cv, sweep, sweep-worker: cli/experiments.py
+
+    add_parsers(sub, _int_in)
     return p
 
 
@@ -185,6 +192,10 @@ def run_cli(argv) -> int:
 
         if args.command in ANALYSIS:
             from . import analysis as commands
+        from . import experiments
+
+        if args.command in experiments.COMMANDS:
+            return experiments.run(args)
         return getattr(commands, f"cmd_{args.command}")(args)
     except InvalidInput as e:
         print(f"error: {one_line(e)}", file=sys.stderr)
