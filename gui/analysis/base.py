@@ -1,0 +1,117 @@
+"""What every analysis view shares: a Compute button, a status line, a JobRunner, and the run it reads.
+
+A view never holds training state: ``run_provider()`` returns the window's current ``engine.Run`` (or None),
+and a job works on ``engine.evaluation.Frozen(run)``, a copy taken between two steps, so a training that
+goes on is neither stopped nor able to change the numbers half-way through.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from .jobs import JobRunner
+
+MUTED = "color: #5b6573;"
+ERROR = "color: #b3261e;"
+
+
+class AnalysisView(QWidget):
+    """Subclasses set ``title``/``needs``, build their body into ``self.body``, implement ``job``/``show_result``."""
+
+    title = "Analysis"
+    button_text = "Compute"
+    needs = "Train the network first (Train, F5); then press Compute."
+    computed = Signal(object)  # the result shown (tests wait on it)
+
+    def __init__(self, run_provider=None, parent=None):
+        super().__init__(parent)
+        self.run_provider = run_provider or (lambda: None)
+        self.result = None
+        self.runner = JobRunner(self)
+        self.runner.done.connect(self._on_done)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.progress.connect(self.on_progress)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(2, 2, 2, 2)
+        outer.setSpacing(2)
+        self.bar = QHBoxLayout()
+        self.bar.setContentsMargins(2, 0, 2, 0)
+        self.button = QPushButton(self.button_text)
+        self.button.setObjectName("computeButton")
+        self.button.clicked.connect(self.compute)
+        self.status = QLabel(self.needs)
+        self.status.setObjectName("analysisStatus")
+        self.status.setStyleSheet(MUTED)
+        self.status.setWordWrap(True)
+        self.status.setMinimumWidth(1)
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.bar.addWidget(self.button)
+        outer.addLayout(self.bar)
+        outer.addWidget(self.status)
+        self.body = QVBoxLayout()
+        self.body.setSpacing(2)
+        outer.addLayout(self.body, 1)
+
+    def add_control(self, widget, label=None):
+        if label:
+            lab = QLabel(label)
+            lab.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            self.bar.addWidget(lab)
+        self.bar.addWidget(widget)
+        return widget
+
+    def finish_bar(self):
+        self.bar.addStretch(1)
+
+    # -- computing ---------------------------------------------------------------------------
+    def current_run(self):
+        run = self.run_provider()
+        return run if run is not None and getattr(run, "trainer", None) is not None else None
+
+    def compute(self):
+        """Start the job on the current run (or say what is missing)."""
+        run = self.current_run()
+        fn = self.job(run)
+        if fn is None:
+            self.set_status(self.needs, error=False)
+            return False
+        self.set_status("Computing…")
+        self.button.setEnabled(False)
+        self.runner.start(fn)
+        return True
+
+    def job(self, run):
+        """``fn(progress, should_stop) -> result`` for the runner, or None when there is nothing to compute."""
+        raise NotImplementedError
+
+    def on_progress(self, obj):
+        pass
+
+    def _on_done(self, result):
+        self.button.setEnabled(True)
+        self.result = result
+        self.set_status("")
+        self.show_result(result)
+        self.computed.emit(result)
+
+    def _on_failed(self, text):
+        self.button.setEnabled(True)
+        self.set_status(text, error=True)
+
+    def show_result(self, result):
+        raise NotImplementedError
+
+    def set_status(self, text, error=False):
+        self.status.setText(text)
+        self.status.setStyleSheet(ERROR if error else MUTED)
+        self.status.setVisible(bool(text))
+
+    def shutdown(self):
+        self.runner.shutdown()
+
+    # -- export (the Plots dock's Export ▸ Current Plot) ---------------------------------------
+    def export_item(self):
+        raise NotImplementedError
+
+    def csv_table(self):
+        return [], []

@@ -1,0 +1,239 @@
+"""Evaluation of the trained network on one split: ROC + AUC, completeness vs efficiency, scores per class,
+the rates at a threshold you slide (binary tasks); residuals and predicted-vs-true for regression.
+
+The numbers come from ``engine.evaluation.evaluate_run`` on a frozen copy of the run (lecture 002's
+completeness = recall, contamination = FP/(TP+FP), efficiency = precision = 1 − contamination).
+Moving the threshold recomputes the rates from the scores already computed: no network call.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSlider, QStackedWidget, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from engine.evaluation import at_threshold
+
+from ..plots import BLUE, ORANGE, SERIES, TEXT, plot_widget
+from .base import AnalysisView
+
+DIAG = pg.mkPen((150, 150, 150), width=1, style=Qt.DashLine)
+
+
+def _fmt(v, spec=".3f"):
+    return "—" if v is None or v != v else format(v, spec)
+
+
+class EvaluationView(AnalysisView):
+    title = "Evaluation"
+    needs = "Train the network first (Train, F5), then press Compute: metrics of the chosen split."
+
+    def __init__(self, run_provider=None, parent=None):
+        super().__init__(run_provider, parent)
+        self.split = self.add_control(QComboBox(), "split")
+        self.split.setObjectName("evalSplit")
+        self.split.addItems(["test", "val", "train"])
+        self.split.setToolTip("Judge the network on data it was not trained on: the test split (val while tuning).")
+        self.split.currentTextChanged.connect(lambda _: self.compute() if self.result is not None else None)
+        self.slider = self.add_control(QSlider(Qt.Horizontal), "threshold")
+        self.slider.setObjectName("thresholdSlider")
+        self.slider.setRange(0, 100)
+        self.slider.setValue(50)
+        self.slider.setMinimumWidth(120)
+        self.slider.setToolTip("Binary tasks: a sample is called positive when P(class 1) ≥ threshold. Lower it to "
+                               "find more positives (completeness up) at the price of more contamination.")
+        self.slider.valueChanged.connect(self._on_threshold)
+        self.thr_label = self.add_control(QLabel("0.50"))
+        self.thr_label.setMinimumWidth(34)
+        self.finish_bar()
+        self.pages = QStackedWidget()
+        self.body.addWidget(self.pages, 1)
+        self._build_classification()
+        self._build_regression()
+        self.threshold = 0.5
+
+    # -- layout --------------------------------------------------------------------------------
+    def _build_classification(self):
+        page = QWidget()
+        col = QVBoxLayout(page)
+        col.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        col.addLayout(row, 1)
+        self.roc = plot_widget(x="false positive rate", y="true positive rate (completeness)", title="ROC")
+        self.roc.setObjectName("rocPlot")
+        self.ce = plot_widget(x="completeness (recall)", y="efficiency (precision)", title="completeness vs efficiency")
+        self.ce.setObjectName("cePlot")
+        for pw in (self.roc, self.ce):
+            pw.setMouseEnabled(False, False)
+            pw.setXRange(0, 1, padding=0.02)
+            pw.setYRange(0, 1.02, padding=0.02)
+            pw.setMinimumSize(160, 120)
+        self.roc.plot([0, 1], [0, 1], pen=DIAG)
+        self.roc_marker = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(*ORANGE), pen=pg.mkPen("k"))
+        self.ce_marker = pg.ScatterPlotItem(size=10, brush=pg.mkBrush(*ORANGE), pen=pg.mkPen("k"))
+        self.roc.addItem(self.roc_marker)
+        self.ce.addItem(self.ce_marker)
+        self.roc_curves, self.ce_curve = [], self.ce.plot([], [], pen=pg.mkPen(BLUE, width=2))
+        row.addWidget(self.roc, 1)
+        row.addWidget(self.ce, 1)
+        side = QVBoxLayout()
+        self.summary = QLabel()
+        self.summary.setObjectName("evalSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet(f"color: {TEXT};")
+        self.table = QTableWidget(0, 5)
+        self.table.setObjectName("perClassTable")
+        self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "n"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.rates = QLabel()
+        self.rates.setObjectName("ratesLabel")
+        self.rates.setWordWrap(True)
+        self.rates.setTextFormat(Qt.RichText)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.summary)
+        side.addWidget(self.table, 1)
+        holder = QWidget()
+        holder.setLayout(side)
+        holder.setMinimumWidth(250)
+        holder.setMaximumWidth(340)
+        row.addWidget(holder)
+        col.addWidget(self.rates)
+        self.pages.addWidget(page)
+
+    def _build_regression(self):
+        page = QWidget()
+        row = QHBoxLayout(page)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.pvt = plot_widget(x="true value", y="predicted value", title="predicted vs true")
+        self.res = plot_widget(x="predicted value", y="residual (true − predicted)", title="residuals")
+        self.pvt.setObjectName("predVsTruePlot")
+        self.res.setObjectName("residualPlot")
+        self.pvt_diag = self.pvt.plot([], [], pen=DIAG)
+        self.res_zero = self.res.plot([], [], pen=DIAG)
+        self.pvt_pts = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*BLUE, 150))
+        self.res_pts = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*BLUE, 150))
+        self.pvt.addItem(self.pvt_pts)
+        self.res.addItem(self.res_pts)
+        for pw in (self.pvt, self.res):
+            pw.setMinimumSize(160, 120)
+            row.addWidget(pw, 1)
+        self.reg_summary = QLabel()
+        self.reg_summary.setObjectName("regSummary")
+        self.reg_summary.setWordWrap(True)
+        self.reg_summary.setMaximumWidth(260)
+        row.addWidget(self.reg_summary)
+        self.pages.addWidget(page)
+
+    # -- computing -----------------------------------------------------------------------------
+    def job(self, run):
+        if run is None:
+            return None
+        from engine.evaluation import Frozen, evaluate_run
+
+        frozen = Frozen(run)  # on the GUI thread, between two steps: cheap (a copy of the weights)
+        split, thr = self.split.currentText(), self.threshold
+        return lambda progress, stop: evaluate_run(frozen, split, threshold=thr)
+
+    def show_result(self, rep):
+        if rep["task"] == "regression":
+            self.pages.setCurrentIndex(1)
+            self.slider.setEnabled(False)
+            self._show_regression(rep)
+            return
+        self.pages.setCurrentIndex(0)
+        binary = "roc" in rep
+        self.slider.setEnabled(binary)
+        for c in self.roc_curves:
+            self.roc.removeItem(c)
+        self.roc_curves = []
+        if binary:
+            self.roc_curves.append(self.roc.plot(rep["roc"]["fpr"], rep["roc"]["tpr"], pen=pg.mkPen(BLUE, width=2)))
+            ce = rep["completeness_efficiency"]
+            pts = [(c, e) for c, e in zip(ce["completeness"], ce["efficiency"]) if e is not None]
+            self.ce_curve.setData([p[0] for p in pts], [p[1] for p in pts])
+            self.ce.setVisible(True)
+        else:
+            for i, c in enumerate(rep["roc_per_class"]):
+                self.roc_curves.append(self.roc.plot(c["fpr"], c["tpr"], pen=pg.mkPen(SERIES[i % len(SERIES)], width=2),
+                                                     name=c["class"]))
+            self.ce_curve.setData([], [])
+            self.ce.setVisible(False)
+            self.roc_marker.clear()
+        self.roc.getPlotItem().setTitle(f"ROC — AUC {_fmt(rep['auc'])}" + ("" if binary else " (mean one-vs-rest)"),
+                                        color=TEXT, size="10pt")
+        self.summary.setText(f"{rep['split']} split, {rep['n']} samples — accuracy {_fmt(rep['accuracy'])}, "
+                             f"AUC {_fmt(rep['auc'])}; macro F1 {_fmt(rep['macro']['f1'])}")
+        self._fill_table(rep)
+        self._on_threshold(self.slider.value())
+
+    def _fill_table(self, rep):
+        rows = rep["per_class"] + [dict(rep["macro"], **{"class": "macro mean", "support": rep["n"]})]
+        self.table.setRowCount(len(rows))
+        for i, r in enumerate(rows):
+            for j, v in enumerate((r["class"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]),
+                                   str(r["support"]))):
+                item = QTableWidgetItem(v)
+                if j:
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(i, j, item)
+
+    def _on_threshold(self, value):
+        self.threshold = value / 100.0
+        self.thr_label.setText(f"{self.threshold:.2f}")
+        rep = self.result
+        if rep is None or rep.get("task") != "classification" or "roc" not in rep:
+            self.rates.setText("" if rep is None or rep.get("task") != "classification" else
+                               "The threshold applies to binary tasks; here the class is the most probable one.")
+            return
+        t = at_threshold(np.array(rep["y"]), np.array(rep["scores"]), self.threshold)
+        self.at = t
+        self.roc_marker.setData([t["fpr"]], [t["tpr"]])
+        if t["tp"] + t["fp"]:
+            self.ce_marker.setData([t["completeness"]], [t["efficiency"]])
+        else:
+            self.ce_marker.clear()
+        self.rates.setText(
+            f"<b>threshold {self.threshold:.2f}</b>: TP {t['tp']} · FN {t['fn']} · TN {t['tn']} · FP {t['fp']} — "
+            f"completeness {_fmt(t['completeness'])} · contamination {_fmt(t['contamination'])} · "
+            f"efficiency {_fmt(t['efficiency'])} — accuracy {_fmt(t['accuracy'])} · F1 {_fmt(t['f1'])} · "
+            f"FPR {_fmt(t['fpr'])}")
+
+    def _show_regression(self, rep):
+        t = np.asarray(rep["true"], dtype=float)[:, 0]
+        p = np.asarray(rep["predicted"], dtype=float)[:, 0]
+        r = t - p
+        lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        self.pvt_diag.setData([lo, hi], [lo, hi])
+        self.pvt_pts.setData(t, p)
+        self.res_pts.setData(p, r)
+        self.res_zero.setData([float(p.min()), float(p.max())], [0, 0])
+        self.reg_summary.setText(f"{rep['split']} split, {rep['n']} samples<br>MAE {_fmt(rep['mae'], '.4g')}<br>"
+                                 f"RMSE {_fmt(rep['rmse'], '.4g')}<br>R² {_fmt(rep['r2'])}<br>residuals: mean "
+                                 f"{_fmt(rep['residual_mean'], '.3g')}, std {_fmt(rep['residual_std'], '.3g')}<br><br>"
+                                 "Residuals should scatter evenly around 0; a curve or a funnel means the model "
+                                 "misses a pattern or its error grows with the value.")
+
+    def export_item(self):
+        return (self.roc if self.pages.currentIndex() == 0 else self.pvt).getPlotItem()
+
+    def csv_table(self):
+        rep = self.result
+        if rep is None:
+            return ["value"], [[]]
+        if rep["task"] == "regression":
+            t, p = np.asarray(rep["true"])[:, 0], np.asarray(rep["predicted"])[:, 0]
+            return ["true", "predicted", "residual"], [t, p, t - p]
+        if "roc" in rep:
+            return ["threshold", "fpr", "tpr"], [rep["roc"]["thresholds"], rep["roc"]["fpr"], rep["roc"]["tpr"]]
+        return ["class", "precision", "recall", "f1"], [[r[k] for r in rep["per_class"]]
+                                                         for k in ("class", "precision", "recall", "f1")]
+
+
+if __name__ == "__main__":
+    from .sample import show_alone
+
+    raise SystemExit(show_alone(EvaluationView))

@@ -1,0 +1,109 @@
+"""Long analysis work off the GUI thread: one job at a time per runner, results as queued signals.
+
+Orange3's ``concurrent.py`` pattern: starting a job asks the previous one to stop (it is checked between
+the job's own steps), progress and the result arrive on the GUI thread through signals, and a result
+from a job that was superseded is dropped. ``fn(progress, should_stop)`` runs in the worker thread and
+must not touch widgets; ``progress(obj)`` may be called any number of times.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.errors import InvalidInput
+
+
+class _Worker(QObject):
+    progressed = Signal(int, object)
+    done = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, job_id, fn, stop):
+        super().__init__()
+        self.job_id, self.fn, self.stop = job_id, fn, stop
+
+    @Slot()
+    def work(self):
+        try:
+            result = self.fn(lambda obj: self.progressed.emit(self.job_id, obj), self.stop.is_set)
+        except InvalidInput as e:
+            self.failed.emit(self.job_id, str(e))
+        except Exception as e:  # noqa: BLE001 - a bug must reach the view as text, not kill the thread
+            traceback.print_exc()
+            self.failed.emit(self.job_id, f"{type(e).__name__}: {e}")
+        else:
+            self.done.emit(self.job_id, result)
+
+
+class JobRunner(QObject):
+    """``start(fn)`` runs ``fn`` on a fresh QThread; ``progress``/``done``/``failed`` arrive on the GUI thread."""
+
+    started = Signal()
+    progress = Signal(object)
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._id = 0
+        self._stop = threading.Event()
+        self._threads: list = []  # (thread, worker) kept alive until the thread ends
+        self.busy = False
+
+    def start(self, fn):
+        self.cancel()
+        self._id += 1
+        self._stop = threading.Event()
+        thread = QThread()
+        worker = _Worker(self._id, fn, self._stop)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.work)
+        worker.progressed.connect(self._on_progress)
+        worker.done.connect(self._on_done)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(thread.quit)
+        worker.failed.connect(thread.quit)
+        self._threads.append((thread, worker))
+        thread.finished.connect(self._reap)  # queued: the runner lives on the GUI thread
+        self.busy = True
+        thread.start()
+        self.started.emit()
+        return self._id
+
+    def cancel(self):
+        """Ask the current job to stop at its next check; its result, if it still comes, is dropped."""
+        self._stop.set()
+        self.busy = False
+
+    @Slot()
+    def _reap(self):
+        for pair in [p for p in self._threads if p[0].isFinished()]:
+            self._threads.remove(pair)
+            pair[1].deleteLater()
+            pair[0].deleteLater()
+
+    def shutdown(self, ms=30000):
+        """Stop and wait for every thread (closing the window)."""
+        self.cancel()
+        for thread, _ in list(self._threads):
+            thread.quit()
+            thread.wait(ms)
+
+    @Slot(int, object)
+    def _on_progress(self, job_id, obj):
+        if job_id == self._id and not self._stop.is_set():
+            self.progress.emit(obj)
+
+    @Slot(int, object)
+    def _on_done(self, job_id, result):
+        if job_id == self._id and not self._stop.is_set():
+            self.busy = False
+            self.done.emit(result)
+
+    @Slot(int, str)
+    def _on_failed(self, job_id, text):
+        if job_id == self._id and not self._stop.is_set():
+            self.busy = False
+            self.failed.emit(text)
