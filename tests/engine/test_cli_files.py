@@ -290,7 +290,7 @@ def no_window(monkeypatch):
 
 @pytest.mark.parametrize("argv, needle", [
     (["tran", "s.json", "--epochs", "2"], "unknown command 'tran' — did you mean 'train'?"),
-    (["new", "--csv", "x.csv"], "unknown command 'new'; the commands are validate, train, trace, export."),
+    (["frobnicate", "--csv", "x.csv"], "unknown command 'frobnicate'; the commands are validate, train, trace, export"),
     (["valdiate", "s.json"], "did you mean 'validate'?"),
     (["s.txt"], "unknown command 's.txt'"),
 ])
