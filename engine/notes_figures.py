@@ -152,8 +152,12 @@ TABLES = {"xor_worked_example": ("Lecture 000, XOR example", XOR_000),
 
 
 def _key(doc: dict) -> str:
-    """What makes two sessions the same worked example: the network and the data."""
-    return json.dumps([doc.get("graph"), doc.get("dataset")], sort_keys=True)
+    """What makes two sessions the same worked example: the network and the data (not where nodes sit)."""
+    graph = dict(doc.get("graph") or {})
+    for key in ("nodes", "layers"):
+        if key in graph:
+            graph[key] = [{k: v for k, v in n.items() if k != "pos"} for n in graph[key]]
+    return json.dumps([graph, doc.get("dataset")], sort_keys=True)
 
 
 def figures_for(session) -> tuple[str, tuple] | None:

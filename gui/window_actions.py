@@ -202,6 +202,10 @@ def build_actions(win) -> dict:
     m.addAction(A["reset_weights"])
     win.train_menu = m
 
+    from .teaching.menu import add_teach_menu  # Teach ▸ backprop inspector, LR range test, optimizer sandbox
+
+    A.update(add_teach_menu(win, mb))
+
     m = mb.addMenu("&Help")
     m.addAction(A["whats_this"])
     examples = m.addMenu("&Examples")

@@ -76,8 +76,18 @@ class NodeItem(QGraphicsObject):
         self._bold = QFont(self._font)
         self._bold.setBold(True)
         self._bold.setPointSizeF(10.5)
+        self.overlay: list[str] = []  # values shown under the node by a teaching view (z, a, δ...)
+        self.overlay_color: QColor | None = None
         if node.pos is not None:
             self.setPos(QPointF(*node.pos))
+
+    def set_overlay(self, lines, color: QColor | None = None):
+        """Show ``lines`` (a few short strings) in a badge under the node, tinted ``color``; ``[]`` removes it."""
+        lines = [str(t) for t in (lines or [])]
+        if lines != self.overlay or color != self.overlay_color:
+            self.prepareGeometryChange()
+            self.overlay, self.overlay_color = lines, color
+            self.update()
 
     # -- content -------------------------------------------------------------
     def update_info(self, node, report):
@@ -121,7 +131,7 @@ class NodeItem(QGraphicsObject):
 
     # -- painting --------------------------------------------------------------
     def boundingRect(self):
-        return QRectF(-3, -3, WIDTH + 6, self.height + 6)
+        return QRectF(-3, -3, WIDTH + 6, self.height + 6 + (len(self.overlay) * LINE + 6 if self.overlay else 0))
 
     def shape(self):
         p = QPainterPath()
@@ -137,6 +147,20 @@ class NodeItem(QGraphicsObject):
             self._paint_compact(painter, header_h, lod)
         else:
             self._paint_detail(painter)
+        if self.overlay:
+            self._paint_overlay(painter)
+
+    def _paint_overlay(self, painter):
+        r = QRectF(0, self.height + 3, WIDTH, len(self.overlay) * LINE + 2)
+        painter.setPen(QPen(style.NODE_BORDER, 1.0))
+        painter.setBrush(QBrush(self.overlay_color or style.NODE_BODY))
+        painter.drawRoundedRect(r, 4, 4)
+        painter.setFont(self._font)
+        painter.setPen(style.NODE_TEXT)
+        fm = QFontMetricsF(self._font)
+        for k, text in enumerate(self.overlay):
+            painter.drawText(QRectF(PAD, r.top() + 1 + k * LINE, WIDTH - 2 * PAD, LINE), Qt.AlignVCenter | Qt.AlignLeft,
+                             fm.elidedText(text, Qt.ElideRight, WIDTH - 2 * PAD))
 
     def _paint_frame(self, painter, header_h):
         rect = QRectF(0, 0, WIDTH, self.height)

@@ -358,6 +358,17 @@ class GraphScene(QGraphicsScene):
         for item in self.edges.values():
             item.set_style(NEUTRAL)
 
+    # -- values on nodes (teaching views) -------------------------------------
+    def set_node_overlay(self, node_id, lines, color=None):
+        """Show a few lines of values under one node (``[]`` clears them); unknown ids are ignored."""
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.set_overlay(lines, color)
+
+    def clear_node_overlays(self):
+        for item in self.nodes.values():
+            item.set_overlay([])
+
     # -- background grid ------------------------------------------------------
     def drawBackground(self, painter, rect):
         painter.fillRect(rect, style.CANVAS_BG)

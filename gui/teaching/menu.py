@@ -1,0 +1,73 @@
+"""The window's Teach menu: each teaching view opens in its own window over the current session.
+
+One open view per kind: asking again raises the one already open (re-opened on the current
+session when the old one was closed).
+"""
+from __future__ import annotations
+
+from PySide6.QtGui import QAction
+
+from engine.errors import InvalidInput
+
+
+def _open(win, key, factory):
+    views = win.__dict__.setdefault("teaching_views", {})
+    old = views.get(key)
+    if old is not None and old.isVisible():
+        old.raise_()
+        old.activateWindow()
+        return old
+    try:
+        view = factory(win)
+    except InvalidInput as e:  # a network or dataset the view cannot use: one line, nothing lost
+        win.statusBar().showMessage(f"Cannot open: {e}", 10000)
+        return None
+    views[key] = view
+    view.resize(1000, 620)
+    view.show()
+    return view
+
+
+def open_backprop(win):
+    from .backprop_view import from_window
+
+    return _open(win, "backprop", from_window)
+
+
+def open_lr_finder(win):
+    from .lr_finder_view import from_window
+
+    return _open(win, "lr_finder", from_window)
+
+
+def open_sandbox(win):
+    from .sandbox_view import from_window
+
+    return _open(win, "sandbox", from_window)
+
+
+ENTRIES = (
+    ("backprop", "&Backprop Step Inspector…", open_backprop,
+     "Step through the forward pass, the backward pass and the update of one sample on this network"),
+    ("lr_finder", "&LR Range Test…", open_lr_finder,
+     "Sweep the learning rate on a copy of this run, plot loss against it and apply the suggested value"),
+    ("sandbox", "&Optimizer Sandbox…", open_sandbox,
+     "Watch SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and Newton on classic 2-parameter surfaces"),
+)
+
+
+def add_teach_menu(win, menubar) -> dict:
+    """Add the Teach menu to ``menubar``; returns its actions by name (``teach_<name>``)."""
+    m = menubar.addMenu("Tea&ch")
+    m.setObjectName("teachMenu")
+    actions = {}
+    for name, text, fn, tip in ENTRIES:
+        a = QAction(text, win)
+        a.setObjectName(f"action_teach_{name}")
+        a.setStatusTip(tip)
+        a.setToolTip(tip)
+        a.triggered.connect(lambda _=False, fn=fn: fn(win))
+        m.addAction(a)
+        actions[f"teach_{name}"] = a
+    win.teach_menu = m
+    return actions

@@ -1,0 +1,136 @@
+"""The backprop step inspector in the window: values in the table, on the canvas and the notes' verdicts.
+
+Expected numbers come from numpy forward/backward passes written here.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from engine.session import load_session
+
+EX = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+def sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def _table(view):
+    t = view.table
+    return {(t.item(r, 0).text(), t.item(r, 1).text()): t.item(r, 3).text() for r in range(t.rowCount())}
+
+
+@pytest.fixture
+def xor_view(qtbot):
+    from gui.canvas import GraphScene, GraphView
+    from gui.document import Document
+    from gui.teaching.backprop_view import BackpropInspectorView
+
+    doc = Document(load_session(EX / "xor_worked_example.json"))
+    scene = GraphScene(doc)
+    canvas = GraphView(scene)
+    qtbot.addWidget(canvas)
+    view = BackpropInspectorView(doc.session, scene=scene)
+    qtbot.addWidget(view)
+    view.show()
+    return view, scene
+
+
+def test_forward_backward_update_numbers(qtbot, xor_view):
+    view, scene = xor_view
+    z_in = np.array([-0.53, 1.04])
+    z = sig(z_in)
+    f_in = z @ np.array([-0.22, 0.58]) + 0.78
+    f = sig(f_in)
+    assert _table(view) == {("z₁", "z"): "−0.5300", ("a₁", "z"): f"{z[0]:.4f}",
+                            ("z₂", "z"): "1.0400", ("a₂", "z"): f"{z[1]:.4f}"}
+    assert scene.nodes["z"].overlay == [f"z −0.5300, 1.0400", f"a {z[0]:.4f}, {z[1]:.4f}"]
+    assert scene.nodes["f"].overlay == []  # not reached yet
+    qtbot.mouseClick(view.next_btn, Qt.LeftButton)
+    assert _table(view)[("z₁", "f")] == f"{f_in:.4f}" == "1.1270"
+    qtbot.mouseClick(view.next_btn, Qt.LeftButton)  # loss
+    assert _table(view)[("L", "")] == f"{0.5 * (1 - f) ** 2:.4f}"
+    qtbot.mouseClick(view.next_btn, Qt.LeftButton)  # backward f
+    delta = (f - 1) * f * (1 - f)
+    rows = _table(view)
+    assert rows[("∂L/∂a₁", "f")] == f"{f - 1:.4f}".replace("-", "−")
+    assert rows[("δ₁", "f")] == f"{delta:.4f}".replace("-", "−")
+    assert f"∂L/∂w₁₁ [f] = δ₁ · a₁ = {delta:.4f} × {z[0]:.4f} = {delta * z[0]:.4f}".replace("-", "−") \
+        in view.text.toPlainText()
+    assert scene.nodes["f"].overlay[-1].startswith(f"δ {delta:.4f}".replace("-", "−"))
+    assert scene.edges[next(e for e in scene.edges if e.dst == "f")].edge_style.width > 2.0
+    qtbot.mouseClick(view.next_btn, Qt.LeftButton)  # backward z
+    qtbot.mouseClick(view.next_btn, Qt.LeftButton)  # update
+    g11 = delta * -0.22 * z[0] * (1 - z[0]) * 1.0
+    assert f"z.weight[0, 0]: w′ = w − η·g = −0.0700 − 0.5000 × {g11:.4f} = {-0.07 - 0.5 * g11:.4f}".replace("-", "−") \
+        in view.text.toPlainText().replace("−0.0700", "−0.0700")
+    # precision: full float64 shows 17 significant digits
+    view.prec.setCurrentIndex(1)
+    assert repr(float(-0.07 - 0.5 * g11)) in view.text.toPlainText()
+    view.prec.setCurrentIndex(0)
+    qtbot.mouseClick(view.next_btn, Qt.LeftButton)  # take the update: step 1, forward again
+    assert view.inspector.depth == 1 and view.stage == 0
+    W = np.array([[-0.07, 0.22], [0.94, 0.46]])
+    gz = (delta * np.array([-0.22, 0.58]) * z * (1 - z))
+    new_zin = (W - 0.5 * np.outer(gz, [1, 0])) @ [1, 0] + (np.array([-0.46, 0.1]) - 0.5 * gz)
+    assert _table(view)[("z₁", "z")] == f"{new_zin[0]:.4f}".replace("-", "−")
+    qtbot.mouseClick(view.back_btn, Qt.LeftButton)  # back across the update
+    assert view.inspector.depth == 0 and view.stage == len(view.stages()) - 1
+    view.close()
+    assert scene.nodes["z"].overlay == []
+
+
+def test_notes_verdicts_listed(qtbot, xor_view):
+    view, _ = xor_view
+    items = {view.notes.item(i).text().split(":")[0]: view.notes.item(i).data(Qt.UserRole)
+             for i in range(1, view.notes.count())}
+    assert items["f_in"] == "slip" and items["z₁,out"] == "matches" and items["f_out"] == "inherited"
+    exact = sig(-0.53) * -0.22 + sig(1.04) * 0.58 + 0.78
+    text = next(view.notes.item(i).text() for i in range(view.notes.count()) if view.notes.item(i).text().startswith("f_in"))
+    assert f"exactly {exact:.6f}" in text and "1.1122" in text
+
+
+def test_three_four_one_steps_reproduce_the_notes_sequence(qtbot):
+    from gui.teaching.backprop_view import BackpropInspectorView
+
+    view = BackpropInspectorView(load_session(EX / "three_four_one_worked_example.json"))
+    qtbot.addWidget(view)
+    n = len(view.stages())
+    for _ in range(n):
+        qtbot.mouseClick(view.next_btn, Qt.LeftButton)
+    statuses = {view.notes.item(i).text().split(":")[0]: view.notes.item(i).data(Qt.UserRole)
+                for i in range(1, view.notes.count())}
+    assert statuses == {"y₁": "matches"}  # after one update, the notes' y₁ = 0.648
+    assert view.inspector.current().output[0, 0] == pytest.approx(0.648, abs=5e-4)
+
+
+def test_batch_and_bad_sample(qtbot):
+    from gui.teaching.backprop_view import BackpropInspectorView
+    from engine.session import Session
+
+    s = Session.from_dict({"graph": {"layers": [{"id": "in", "type": "Input", "params": {"shape": [2]}},
+                                                {"id": "h", "type": "Dense", "params": {"units": 3, "activation": "tanh"}},
+                                                {"id": "o", "type": "Dense", "params": {"units": 1}}]},
+                           "dataset": {"type": "inline", "params": {"x": [[1, 2], [0, 1], [3, -1]], "y": [1, 0, 1],
+                                                                    "task": "classification"},
+                                       "split": {"train": 1.0, "val": 0.0, "test": 0.0}},
+                           "loss": "bce_logits", "optimizer": {"type": "sgd", "params": {"lr": 0.1}}})
+    view = BackpropInspectorView(s)
+    qtbot.addWidget(view)
+    view.batch.setValue(2)
+    assert view.inspector.samples == (0, 1)
+    a = _table(view)[("a₁", "h")].split(" | ")
+    W, b = view.inspector.current().params["h.weight"], view.inspector.current().params["h.bias"]
+    assert a == [f"{np.tanh(W[0] @ x + b[0]):.4f}".replace("-", "−") for x in ([1, 2], [0, 1])]
+    assert view.figures is None and not view.notes.isVisibleTo(view)
+
+
+def test_teach_menu_opens_inspector_on_window(qtbot, window):
+    window.doc.set_session(load_session(EX / "xor_worked_example.json"))
+    window.actions_by_name["teach_backprop"].trigger()
+    view = window.teaching_views["backprop"]
+    assert view.isVisible() and view.scene is window.scene
+    assert window.scene.nodes["z"].overlay[1].startswith("a 0.3705")
+    view.close()
