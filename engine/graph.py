@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .errors import GraphError, InvalidInput
 from .layers import get_layer, shape_str
+from .params import brief
 from .spec import GraphSpec
 
 
@@ -53,12 +54,12 @@ def analyze(spec: GraphSpec) -> GraphReport:
     for e in spec.edges:
         for end in (e.src, e.dst):
             if end not in idset:
-                rep.errors.append(GraphError(f"edge {e.src} → {e.dst} refers to a missing node {end!r}"))
+                rep.errors.append(GraphError(f"edge {brief(e.src, 80)} → {brief(e.dst, 80)} refers to a missing node {brief(end)}"))
         if e.src == e.dst:
             rep.errors.append(GraphError("a node cannot feed itself (cycle)", node=e.src))
         lt = types.get(e.dst)
         if lt is not None and e.port not in lt.ports:
-            rep.errors.append(GraphError(f"{lt.name} has no input port {e.port!r} (ports: {', '.join(lt.ports) or 'none'})", node=e.dst))
+            rep.errors.append(GraphError(f"{lt.name} has no input port {brief(e.port)} (ports: {', '.join(lt.ports) or 'none'})", node=e.dst))
     if rep.errors:
         return rep
 

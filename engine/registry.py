@@ -8,7 +8,7 @@ these names, never to class paths.
 from __future__ import annotations
 
 from .errors import InvalidInput
-from .params import Entry, Schema
+from .params import Entry, Schema, brief
 
 
 class Registry:
@@ -44,10 +44,10 @@ class Registry:
 
     def entry(self, name) -> Entry:
         if not isinstance(name, str):
-            raise InvalidInput(f"{self.kind} must be named by a string, got {name!r}")
+            raise InvalidInput(f"{self.kind} must be named by a string, got {brief(name)}")
         key = self._aliases.get(name, name)
         if key not in self._entries:
-            raise InvalidInput(f"unknown {self.kind} {name!r}; choose one of: {', '.join(self._entries)}")
+            raise InvalidInput(f"unknown {self.kind} {brief(name)}; choose one of: {', '.join(self._entries)}")
         return self._entries[key]
 
     def resolve(self, spec) -> tuple[Entry, dict]:
@@ -59,12 +59,12 @@ class Registry:
                 raise InvalidInput(f"{self.kind} needs a 'type' (one of: {', '.join(self._entries)})")
             extra = set(spec) - {"type", "params"}
             if extra:
-                raise InvalidInput(f"{self.kind} {spec.get('type')!r} has unexpected key {sorted(extra)[0]!r}")
+                raise InvalidInput(f"{self.kind} {brief(spec.get('type'))} has unexpected key {brief(sorted(extra, key=str)[0])}")
             name, params = spec["type"], spec.get("params") or {}
             if not isinstance(params, dict):
-                raise InvalidInput(f"{self.kind} {name!r} params must be an object, got {params!r}")
+                raise InvalidInput(f"{self.kind} {brief(name)} params must be an object, got {brief(params)}")
         else:
-            raise InvalidInput(f"{self.kind} must be a name or an object with 'type', got {spec!r}")
+            raise InvalidInput(f"{self.kind} must be a name or an object with 'type', got {brief(spec)}")
         entry = self.entry(name)
         return entry, entry.schema.validate(params, owner=f"{self.kind} {entry.name!r}")
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import GraphError
+from .params import brief
 
 ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 
@@ -169,10 +170,10 @@ class GraphSpec:
         edges = []
         for i, e in enumerate(edges_raw):
             if not isinstance(e, dict) or not isinstance(e.get("from"), str) or not isinstance(e.get("to"), str):
-                raise GraphError(f"edge #{i + 1} must be an object with string 'from' and 'to', got {e!r}")
+                raise GraphError(f"edge #{i + 1} must be an object with string 'from' and 'to', got {brief(e)}")
             port = e.get("port", "in")
             if not isinstance(port, str):
-                raise GraphError(f"edge #{i + 1} port must be a string, got {port!r}")
+                raise GraphError(f"edge #{i + 1} port must be a string, got {brief(port)}")
             edges.append(Edge(e["from"], e["to"], port))
         return cls(nodes, edges)
 
@@ -208,30 +209,30 @@ def _auto_id(type_name, taken, counters=None):
 
 def _node_from_dict(x, i) -> Node:
     if not isinstance(x, dict):
-        raise GraphError(f"node #{i + 1} must be an object, got {x!r}")
+        raise GraphError(f"node #{i + 1} must be an object, got {brief(x)}")
     nid, typ = x.get("id"), x.get("type")
     if not isinstance(nid, str) or not ID_RE.match(nid):
-        raise GraphError(f"node #{i + 1} id must be letters, digits, '_' or '-' (starting with a letter), got {nid!r}")
+        raise GraphError(f"node #{i + 1} id must be letters, digits, '_' or '-' (starting with a letter), got {brief(nid)}")
     if not isinstance(typ, str):
-        raise GraphError(f"'type' must be a layer name, got {typ!r}", node=nid)
+        raise GraphError(f"'type' must be a layer name, got {brief(typ)}", node=nid)
     params = x.get("params", {})
     if not isinstance(params, dict):
-        raise GraphError(f"params must be an object, got {params!r}", node=nid)
+        raise GraphError(f"params must be an object, got {brief(params)}", node=nid)
     trainable = x.get("trainable", True)
     if not isinstance(trainable, bool):
-        raise GraphError(f"trainable must be true or false, got {trainable!r}", node=nid)
+        raise GraphError(f"trainable must be true or false, got {brief(trainable)}", node=nid)
     init = x.get("init", {}) or {}
     if not isinstance(init, dict):
-        raise GraphError(f"init must be an object mapping parameter names to initializers, got {init!r}", node=nid)
+        raise GraphError(f"init must be an object mapping parameter names to initializers, got {brief(init)}", node=nid)
     regs = x.get("regularizers", []) or []
     if not isinstance(regs, list):
-        raise GraphError(f"regularizers must be a list, got {regs!r}", node=nid)
+        raise GraphError(f"regularizers must be a list, got {brief(regs)}", node=nid)
     pos = x.get("pos")
     if pos is not None:
         if not (isinstance(pos, (list, tuple)) and len(pos) == 2 and all(isinstance(v, (int, float)) for v in pos)):
-            raise GraphError(f"pos must be [x, y], got {pos!r}", node=nid)
+            raise GraphError(f"pos must be [x, y], got {brief(pos)}", node=nid)
         pos = (float(pos[0]), float(pos[1]))
     unknown = set(x) - {"id", "type", "params", "trainable", "init", "regularizers", "pos"}
     if unknown:
-        raise GraphError(f"unexpected key {sorted(unknown)[0]!r}", node=nid)
+        raise GraphError(f"unexpected key {brief(sorted(unknown, key=str)[0])}", node=nid)
     return Node(nid, typ, dict(params), trainable, dict(init), list(regs), pos)

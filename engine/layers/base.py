@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import GraphError
-from ..params import Schema
+from ..params import Schema, brief
 
 # Caps on sizes typed into a layer: far beyond anything a laptop trains, so only typos hit them
 # (10⁹ units used to show "valid" and then exhaust memory). engine/memory.py refuses what is
@@ -74,7 +74,7 @@ def get_layer(name: str, node: str | None = None) -> LayerType:
     _load_all()
     _mark_loaded()
     if name not in LAYERS:
-        raise GraphError(f"unknown layer type {name!r}; choose one of: {', '.join(sorted(LAYERS))}", node=node)
+        raise GraphError(f"unknown layer type {brief(name)}; choose one of: {', '.join(sorted(LAYERS))}", node=node)
     return LAYERS[name]
 
 
