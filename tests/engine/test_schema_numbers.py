@@ -104,3 +104,28 @@ def test_a_huge_bad_value_is_quoted_short(tmp_path, capsys):
     assert run_cli(["validate", _write(tmp_path, d)]) == 2
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and len(line) < 400
+
+
+LONG = "q" * 100_000
+LONG_CASES = {
+    "optimizer name": lambda d: d.update(optimizer=LONG),
+    "loss name": lambda d: d.update(loss={"type": LONG}),
+    "dataset type": lambda d: d.update(dataset={"type": LONG}),
+    "activation": lambda d: _layer(d, 1).update(activation=LONG),
+    "layer type": lambda d: d["graph"]["layers"][1].update(type=LONG),
+    "unknown parameter": lambda d: _layer(d, 1).update({LONG: 1}),
+    "units list": lambda d: _layer(d, 1).update(units=list(range(100_000))),
+    "edge port": lambda d: d.update(graph={"nodes": [{"id": "a", "type": "Input"}, {"id": "b", "type": "Dense"}],
+                                           "edges": [{"from": "a", "to": "b", "port": LONG}]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LONG_CASES))
+def test_long_bad_values_are_quoted_in_at_most_200_characters(tmp_path, capsys, case):
+    d = copy.deepcopy(CIRCLE)
+    LONG_CASES[case](d)
+    assert run_cli(["validate", _write(tmp_path, d)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line
+    runs = [len(m) for m in __import__("re").findall(r"q{10,}|(?:\d+, ){20,}", line)]
+    assert runs and max(runs) <= QUOTE_LIMIT, line  # the bad value is there, and short
