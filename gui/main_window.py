@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.saved_step = 0  # the trainer step the file on disk holds (0: no training saved)
         self.live = None  # the live views (gui.training.live_views.LiveTraining), after the first paint
         self.recovery = None  # autosave (gui.recovery.Recovery), when the application installs it
+        self.analysis = None  # the Analyze window (gui.analysis.panel.AnalysisWindow), built on first use
         self.doc = Document(session or templates.make(templates.FIRST_LAUNCH), parent=self)
         if path:
             self.doc.set_path(path)
@@ -165,6 +166,15 @@ class MainWindow(QMainWindow):
             if self.controller.run is not None:
                 self.controller.replay()  # a session opened before the views existed
         return self.live
+
+    def analysis_window(self):
+        """The Analyze window (evaluation, explanations, learning curve, sanity checks), built on first use."""
+        if self.analysis is None:
+            from .analysis.panel import AnalysisWindow
+
+            self.analysis = AnalysisWindow(self.controller.document_run, lambda: self.doc.session, self)
+            self.controller.finished.connect(self.analysis.training_finished)
+        return self.analysis
 
     def _connect_controller(self, controller):
         controller.stateChanged.connect(self._update_train_actions)
@@ -408,6 +418,8 @@ class MainWindow(QMainWindow):
             return
         self.controller.stop()
         self.controller.shutdown()  # wait for the worker thread
+        if self.analysis is not None:
+            self.analysis.shutdown()  # and for any analysis job
         self.save_settings()
         self._device_timer.stop()
         if self.recovery is not None:  # a normal quit: nothing to recover next time

@@ -206,6 +206,10 @@ def build_actions(win) -> dict:
 
     A.update(add_teach_menu(win, mb))
 
+    from .analysis.menu import build_analyze_menu  # Qt only: pyqtgraph and torch load on first use
+
+    A.update(build_analyze_menu(win, mb))
+
     m = mb.addMenu("&Help")
     m.addAction(A["whats_this"])
     examples = m.addMenu("&Examples")

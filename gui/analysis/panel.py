@@ -59,6 +59,13 @@ class AnalysisWindow(QWidget):
             view.compute()
         return view
 
+    def training_finished(self, *_):
+        """A training stopped: a shown evaluation or explanation is recomputed for the new weights."""
+        view = self.current_view()
+        if self.isVisible() and view is not None and view.result is not None and view in (
+                self.views["evaluation"], self.views["explain"]) and not view.runner.busy:
+            view.compute()
+
     def current_view(self):
         return self.tabs.currentWidget()
 
