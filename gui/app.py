@@ -29,11 +29,11 @@ def start(argv=(), *, recovery_folder=None, autosave_ms=None, ask_recover=None):
     """
     from PySide6.QtCore import QTimer
 
+    from engine.device import configure_process
+
     from .main_window import MainWindow
     from .panels.install import install_panels
     from .recovery import INTERVAL_MS, install_recovery, offer_recovery
-
-    from engine.device import configure_process
 
     configure_process(gui=True)  # once, at start-up: allocator tuning and the GIL hand-over interval
     paths = [a for a in argv if not a.startswith("-")]
@@ -45,8 +45,8 @@ def start(argv=(), *, recovery_folder=None, autosave_ms=None, ask_recover=None):
     if paths:
         if restored:
             win.show_message(f"Recovered unsaved work; {paths[0]} was not opened (File ▸ Open it when you like)")
-        else:
-            win.open_path(paths[0])
+        else:  # after the first paint, saying "Opening …": reading a trained .nnp takes seconds
+            QTimer.singleShot(0, lambda: win.files.open_file_argument(paths[0]))
     # the live plots (pyqtgraph, ~0.7 s) come in right after the first paint
     QTimer.singleShot(0, win.build_live_views)
     return win

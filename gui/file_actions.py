@@ -100,6 +100,10 @@ class FileActions:
         finally:
             QApplication.restoreOverrideCursor()
 
+    def open_file_argument(self, path) -> bool:
+        """The file named on the command line, opened once the window is on screen."""
+        return self._open(path)
+
     def open(self, path=None):
         if not self.maybe_save():
             return False

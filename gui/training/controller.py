@@ -31,6 +31,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
     progress = Signal(object)  # ProgressBatch
     finished = Signal(object)  # engine.events.Finished, or None after a snapshot
     failed = Signal(str)
+    networkChanged = Signal(bool)  # True: the document's network is not the one the run trained (any more)
 
     def __init__(self, document, parent=None):
         super().__init__(parent)
@@ -44,6 +45,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         self._threads: list = []
         self._pending = None  # what to do once the current job has finished
         self._asking = False
+        self._network_differs = False  # last networkChanged sent
         self._t_stop = None
         self.last_stop_latency = None  # seconds from stop() to the state change it causes
         self.dataset_factory = None  # benchmarks: the Dataset to train on, built by this callable
@@ -270,6 +272,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         dataset = self.dataset_factory() if self.dataset_factory is not None else None
         self.run = Run(self.doc.session.copy(), build=False, dataset=dataset, path=self.engine_path)
         self._run_key, self._kept_key = self._document_key(), None
+        self._network_differs = False
         return self.run
 
     def _retire_run(self):
@@ -280,6 +283,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
 
     def _forget_run(self):
         self.run, self.meta, self._run_key, self._kept_key = None, None, None, None
+        self._network_differs = False
         self.ready.emit(None)
 
     def _run_for_document(self):

@@ -7,7 +7,7 @@ signals; a ``PlotHub`` redraws them on its own timer.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QSize, Qt, QTimer
+from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QSplitter
 
@@ -100,14 +100,7 @@ class LiveTraining:
         c.failed.connect(self._on_failed)
         c.stateChanged.connect(self._on_state)
         self._menus()
-        from ..settings import app_settings
-
-        if not app_settings().value("window/state"):  # first launch: give the live plots room
-            QTimer.singleShot(0, self._size_docks)
-
-    def _size_docks(self):
-        win = self.win
-        win.resizeDocks([win.docks["plotsDock"]], [max(320, int(win.height() * 0.4))], Qt.Vertical)
+        c.networkChanged.connect(self._on_network_changed)
 
     def _menus(self):
         win, c = self.win, self.controller
@@ -184,6 +177,13 @@ class LiveTraining:
         elif state in ("finished", "idle") and c.run is not None and c.run.trainer is not None and c.run.step > 0:
             text = "Idle — the network changed since this run; Train asks whether to start a new run"
         self.progress_panel.set_state(text)
+
+    def _on_network_changed(self, differs: bool):
+        """The document's network is no longer the trained one (or is again): no stale boundary under it."""
+        if differs and not self.controller.busy:
+            for title in ("Boundary", "Neurons"):
+                self.plots[title].clear()
+        self._on_state(self.controller.state)
 
     def _on_finished(self, ev):
         if ev is not None:

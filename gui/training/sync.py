@@ -53,7 +53,11 @@ class DocumentSync:
             key = self._document_key()
         except InvalidInput:
             return  # the form says what is wrong; nothing to apply
-        if key not in (self._run_key, self._kept_key):
+        differs = key not in (self._run_key, self._kept_key)
+        if differs != self._network_differs:
+            self._network_differs = differs
+            self.networkChanged.emit(differs)
+        if differs:
             if self.state in (S.RUNNING, S.PAUSED) and not self._asking:
                 self._asking = True
                 QTimer.singleShot(0, self._ask_now)  # after the edit's undo command is on the stack

@@ -190,7 +190,9 @@ def test_app_start_opens_the_file_argument_and_survives_a_bad_one(qtbot, tmp_pat
     win = app.start([str(bad)], recovery_folder=tmp_path / "rec")
     qtbot.addWidget(win)
     win.files.ask_unsaved = lambda: QMessageBox.Discard
-    assert len(shown) == 1 and "made by a newer version" in shown[0]
+    assert not shown  # the window paints first; the file is read right after
+    qtbot.waitUntil(lambda: len(shown) == 1, timeout=5000)
+    assert "made by a newer version" in shown[0]
     assert win.doc.path is None and win.doc.session.name == "Playground" and not win.doc.dirty
     assert bad.read_bytes() == before
     qtbot.waitUntil(lambda: win.live is not None, timeout=5000)
@@ -200,7 +202,8 @@ def test_app_start_opens_the_file_argument_and_survives_a_bad_one(qtbot, tmp_pat
     win2 = app.start([str(good)], recovery_folder=tmp_path / "rec")
     qtbot.addWidget(win2)
     win2.files.ask_unsaved = lambda: QMessageBox.Discard
-    assert win2.doc.path == str(good) and win2.controller.run is not None  # restoring before the plots exist
+    qtbot.waitUntil(lambda: win2.doc.path == str(good), timeout=5000)
+    assert win2.controller.run is not None
     qtbot.waitUntil(lambda: win2.controller.trainer is not None and win2.live is not None
                     and not win2.controller.busy, timeout=10000)
     tr = win2.live.controller.trainer
