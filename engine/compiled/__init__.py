@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .support import numba_available, supports
 
-__all__ = ["CompiledTrainer", "NotCompiled", "numba_available", "supports", "warm_up"]
+__all__ = ["CompiledTrainer", "NotCompiled", "Variants", "numba_available", "supports", "warm_up"]
 
 
 def __getattr__(name):  # the trainer imports numba: only on first use
@@ -19,6 +19,10 @@ def __getattr__(name):  # the trainer imports numba: only on first use
         from . import trainer
 
         return getattr(trainer, name)
+    if name == "Variants":
+        from .variants import Variants
+
+        return Variants
     if name == "warm_up":
         from .warm import warm_up
 

@@ -28,7 +28,7 @@ def _gather(X, T, C, perm, start, nb, buf, tb, cb, in_w, k):
         cb[r] = C[j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # threads train side-by-side variants at once (variants.py)
 def train_chunk(theta, grad, s1, s2, wprev, ops, fops, merge, buf, dbuf, mask, tb, cb,
                 X, T, C, perm, bs, spe, b0, nsteps, lrs, t0, step0, seed,
                 opt_kind, h, l1, l2, has_pen, clip_mode, clip_val, param_off,
@@ -70,7 +70,7 @@ def train_chunk(theta, grad, s1, s2, wprev, ops, fops, merge, buf, dbuf, mask, t
     return nsteps
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def eval_outputs(theta, ops, fops, merge, buf, mask, X, rows, in_w, out_off, k, out, train, seed, step):
     """Outputs for ``X`` in slabs of ``rows`` samples; ``train`` False is eval mode (dropout scales, draws nothing)."""
     n = X.shape[0]
