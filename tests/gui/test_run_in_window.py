@@ -169,3 +169,17 @@ def test_pause_during_the_build_holds_the_run_as_soon_as_it_is_built(live_window
     assert c.state == "running"
     with qtbot.waitSignal(c.finished, timeout=3000):
         c.stop()
+
+
+def test_no_stale_boundary_once_the_network_is_edited(live_windows, qtbot):
+    win = live_windows(example("circle_playground", epochs=2), strict=True)
+    c, doc, live = win.controller, win.doc, win.live
+    with qtbot.waitSignal(c.finished, timeout=15000):
+        c.train()
+    live.hub.flush()
+    assert live.plots["Boundary"].frame is not None
+    doc.set_param("dense1", "units", 6)  # the stack builder's Apply, or any edit of the network
+    assert live.plots["Boundary"].frame is None
+    assert "network changed" in live.progress_panel.state.text()
+    doc.undo_stack.undo()  # back to the trained network: Train continues it
+    assert c.document_run() is c.run and "Train continues" in live.progress_panel.state.text()
