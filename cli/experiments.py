@@ -205,9 +205,11 @@ def cmd_sweep(args) -> int:
         return 0
     from engine.search import load_study
 
-    enqueue(study, args.trials)
+    queued = enqueue(study, args.trials, space, args.sampler)
+    if queued < args.trials and not args.json:
+        print(f"the grid has {queued} untried combination{'s' * (queued != 1)} left; queued those", file=sys.stderr)
     study, definition = load_study(storage, name, seed=args.seed if args.seed is not None else session.seed)
-    return _work(study, definition, None, args, args.trials)
+    return _work(study, definition, None, args, queued)
 
 
 def cmd_sweep_worker(args) -> int:

@@ -50,6 +50,7 @@ class Archive:
     meta: dict | None = None
     history: History | None = None
     thumbnail: bytes | None = None
+    runs: list = field(default_factory=list)  # engine.runs.RunRecord s kept with the session (runs/ members)
     summary: dict | None = None
     path: str | None = None
 
@@ -188,7 +189,7 @@ def _npy_bytes(arr) -> bytes:
     return buf.getvalue()
 
 
-def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes | None = None):
+def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes | None = None, runs=None):
     """The archive as a buffer (a memoryview of the zip), checked against the load limits."""
     check_session_limits(session)  # never write what load_archive would refuse
     d = session.to_dict()
@@ -214,6 +215,10 @@ def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes 
         if not isinstance(thumbnail_png, (bytes, bytearray)) or not bytes(thumbnail_png[:8]) == PNG_SIGNATURE:
             raise InvalidInput("the thumbnail must be PNG bytes")
         members.append((THUMBNAIL_MEMBER, bytes(thumbnail_png), False))
+    if runs:  # the session's kept runs (engine/runs.py); their imported data shares the data/ members
+        from .runs import archive_members
+
+        members += archive_members(runs, lambda ds: pack_arrays(ds, data_members))
     text = json.dumps(d, indent=1, default=_jsonable).encode("utf-8")
     members.insert(0, (SESSION_MEMBER, text, True))
     members[1:1] = [(name, data, False) for name, data in sorted(data_members.items())]  # stored, as weights: numbers deflate little
@@ -232,10 +237,10 @@ def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes 
     return buf.getbuffer()
 
 
-def save_archive(path, session: Session, trainer=None, *, thumbnail_png: bytes | None = None) -> str:
+def save_archive(path, session: Session, trainer=None, *, thumbnail_png: bytes | None = None, runs=None) -> str:
     """Write ``path`` atomically: on any failure the previous file is left byte-for-byte intact."""
     path = os.fspath(path)
-    data = build_archive_bytes(session, trainer, thumbnail_png=thumbnail_png)
+    data = build_archive_bytes(session, trainer, thumbnail_png=thumbnail_png, runs=runs)
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
@@ -246,6 +251,10 @@ def save_archive(path, session: Session, trainer=None, *, thumbnail_png: bytes |
 
 # -- loading ------------------------------------------------------------------------------------
 def _limit_for(name):
+    if name.startswith("runs/"):
+        from .runs import member_limit
+
+        return member_limit(name)
     if name in LIMITS:
         return LIMITS[name]
     return NPY_LIMIT if name.endswith(".npy") else 0
@@ -400,6 +409,12 @@ def _load_members(zf, members, path, where) -> Archive:
     summary = extra.get("history_summary")
     archive = Archive(session=session, meta=meta, path=path,
                       summary=summary if isinstance(summary, dict) else None)
+    if "runs/index.json" in members:  # saved runs (engine/runs.py); archives before them have none
+        from .runs import load_records
+
+        archive.runs = load_records(lambda name: _read(zf, members, name, where),
+                                    lambda data, name: _load_npy(data, name, where),
+                                    lambda ds: _load_data_arrays(zf, members, ds, where), where)
     if THUMBNAIL_MEMBER in members:
         png = _read(zf, members, THUMBNAIL_MEMBER, where)
         archive.thumbnail = png if png.startswith(PNG_SIGNATURE) else None

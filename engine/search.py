@@ -94,8 +94,9 @@ def _set_hidden_layers(session, k: int):
     ids = list(keep)
     while len(ids) < k:
         nid = g.new_id("Dense")
-        g.nodes.append(Node(nid, "Dense", dict(template.params), init=dict(template.init or {}),
-                            pos=None if template.pos is None else (template.pos[0] + 60 * len(ids), template.pos[1])))
+        at = [n.id for n in g.nodes].index(after)  # the stack stays in order in the node list
+        g.nodes.insert(at, Node(nid, "Dense", dict(template.params), init=dict(template.init or {}),
+                                pos=None if template.pos is None else (template.pos[0] + 60 * len(ids), template.pos[1])))
         ids.append(nid)
     for nid in dense[k:]:
         g.nodes.remove(g.node(nid))
@@ -269,7 +270,8 @@ def open_storage(url: str):
     except InvalidInput:
         raise
     except ImportError as e:
-        raise InvalidInput(f"cannot open the storage {_safe(url)}: its database driver is missing ({e.name})") from None
+        raise InvalidInput(f"cannot open the storage {_safe(url)}: its database driver is missing "
+                           f"({e.name or ' '.join(str(e).split())[:120]})") from None
     except Exception as e:  # noqa: BLE001 - sqlalchemy/driver errors: say it in one line
         raise InvalidInput(f"cannot reach the storage {_safe(url)}: {type(e).__name__}: "
                            f"{' '.join(str(e).split())[:200]}") from None
@@ -364,10 +366,32 @@ def definition_session(definition):
     return Session.from_dict(definition["session"])
 
 
-def enqueue(study, n: int):
-    """Put ``n`` trials in the study's queue (their values are drawn when a worker claims them)."""
+def enqueue(study, n: int, space: dict | None = None, sampler: str | None = None):
+    """Put ``n`` trials in the study's queue; a worker claims each one exactly once.
+
+    Random and TPE trials are queued empty (their values are drawn when claimed, from all results so
+    far); a grid search queues its next ``n`` untried combinations, in order (the grid's values are
+    fixed, and Optuna's grid sampler needs them spelled out for a queued trial).
+    """
+    if sampler == "grid" and space:
+        import itertools
+
+        keys = list(space)
+        seen = {json.dumps([t.params.get(k) for k in keys], default=str) for t in study.get_trials(deepcopy=False)}
+        seen |= {json.dumps([t.system_attrs.get("fixed_params", {}).get(k) for k in keys], default=str)
+                 for t in study.get_trials(deepcopy=False) if "fixed_params" in t.system_attrs}
+        added = 0
+        for combo in itertools.product(*(grid_values(space[k]) for k in keys)):
+            if added >= n:
+                break
+            if json.dumps(list(combo), default=str) in seen:
+                continue
+            study.enqueue_trial(dict(zip(keys, combo)), skip_if_exists=False)
+            added += 1
+        return added
     for _ in range(int(n)):
         study.enqueue_trial({}, skip_if_exists=False)
+    return int(n)
 
 
 def _claim(study):
