@@ -36,7 +36,8 @@ commands:
 SESSION is a .json session or a saved .nnp file. `main.py` alone, or `main.py FILE.nnp|FILE.json`,
 opens the window; anything else must start with a command.
 --out never writes over the session being read, a folder, a device or a FIFO, or a file
-NN Playground did not write, unless --force is given (folders, devices and FIFOs: never).
+NN Playground did not write, unless --force is given (folders, devices, FIFOs and an export's
+own source: never).
 Exit codes: 0 ok, 2 invalid input (one line on stderr), 1 internal error, 130 interrupted.
 See docs/cli.md.
 """

@@ -412,23 +412,35 @@ def test_ctrl_c_saves_the_trained_state_and_exits_130(tmp_path, capsys, monkeypa
     assert a.trained and a.history.n_epochs == done["epochs_run"] >= 1
 
 
-def _train_process(tmp_path, *extra):
+class _ClosedAfterFirstLine:
+    """stdout whose reader went away after one line (``| head -1``): the next write is a broken pipe."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        if "\n" in self.text:
+            raise BrokenPipeError(32, "Broken pipe")
+        self.text += s
+        return len(s)
+
+    def flush(self):
+        if self.text.count("\n") > 1:
+            raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_stops_training_with_one_line(tmp_path, capsys, monkeypatch):
     s = small_session(tmp_path, dataset={"type": "xor", "params": {"n": 100}}, training={"epochs": 100000})
-    return subprocess.Popen([sys.executable, "main.py", "train", str(s), "--json", *extra], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    fake = _ClosedAfterFirstLine()
+    monkeypatch.setattr(sys, "stdout", fake)
+    out = tmp_path / "a.nnp"
+    assert run_cli(["train", str(s), "--json", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and _strict_json(fake.text.splitlines()[0])["epoch"] == 1
+    assert err.strip().splitlines()[-1] == f"error: the output pipe was closed; training stopped and was saved to {out}"
+    from engine.archive import load_archive
 
-
-def test_a_closed_pipe_stops_training_with_one_line(tmp_path):
-    p = _train_process(tmp_path)
-    try:
-        assert _strict_json(p.stdout.readline())["epoch"] == 1
-        p.stdout.close()  # like `| head -1`
-        err = p.stderr.read()
-        p.wait(timeout=60)
-    finally:
-        p.kill()
-    assert p.returncode == 2 and "Traceback" not in err and "Exception ignored" not in err
-    assert err.strip().splitlines()[-1] == "error: the output pipe was closed; training stopped"
+    assert load_archive(out).history.n_epochs == 2  # stopped at the first line it could not write
 
 
 # -- damaged training state -------------------------------------------------------------------------
