@@ -231,7 +231,7 @@ def _inline_xy(x, y, task, feature_names, class_names, owner):
         xa = xa.reshape(-1, 1)
     bad = np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)))
     if len(bad):
-        raise InvalidInput(f"{owner} x[{bad[0][0]}] contains {xa.reshape(len(xa), -1)[tuple(bad[0])]!r}; values must be finite")
+        raise InvalidInput(f"{owner} x[{bad[0][0]}] contains {float(xa.reshape(len(xa), -1)[tuple(bad[0])])}; values must be finite")
     if not isinstance(y, (list, tuple, np.ndarray)) or len(y) != len(xa):
         raise InvalidInput(f"{owner} y must be a list with one entry per sample ({len(xa)}), got {_brief(y)}")
     if task == CLASSIFICATION and isinstance(y, np.ndarray):
