@@ -31,7 +31,11 @@ MAX_WORK = 400_000
 
 
 def numba_available() -> bool:
-    return importlib.util.find_spec("numba") is not None
+    """Whether numba can be imported (looked up, not imported: importing it costs a few tenths of a second)."""
+    try:
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):  # a stubbed-out or half-installed numba
+        return False
 
 
 def _device_reason(session, device):

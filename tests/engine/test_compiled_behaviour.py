@@ -321,6 +321,18 @@ def test_without_numba_supports_says_so(monkeypatch):
     assert _reason() == "numba is not installed"
 
 
+def test_without_numba_the_engine_still_imports_and_refuses_in_one_line():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['numba'] = None\n"
+            "from engine.compiled import supports\nfrom engine.session import Session\n"
+            "print(supports(Session(training={'device': 'cpu'})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "numba is not installed"
+
+
 def test_predict_and_evaluate_match_the_torch_model():
     data = dataset("multi")
     s = session(chain((6, "tanh"), (3, "identity")), loss="cross_entropy")
