@@ -78,7 +78,7 @@ class ImportLayersDialog(QDialog):
         row.addWidget(QLabel("units"))
         row.addStretch(1)
         lay.addLayout(row)
-        self.wire = QCheckBox("Connect the canvas's Input layer to the first imported layer")
+        self.wire = QCheckBox("Connect them: Input → imported layers → new head → Output")
         self.wire.setObjectName("wireInput")
         self.wire.setChecked(True)
         lay.addWidget(self.wire)
@@ -152,8 +152,9 @@ def apply_import(doc, payload, *, head=None, wire=True) -> dict:
                 why = doc.connect_ports(inputs[0], first)
                 if why:
                     notes.append(why)
-            outs = [n.id for n in doc.graph.nodes if n.type == "Output" and not doc.graph.inputs_of(n.id)]
-            if head_id and len(outs) == 1:
+            outs = [n.id for n in doc.graph.nodes if n.type == "Output"]
+            if head_id and len(outs) == 1:  # the network's output now reads the new head (undo puts it back)
+                doc.disconnect_edges([e for e in doc.graph.edges if e.dst == outs[0]])
                 why = doc.connect_ports(head_id, outs[0])
                 if why:
                     notes.append(why)
