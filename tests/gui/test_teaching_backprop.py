@@ -46,7 +46,7 @@ def test_forward_backward_update_numbers(qtbot, xor_view):
     f = sig(f_in)
     assert _table(view) == {("z₁", "z"): "−0.5300", ("a₁", "z"): f"{z[0]:.4f}",
                             ("z₂", "z"): "1.0400", ("a₂", "z"): f"{z[1]:.4f}"}
-    assert scene.nodes["z"].overlay == [f"z −0.5300, 1.0400", f"a {z[0]:.4f}, {z[1]:.4f}"]
+    assert scene.nodes["z"].overlay == ["z −0.5300, 1.0400", f"a {z[0]:.4f}, {z[1]:.4f}"]
     assert scene.nodes["f"].overlay == []  # not reached yet
     qtbot.mouseClick(view.next_btn, Qt.LeftButton)
     assert _table(view)[("z₁", "f")] == f"{f_in:.4f}" == "1.1270"
