@@ -121,7 +121,8 @@ class CompiledTrainer(Trainer):
         """As ``Trainer.request``; a change the kernels do not implement raises ``NotCompiled`` (nothing is queued)."""
         why = change_reason(self, changes)
         if why:
-            raise NotCompiled(f"{why}, which the compiled path does not run; continue this training on torch")
+            raise NotCompiled(f"this change takes the training off the compiled path ({why}); "
+                              f"continue it on torch")
         super().request(**changes)
 
     def _apply_pending(self):
