@@ -22,7 +22,10 @@ OVERFIT_PATIENCE = 3    # validation epochs after its minimum before calling it 
 EXPLODED_FACTOR = 1e3  # a loss this many times its value at the first step has blown up, finite or not
 QUICK_SHARE = 0.8       # "quick drop": this share of the whole fall happened in the first fifth of the epochs
 HIGH_LEVEL = 0.3        # a plateau at or above this fraction of the first epoch's loss is "high"
-STILL_FALLING = 0.05    # still decreasing at the end: the last quarter fell by at least this fraction
+STILL_FALLING = 0.05    # still decreasing at the end: the last quarter fell by at least this fraction ...
+STILL_HIGH = 0.2        # ... while the loss is still above this fraction of the first epoch's ...
+SOLVED_ACCURACY = 0.98  # ... and the validation accuracy is below this (a solved task still "learning" is fine)
+VAL_BELOW_GAP = 0.1     # validation below training counts when the gap is this fraction of the first loss
 VANISHING_RATIO = 1e-3  # first-layer / last-layer gradient norm
 EXPLODING_NORM = 1e3    # gradient norm considered exploded
 GROWTH_FACTOR = 100.0   # "orders of magnitude" growth of a gradient norm
@@ -83,20 +86,23 @@ def first_step_loss(history):
 def diagnose_history(history, *, epochs_seen=None, planned=None) -> list[Diagnosis]:
     """``diagnose_curves`` on an ``engine.history.History``: its epoch curves and its first step's loss."""
     val = history.epoch_array("val_loss")
+    acc = history.epoch_array("val_acc")
+    acc = acc[np.isfinite(acc)] if len(acc) else acc
     return diagnose_curves(history.epoch_array("train_loss"), val if np.isfinite(val).any() else None,
                            history.epoch_array("lr"), epochs_seen=epochs_seen, first_loss=first_step_loss(history),
-                           planned=planned)
+                           planned=planned, val_accuracy=float(acc[-1]) if len(acc) else None)
 
 
 def diagnose_curves(train_loss, val_loss=None, lr=None, *, epochs_seen=None, first_loss=None,
-                    planned=None) -> list[Diagnosis]:
+                    planned=None, val_accuracy=None) -> list[Diagnosis]:
     """Diagnose per-epoch loss curves (only the first ``epochs_seen`` entries count).
 
     ``val_loss`` may hold NaN for epochs without validation; ``lr`` is the
     per-epoch learning rate, used only to quote it. ``first_loss``: the loss at the
     first step (``first_step_loss``), so a loss that exploded while staying finite is
     caught even when every epoch's mean was already huge. ``planned``: the epochs the
-    training is set to run; "still decreasing at the end" is only said at its end.
+    training is set to run; "still decreasing at the end" is only said at its end, and not
+    once the latest ``val_accuracy`` reaches ``SOLVED_ACCURACY`` (nothing left to learn there).
     A non-finite training loss yields the single ``diagnose_nan`` finding; a diverging
     curve yields only "diverging" (everything else is noise then).
 
@@ -141,13 +147,16 @@ def diagnose_curves(train_loss, val_loss=None, lr=None, *, epochs_seen=None, fir
         out.append(over)
     elif not out:
         at_end = planned is not None and t.size >= int(planned)
-        under = (_still_decreasing(t, v) if at_end else None) or _underfitting(t, v)
+        solved = val_accuracy is not None and val_accuracy >= SOLVED_ACCURACY
+        under = (_still_decreasing(t, v) if at_end and not solved else None) or _underfitting(t, v)
         if under:
             out.append(under)
-    if not over and v is not None:
+    if not over and v is not None and t[0] > 0:
         from .sanity_checks import diagnose_val_below_train
 
-        out += diagnose_val_below_train(t, v)
+        idx, vals = _finite_val(v)  # a gap of a few hundredths of the scale is a small split's noise
+        if idx.size and t[idx[-1]] - vals[-1] >= VAL_BELOW_GAP * t[0]:
+            out += diagnose_val_below_train(t, v)
     return out
 
 
@@ -259,8 +268,9 @@ def _still_decreasing(t, v):
         return None
     q = max(3, n // 4)
     w = t[-q - 1:]
-    if not (w[0] > 0 and np.mean(np.diff(w) < 0) >= 0.7 and (w[0] - w[-1]) / w[0] >= STILL_FALLING):
-        return None
+    if not (w[0] > 0 and np.mean(np.diff(w) < 0) >= 0.7 and (w[0] - w[-1]) / w[0] >= STILL_FALLING
+            and t[-1] >= STILL_HIGH * t[0]):
+        return None  # (a loss already far below its start is converging, not underfitting)
     both = "training loss is"
     if v is not None:
         idx, vals = _finite_val(v[-q - 1:])

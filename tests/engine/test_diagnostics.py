@@ -138,26 +138,30 @@ def test_a_gradual_fall_that_levels_off_high_is_a_model_too_simple():
 
 def test_still_decreasing_at_the_end_of_training_is_underfitting():
     """Seed 003's underfitting: both losses "decrease even at the end of training" -> the model is still learning."""
-    t = 0.05 + 0.95 * np.exp(-0.1 * E30)
+    t = 0.3 + 0.7 * np.exp(-0.05 * E30)  # still 46 % of the first epoch's loss, and falling
     v = 1.05 * t + 0.01
     (d,) = diagnose_curves(t, v, planned=30)
     assert (d.code, d.severity) == ("underfitting", "info")
     assert "training and validation losses are still decreasing" in d.message and "still learning" in d.message
-    # (0.05 + 0.95 e^-2.2) -> (0.05 + 0.95 e^-2.9): the last 7 epochs fell by 38 %
+    # (0.3 + 0.7 e^-1.1) -> (0.3 + 0.7 e^-1.45): the last 7 epochs fell by 13 %
     assert f"{100 * (t[22] - t[29]) / t[22]:.0f}% over the last 7 epochs" in d.message
     assert "Train longer" in d.advice
     assert diagnose_curves(t, v, planned=100) == []  # epoch 30 of 100: still learning is expected mid-way
     assert diagnose_curves(t, v) == []  # nobody said where the end is
+    assert diagnose_curves(t, v, planned=30, val_accuracy=0.99) == []  # solved: nothing left to learn
+    low = 0.05 + 0.95 * np.exp(-0.1 * E30)  # still falling, but at 10 % of its start: converging
+    assert diagnose_curves(low, 1.05 * low + 0.01, planned=30) == []
     v_up = v.copy()
     v_up[-8:] = v[-8] + 0.01 * np.arange(8)  # validation turned up: not this picture
     assert "underfitting" not in codes(diagnose_curves(t, v_up, planned=30))
 
 
 def test_validation_below_training_is_reported_in_the_curve_reading():
-    t = 0.1 + 0.9 * np.exp(-0.3 * E30)
-    diags = diagnose_curves(t, 0.7 * t)
+    t = 0.25 + 0.75 * np.exp(-0.3 * E30)
+    diags = diagnose_curves(t, 0.5 * t)  # a gap of 12.5 % of the first epoch's loss, for many epochs
     assert codes(diags) == ["val_below_train"]
     assert "easier validation set or a bug" in diags[0].message
+    assert diagnose_curves(t, t - 0.05 * t[0]) == []  # a gap of 5 % of the scale: a small split's noise
     flat = 1 - 0.5 * (1 - np.exp(-0.15 * np.arange(40)))
     under, below = diagnose_curves(flat, 0.7 * flat)
     assert under.code == "underfitting" and "(the validation loss is lower, 0.351)" in under.message
@@ -344,8 +348,8 @@ def test_every_message_is_one_sentence():
         *diagnose_curves(CLEAN, 0.5 + 0.45 * np.exp(-0.3 * E30)),
         *diagnose_curves(t20, t20),
         *diagnose_curves(1 - 0.5 * (1 - np.exp(-0.15 * np.arange(40)))),
-        *diagnose_curves(CLEAN, 1.05 * CLEAN, planned=12, epochs_seen=12),
-        *diagnose_curves(CLEAN, 0.7 * CLEAN),
+        *diagnose_curves(0.3 + 0.7 * np.exp(-0.05 * E30), planned=30),
+        *diagnose_curves(0.25 + 0.75 * np.exp(-0.3 * E30), 0.125 + 0.375 * np.exp(-0.3 * E30)),
         *diagnose_curves(CLEAN, first_loss=1e-5),
         diagnose_nan(2.5, 0.01, [1.0, 3000.0]), diagnose_nan(5e4, 0.8), diagnose_nan(None, 0.1),
         diagnose_nan(0.7, 0.01),
