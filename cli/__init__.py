@@ -9,6 +9,7 @@ import argparse
 import difflib
 import os
 import sys
+import warnings
 
 from engine import __version__
 
@@ -189,15 +190,11 @@ def run_cli(argv) -> int:
     from engine.errors import InvalidInput
 
     try:
-        from . import commands
-
-        if args.command in ANALYSIS:
-            from . import analysis as commands
-        from . import experiments
-
-        if args.command in experiments.COMMANDS:
-            return experiments.run(args)
-        return getattr(commands, f"cmd_{args.command}")(args)
+        with warnings.catch_warnings():
+            # numpy's RuntimeWarnings (a mean of an empty split, 0/0 in a metric) are reported as null
+            # values and diagnoses; stderr is for the user's messages, one line each
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return _dispatch(args)
     except InvalidInput as e:
         print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
@@ -220,6 +217,18 @@ def run_cli(argv) -> int:
         traceback.print_exc()
         print(f"internal error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
+
+
+def _dispatch(args) -> int:
+    from . import commands
+
+    if args.command in ANALYSIS:
+        from . import analysis as commands
+    from . import experiments
+
+    if args.command in experiments.COMMANDS:
+        return experiments.run(args)
+    return getattr(commands, f"cmd_{args.command}")(args)
 
 
 def one_line(e, limit: int = 400) -> str:

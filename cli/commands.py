@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-import warnings
 
 from engine.errors import InvalidInput
 from engine.layers import shape_str
@@ -236,14 +235,10 @@ def _summary(trainer, finished, notes, args, saved, save_error):
 def cmd_train(args) -> int:
     session, archive = _load_for_training(args.session)
     target = _checked_out(args)
-    with warnings.catch_warnings():
-        # Warnings numpy raises on degenerate splits (an empty validation set, one class) are reported
-        # as null metrics and diagnoses instead; stderr is for the user's messages.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        trainer = _build_trainer(args, session, archive)
-        out = _Stdout(on_close=trainer.stop)
-        with _stop_on_ctrl_c(trainer) as ctrl_c:
-            finished, notes = _run(trainer, args, out)
+    trainer = _build_trainer(args, session, archive)  # numpy's RuntimeWarnings are silenced by run_cli
+    out = _Stdout(on_close=trainer.stop)
+    with _stop_on_ctrl_c(trainer) as ctrl_c:
+        finished, notes = _run(trainer, args, out)
     save_error = _save(target, trainer) if target else None
     saved = args.out if target and save_error is None else None
     if out.closed:

@@ -339,6 +339,28 @@ def test_json_lines_are_valid_json_when_a_metric_is_undefined(tmp_path, capsys):
     assert "RuntimeWarning" not in err and "Warning" not in err
 
 
+def test_numpy_runtime_warnings_never_reach_stderr(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    import numpy as np
+
+    import cli.commands
+
+    def noisy(args):
+        with np.errstate(all="warn"):
+            print(json.dumps({"mean": float(np.nan_to_num(np.mean(np.array([]))))}))  # "Mean of empty slice"
+        return 0
+    monkeypatch.setattr(cli.commands, "cmd_trace", noisy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as a user's interpreter shows them
+        assert run_cli(["trace", str(small_session(tmp_path))]) == 0
+    assert capsys.readouterr().err == ""
+    with warnings.catch_warnings(record=True) as seen:  # positive control: the command does warn
+        warnings.simplefilter("always")
+        noisy(None)
+    assert any(issubclass(w.category, RuntimeWarning) for w in seen)
+
+
 def test_resuming_with_another_seed_keeps_the_saved_split(tmp_path, capsys):
     from engine.archive import load_archive
     from engine.data import make_dataset

@@ -131,6 +131,7 @@ def check(argv, capsys, what):
     err = capsys.readouterr().err
     assert code in (0, 2), f"{what}: exit {code}\n{err[-3000:]}"
     assert "Traceback" not in err, f"{what}:\n{err[-3000:]}"
+    assert "RuntimeWarning" not in err, f"{what}: a warning leaked onto stderr:\n{err[-2000:]}"
     if code == 2:
         errors = [ln for ln in err.splitlines() if ln.startswith("error: ")]
         diverged = not errors and "diverged" in err  # a run that diverged is exit 2 with its diagnosis
