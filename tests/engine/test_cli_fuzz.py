@@ -296,6 +296,8 @@ def test_the_mutations_are_real():
     texts = {_dump(doc) for _, doc in SESSION_CASES}
     originals = {_dump(json.loads(p.read_text())) for p in EXAMPLES}
     assert len(texts) > 0.95 * len(SESSION_CASES) and not texts & originals
+    ops = {name.split(": ", 1)[1].split(" at ")[0] for name, _ in SESSION_CASES}
+    assert ops == {"drop", "wrong", "number", "name", "deep", "long", "dup_id", "dangling", "cycle"}, ops
 
 
 if __name__ == "__main__":  # a longer run by hand: python tests/engine/test_cli_fuzz.py [cases per example]
