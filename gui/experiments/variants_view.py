@@ -1,0 +1,255 @@
+"""Side-by-side variants: one setting, 2–16 values, trained together; overlaid curves and a grid of boundaries.
+
+The classic teaching view ("which learning rate?"): the same network at 0.003, 0.03 and 0.3, watched
+as their losses and decision boundaries diverge. The runs are ``engine.variants.VariantSet``'s (each
+its own generators; small dense networks take the compiled path), driven by a plain thread; the
+view redraws on its own ~30 Hz timer. Finished variants are added to the session's runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from engine.errors import InvalidInput
+from engine.variants import LABELS, SETTINGS, parse_value
+
+from .live import LiveJob
+
+DEFAULT_VALUES = {"lr": "0.003, 0.03, 0.3", "optimizer": "sgd, momentum, adam", "seed": "0, 1, 2, 3",
+                  "initializer": "xavier_uniform, he_normal, normal", "batch_size": "1, 10, 50",
+                  "activation": "relu, tanh, sigmoid"}
+
+
+def parse_values(setting: str, text: str) -> list:
+    parts = [p for p in (x.strip() for x in str(text).replace(";", ",").split(",")) if p]
+    return [parse_value(setting, p) for p in parts]
+
+
+class VariantsView(QWidget):
+    def __init__(self, session_provider, book=None, parent=None):
+        super().__init__(parent)
+        self.setObjectName("variantsView")
+        self.session_provider, self.book = session_provider, book
+        self.path = "auto"  # tests: "torch" (no compile wait)
+        self.vs = None
+        self.curves_data: list = []  # per variant: list of (epoch, train_loss, val_loss)
+        self.grids: list = []
+        self.extent = None
+        self._dirty = False
+        self.job = LiveJob(self, self._on_items)
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        self.setting = QComboBox()
+        self.setting.setObjectName("variantSetting")
+        for s in SETTINGS:
+            self.setting.addItem(LABELS[s].capitalize(), s)
+        self.values = QLineEdit(DEFAULT_VALUES["lr"])
+        self.values.setObjectName("variantValues")
+        self.values.setToolTip("2 to 16 values, separated by commas")
+        self.setting.currentIndexChanged.connect(lambda _: self.values.setText(DEFAULT_VALUES[self.setting.currentData()]))
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 100_000)
+        self.epochs.setValue(30)
+        form.addRow("Vary", self.setting)
+        form.addRow("Values", self.values)
+        form.addRow("Epochs", self.epochs)
+        lay.addLayout(form)
+        row = QHBoxLayout()
+        self.start_button = QPushButton("Train variants")
+        self.start_button.setObjectName("variantsStart")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.setEnabled(False)
+        row.addWidget(self.start_button)
+        row.addWidget(self.stop_button)
+        self.curve_key = QComboBox()
+        self.curve_key.addItem("Validation loss", 2)
+        self.curve_key.addItem("Training loss", 1)
+        self.curve_key.currentIndexChanged.connect(self._mark)
+        row.addWidget(self.curve_key)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.status = QLabel("Pick a setting and its values, then Train variants.")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        from gui.plots import layout_widget, legend_above, plot_widget
+
+        self.plot = plot_widget(x="epoch", y="loss")
+        self.legend = legend_above(self.plot, columns=4)
+        self.plot.setMinimumHeight(160)
+        lay.addWidget(self.plot, 2)
+        self.grid_widget = layout_widget()
+        self.grid_widget.setObjectName("variantBoundaries")
+        self.grid_widget.setMinimumHeight(160)
+        lay.addWidget(self.grid_widget, 3)
+        self.curve_items: list = []
+        self.images: list = []
+        self.titles: list = []
+        self.redraw_timer_frames = 0
+
+    # -- running ---------------------------------------------------------------------------------
+    def start(self):
+        from engine.variants import VariantSet
+
+        setting = self.setting.currentData()
+        try:
+            values = parse_values(setting, self.values.text())
+            vs = VariantSet(self.session_provider(), setting, values, path=self.path)
+        except InvalidInput as e:
+            self.status.setText(f"Cannot train the variants: {e}")
+            return False
+        self.job.stop()
+        self.vs = vs
+        self.curves_data = [[] for _ in vs.runs]
+        self.grids = [None] * len(vs.runs)
+        self.extent = None
+        self._build_items(vs.labels)
+        epochs = self.epochs.value()
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.status.setText(f"Training {len(vs)} variants of the {LABELS[setting]}…")
+        self.job.start(lambda put, stopped: self._work(vs, epochs, put))
+        self.job.stoppers.append(vs.stop)
+        return True
+
+    @staticmethod
+    def _work(vs, epochs, put):
+        """Worker thread: train, and after each variant's epoch send its losses and boundary grid."""
+        from engine.events import EpochEnd, Finished
+        from engine.variants import boundary_grid, data_extent
+
+        extent = None
+        for i, ev in vs.events(epochs):
+            if isinstance(ev, Exception):
+                put(("variant_failed", i, str(ev)))
+            elif isinstance(ev, EpochEnd):
+                if extent is None:
+                    extent = data_extent(vs.runs[i])
+                    put(("extent", extent))
+                put(("epoch", i, ev.epoch, ev.train_loss, ev.val_loss))
+                grid = boundary_grid(vs.runs[i], extent) if extent is not None else None
+                if grid is not None:
+                    put(("grid", i, grid))
+            elif isinstance(ev, Finished):
+                put(("finished", i, ev.reason))
+
+    def stop(self):
+        if self.vs is not None:
+            self.vs.stop()
+        self.status.setText("Stopping…")
+
+    def shutdown(self):
+        self.job.stop()
+
+    def closeEvent(self, event):
+        self.shutdown()
+        super().closeEvent(event)
+
+    # -- what the worker sent (GUI thread) ------------------------------------------------------------
+    def _on_items(self, items):
+        for item in items:
+            kind = item[0]
+            if kind == "epoch":
+                _, i, epoch, tl, vl = item
+                self.curves_data[i].append((epoch, tl, np.nan if vl is None else vl))
+            elif kind == "grid":
+                self.grids[item[1]] = item[2]
+            elif kind == "extent":
+                self.extent = item[1]
+            elif kind == "variant_failed":
+                self.titles[item[1]].setText(f"{self.vs.labels[item[1]]}: failed", color="#b00020")
+                self.status.setText(f"{self.vs.labels[item[1]]} failed: {item[2]}")
+            elif kind == "failed":
+                self.status.setText(f"Variants failed: {item[1]}")
+            elif kind == "ended":
+                self._ended()
+        self._dirty = True
+        self.redraw()
+
+    def _ended(self):
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        done = [i for i, c in enumerate(self.curves_data) if c]
+        best = None
+        if done:
+            k = 2 if all(np.isfinite(c[-1][2]) for c in (self.curves_data[i] for i in done)) else 1
+            best = min(done, key=lambda i: self.curves_data[i][-1][k])
+        if self.book is not None and self.vs is not None:
+            for i in done:
+                self.book.record(self.vs.runs[i], f"variant {self.vs.labels[i]}")
+        text = f"Done: {len(done)} of {len(self.vs.runs)} variants trained"
+        if best is not None:
+            text += f"; lowest final loss: {self.vs.labels[best]}"
+        self.status.setText(text + (" (added to the Runs panel)" if self.book is not None and done else ""))
+
+    def _mark(self, *_):
+        self._dirty = True
+        self.redraw()
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def _build_items(self, labels):
+        import pyqtgraph as pg
+
+        from gui.plots import SERIES, diverging_cmap
+
+        for c in self.curve_items:
+            self.plot.removeItem(c)
+        self.legend.clear()
+        self.curve_items = []
+        for k, label in enumerate(labels):
+            c = self.plot.plot([], [], pen=pg.mkPen(SERIES[k % len(SERIES)], width=2), name=label)
+            self.curve_items.append(c)
+            self.legend.addItem(c, label)
+        self.grid_widget.clear()
+        self.images, self.titles = [], []
+        cols = int(np.ceil(np.sqrt(len(labels))))
+        for k, label in enumerate(labels):
+            r, col = divmod(k, cols)
+            cell = self.grid_widget.addLayout(row=r, col=col)
+            title = cell.addLabel(label, row=0, col=0, color=SERIES[k % len(SERIES)], size="9pt")
+            vb = cell.addViewBox(row=1, col=0, lockAspect=True, enableMouse=False)
+            img = pg.ImageItem(axisOrder="row-major")
+            img.setColorMap(diverging_cmap())
+            img.setLevels((0.0, 1.0))
+            vb.addItem(img)
+            self.images.append(img)
+            self.titles.append(title)
+
+    def redraw(self):
+        if not self._dirty:
+            return
+        self._dirty = False
+        col = self.curve_key.currentData()
+        for c, data in zip(self.curve_items, self.curves_data):
+            if data:
+                arr = np.asarray(data, dtype=float)
+                c.setData(arr[:, 0], arr[:, col])
+        self.plot.getPlotItem().setLabel("left", self.curve_key.currentText())
+        from PySide6.QtCore import QRectF
+
+        for img, grid in zip(self.images, self.grids):
+            if grid is not None:
+                task_multi = grid.max() > 1.0
+                img.setImage(grid, autoLevels=task_multi)
+                if self.extent is not None:
+                    x0, x1, y0, y1 = self.extent
+                    img.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+
+
+if __name__ == "__main__":  # python -m gui.experiments.variants_view: three learning rates on the circle
+    import sys
+
+    from gui.panels import preview
+
+    from .sample import sample_session
+
+    def make():
+        v = VariantsView(lambda: sample_session(epochs=20))
+        v.path = "torch"
+        v.epochs.setValue(20)
+        v.start()
+        return v
+
+    sys.exit(preview(make, (760, 640)))
