@@ -51,6 +51,16 @@ TIPS = {
     "weight_decay": "Weight decay, the notes' update w ← w − lr·g − lr·λ·w (w before the step). Try 1e-4, 1e-5 or 0. 0 = off.",
     "dropout": "Dropout is a layer: add a Dropout layer from the palette after the hidden layers you want to regularise.",
     "weight_noise": "Weight noise: every training pass sees the weights plus Gaussian noise of this std. 0 = off.",
+    "activity_l1": "Activity L1 λ·Σ|h|: penalises the hidden layers' outputs, not the weights, for a sparse "
+                   "representation (few units active per sample). Empty = off.",
+    "label_noise": "Label noise: each training label is flipped to another class with probability p, every epoch "
+                   "anew; it stops the pursuit of hard probabilities. Empty = off.",
+    "input_noise": "Data augmentation by noise injection: every training batch sees its inputs plus fresh Gaussian "
+                   "noise of this std (scaled units); labels unchanged. Empty = off.",
+    "random_shift": "Data augmentation by pixel translation: each training image moves up to this many pixels in "
+                    "each direction. Images only. Empty = off.",
+    "random_flip": "Data augmentation by flipping: each training image is mirrored left-right with this probability. "
+                   "Not for digits or letters. Images only. Empty = off.",
     "label_smoothing": "Label smoothing ε: train on (1−ε)·one-hot + ε/C, so the network stops chasing infinite logits. 0 = off.",
     "max_norm": "Max-norm r: after each step, rescale each unit's incoming weights to length ≤ r. Not part of the loss.",
     "clip": "Gradient clipping, against exploding gradients: rescale the whole gradient (norm) or clamp each component "
@@ -130,6 +140,17 @@ MORE = {
                        "targets to (1−ε)·one-hot + ε/C keeps the outputs calibrated and regularises.",
     "weight_noise": "Adding noise to the weights in each forward pass penalises functions that are sensitive to small "
                     "weight changes, so the network prefers smoother solutions.",
+    "activity_l1": "Sparse representation (lecture 001): where L1 on the weights makes the weights sparse, a penalty "
+                   "αΩ(h) on a hidden layer's outputs h makes the representation sparse: for each sample only a few "
+                   "units are non-zero.",
+    "label_noise": "Noise robustness (lecture 001): injecting noise in the output labels gives better convergence, "
+                   "because the network no longer pursues hard probabilities of exactly 0 and 1.",
+    "input_noise": "Dataset augmentation (lecture 000): artificially increase the training data by varying the inputs "
+                   "without changing the labels. Validation and test data are never augmented.",
+    "random_shift": "Dataset augmentation (lecture 000) by pixel translation: a digit moved by a pixel is still the "
+                    "same digit, so the network learns to ignore small shifts.",
+    "random_flip": "Dataset augmentation (lecture 000) by flipping: only for classes that look the same mirrored. The "
+                   "notes warn for rotations: a rotated 6 becomes a 9.",
     "init.he": "Xavier initialization draws weights with variance 1/n (n = inputs per unit) so activations keep unit "
                "variance. ReLU zeroes about half its inputs, so the notes recommend doubling it: Var(w) = 2/n (He). "
                "Too-large random weights saturate tanh/sigmoid units, too-small ones shrink the signal: both make "

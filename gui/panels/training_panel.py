@@ -45,7 +45,12 @@ PARAM_LABELS = {"lr": "learning rate", "beta1": "β1", "beta2": "β2", "rho": "�
                 "line_search": "line search", "t_max": "epochs to minimum", "eta_min": "final lr"}
 # Global regularizers the panel edits: type -> (row label, value param, help key)
 REGS = {"l1": ("L1 λ", "lambda", "l1"), "l2": ("L2 λ", "lambda", "l2"), "weight_decay": ("weight decay λ", "lambda", "weight_decay"),
-        "weight_noise": ("weight noise std", "std", "weight_noise"), "label_smoothing": ("label smoothing ε", "epsilon", "label_smoothing")}
+        "weight_noise": ("weight noise std", "std", "weight_noise"), "label_smoothing": ("label smoothing ε", "epsilon", "label_smoothing"),
+        "activity_l1": ("activity L1 λ", "lambda", "activity_l1"), "label_noise": ("label noise p", "p", "label_noise")}
+# Data augmentation (engine/augmentation.py): the same kind of rows, in their own group
+AUGMENT = {"input_noise": ("input noise std", "std", "input_noise"), "random_shift": ("shift (pixels)", "max_shift", "random_shift"),
+           "random_flip": ("flip probability", "p", "random_flip")}
+INT_PARAMS = {"max_shift"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 WARN_STYLE = "color: #8a4b00; background: #fff6e5; border: 1px solid #f0b54a; border-radius: 4px; padding: 6px;"
 
@@ -175,6 +180,10 @@ class TrainingPanel(QScrollArea):
         self._row(form, "gradient clipping", holder, "clip")
         apply_help(self.clip, "clip")
         apply_help(self.clip_value.widget, "clip_value")
+        for rtype, (label, pname, key) in AUGMENT.items():  # augmentation: inputs altered per batch, labels kept
+            ed = self._float(f"reg_{rtype}", lambda v, t=rtype, p=pname: self._set_reg(t, p, v))
+            self.reg_editors[rtype] = ed
+            self._row(form, label, ed.widget, key)
         hint = QLabel("Dropout is a layer: add a <b>Dropout</b> layer from the palette after a hidden layer.")
         hint.setObjectName("dropoutHint")
         hint.setWordWrap(True)
@@ -276,7 +285,7 @@ class TrainingPanel(QScrollArea):
 
     def _reg_value(self, rtype):
         r = self._global_reg(rtype)
-        return None if r is None else (r.get("params") or {}).get(REGS[rtype][1], None)
+        return None if r is None else (r.get("params") or {}).get({**REGS, **AUGMENT}[rtype][1], None)
 
     def update_pairing(self):
         try:
@@ -327,7 +336,7 @@ class TrainingPanel(QScrollArea):
             reason = form.invalid_reason()
             if reason:
                 return reason
-        fields = [(REGS[t][0], ed) for t, ed in self.reg_editors.items()]
+        fields = [({**REGS, **AUGMENT}[t][0], ed) for t, ed in self.reg_editors.items()]
         fields += [("max-norm r", self.max_norm), ("clipping threshold", self.clip_value), ("min delta", self.min_delta)]
         for label, ed in fields:
             if ed.widget.isEnabled():
@@ -373,14 +382,15 @@ class TrainingPanel(QScrollArea):
         if value:
             ed = self.reg_editors[rtype]
             try:
-                new = REGULARIZERS.canonical({"type": rtype, "params": {pname: float(value)}})
+                v = int(round(float(value))) if pname in INT_PARAMS else float(value)
+                new = REGULARIZERS.canonical({"type": rtype, "params": {pname: v}})
             except InvalidInput as e:
                 ed.mark_bad(str(e))
                 return
             regs = [new if r is old else r for r in regs] if old is not None else regs + [new]
         elif old is not None:
             regs = [r for r in regs if r is not old]
-        self._write("regularizers", regs, f"Change {REGS[rtype][0]}")
+        self._write("regularizers", regs, f"Change {({**REGS, **AUGMENT})[rtype][0]}")
 
     def _on_seed(self, value):
         self._write("seed", int(value), "Change seed")
