@@ -115,7 +115,9 @@ class ExportMenu:
         try:
             with c.snapshot() as trainer:  # between two steps; the training goes on afterwards
                 source = trainer if trainer is not None else self.win.doc.session
-                return export_session(source, fmt, path), trainer is not None and trainer.step > 0
+                # the file dialog asked before replacing `path`; files written beside it stay protected
+                return (export_session(source, fmt, path, replace_out=True),
+                        trainer is not None and trainer.step > 0)
         finally:
             QApplication.restoreOverrideCursor()
 
