@@ -80,6 +80,9 @@ def _check_data(canon, rep, data):
         raise InvalidInput(f"the dataset's inputs have shape {tuple(data.input_shape)} but the Input node expects "
                            f"{want}; set the Input shape to {list(data.input_shape)}")
     width = rep.shapes.get(rep.output_id, ())
+    if data.task == "classification" and len(width) == 1 and width[0] > 1 and width[0] != data.n_classes:
+        raise InvalidInput(f"the output has {width[0]} units but the dataset has {data.n_classes} classes; "
+                           f"give the last layer {data.n_classes} units (one per class), or 1 for a binary loss")
     if data.task == "regression" and len(width) == 1 and width[0] != data.n_outputs:
         raise InvalidInput(f"the dataset has {data.n_outputs} regression target{'s' if data.n_outputs != 1 else ''} "
                            f"but the output has {width[0]} unit{'s' if width[0] != 1 else ''}; "
@@ -116,9 +119,17 @@ def _check_build(canon, rep, data, device):
     from .device import select_device
     from .graph import output_width
     from .losses import LOSSES
+    from .optimizers import OPTIMIZERS
+    from .schedules import SCHEDULES
 
     select_device(device or canon.training["device"])
-    build_model(canon.graph, seed=canon.seed)
+    model = build_model(canon.graph, seed=canon.seed)
+    opt = canon.optimizer["type"]
+    if opt in ("gauss_newton", "levenberg", "levenberg_marquardt") and canon.loss["type"] != "mse":
+        raise InvalidInput(f"{opt} needs the squared-error loss 'mse' (it minimizes a sum of squared residuals); "
+                           f"got {canon.loss['type']!r}")
+    OPTIMIZERS.create(canon.optimizer, model.trainable_parameters())  # refuses e.g. Newton on a large network
+    SCHEDULES.create(canon.schedule, float(canon.optimizer["params"]["lr"]))
     loss_fn = LOSSES.create(canon.loss)
     width = output_width(rep) or 1
     for split in ("train", "val", "test"):

@@ -41,7 +41,7 @@ REFUSED = {
                                      "the dataset's inputs have shape (2,) but the Input node expects (3,)"),
     "output width against the classes": (
         dict(graph=layers(dense(4, "tanh"), dense(2)), dataset={"type": "blobs", "params": {"n": 60, "classes": 3}},
-             loss={"type": "cross_entropy"}), "out of range for 2 output units"),
+             loss={"type": "cross_entropy"}), "the output has 2 units but the dataset has 3 classes"),
     "loss against the task": (dict(dataset={"type": "plane", "params": {"n": 40}}, loss={"type": "bce_logits"},
                                    graph=layers(dense(4, "tanh"), dense(1))), "targets must lie in [0, 1]"),
     "regression targets against the output": (
@@ -50,6 +50,14 @@ REFUSED = {
     "BatchNorm with single samples": (
         dict(graph=layers(dense(4), {"id": "bn", "type": "BatchNorm"}, dense(1)), training={"batch_size": 1}),
         "BatchNorm needs batches of at least 2"),
+    "more output units than classes": (
+        dict(graph=layers(dense(4, "tanh"), dense(3)), loss={"type": "cross_entropy"}),
+        "the output has 3 units but the dataset has 2 classes"),
+    "Levenberg-Marquardt without mse": (
+        dict(optimizer={"type": "levenberg_marquardt"}, loss={"type": "bce_logits"}), "needs the squared-error loss"),
+    "Newton on too many parameters": (
+        dict(optimizer={"type": "newton"}, graph=layers(dense(64, "tanh", "h1"), dense(64, "tanh", "h2"), dense(1))),
+        "2000"),
     "an initializer of the wrong shape": (
         dict(graph=layers({"id": "h", "type": "Dense", "params": {"units": 2},
                            "init": {"weight": {"type": "values", "params": {"values": [[1, 2, 3]]}}}}, dense(1))),
@@ -64,8 +72,10 @@ def test_preflight_refuses_what_train_refuses(case):
     with pytest.raises(InvalidInput) as pre:
         preflight(s)
     assert needle in str(pre.value)
-    with pytest.raises(InvalidInput):  # the trainer agrees: it was never a validate-only worry
-        Trainer(s)
+    with pytest.raises(InvalidInput):  # the trainer agrees, at build or in its first epoch
+        t = Trainer(s)
+        for _ in t.run(1):
+            pass
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -135,3 +145,43 @@ def test_validate_prints_the_memory_estimate(capsys):
     assert out["total_params"] == 17 and out["memory_bytes"] > 0
     assert run_cli(["validate", str(ROOT / "resources" / "examples" / "circle_playground.json")]) == 0
     assert "memory to train: ~" in capsys.readouterr().out
+
+
+def _mutations(rng):
+    def last_dense(d):
+        return [n for n in d["graph"]["layers"] if n["type"] == "Dense"][-1]["params"]
+
+    return [
+        lambda d: d["graph"]["layers"][0]["params"].update(shape=[rng.choice([1, 2, 3])]),
+        lambda d: last_dense(d).update(units=rng.choice([1, 2, 3])),
+        lambda d: d.update(loss={"type": rng.choice(["mse", "bce", "bce_logits", "cross_entropy", "hinge", "huber"])}),
+        lambda d: d.update(dataset={"type": rng.choice(["circle", "plane", "blobs", "moons"]), "params": {"n": 40}}),
+        lambda d: d["training"].update(batch_size=rng.choice([0, 1, 7, 10_000])),
+        lambda d: d["training"].update(early_stopping=rng.choice([None, {"patience": 0}, {"patience": 2}])),
+        lambda d: d.update(optimizer={"type": rng.choice(["sgd", "adam", "newton", "gauss_newton", "lbfgs"])}),
+        lambda d: d["dataset"].update(split=rng.choice([{"train": 1.0}, {"train": 0.5, "test": 0.5}])),
+        lambda d: d["graph"]["layers"].insert(1, {"id": "bn", "type": "BatchNorm"}),
+    ]
+
+
+def test_what_validate_accepts_trains_on_mutated_sessions(tmp_path, capsys):
+    """Fixed seed: 30 mutated sessions; every one `validate` accepts trains an epoch (or diverges, reported)."""
+    import random
+
+    rng = random.Random(7)
+    muts = _mutations(rng)
+    accepted = 0
+    for i in range(30):
+        d = copy.deepcopy(CIRCLE)
+        d["dataset"]["params"]["n"] = 40
+        for m in rng.sample(muts, rng.randint(1, 3)):
+            m(d)
+        p = tmp_path / f"m{i}.json"
+        p.write_text(json.dumps(d))
+        if run_cli(["validate", str(p)]) != 0:
+            continue
+        accepted += 1
+        code = run_cli(["train", str(p), "--epochs", "1"])
+        err = capsys.readouterr().err
+        assert code == 0 or "diverged" in err, (d, err)
+    assert accepted >= 10  # the check is not vacuous
