@@ -126,12 +126,15 @@ def weights_out(path, s, x):
         a, b = z[:, 0], z[:, 1]
         table = {"x1": a, "x2": b, "x1^2": a * a, "x2^2": b * b, "x1*x2": a * b, "sin(x1)": np.sin(a), "sin(x2)": np.sin(b)}
         z = np.stack([table[n] for n in pre["features"]], axis=1)
+    shape = z.shape
+    z = z.reshape(len(z), -1)  # the numbers are per flattened input, as the JSON says
     if pre and pre["scale"] == "standardize":
         z = (z - np.asarray(pre["mean"])) / np.asarray(pre["std"])
     elif pre and pre["scale"] == "minmax":
         z = (z - np.asarray(pre["min"])) / np.asarray(pre["range"])
     elif pre and pre["scale"] == "pca_whiten":
         z = (z - np.asarray(pre["mean"])) @ np.asarray(pre["components"]).T * np.asarray(pre["scales"])
+    z = z.reshape(shape)
     net = build_model(s.graph, seed=0)
     net.load_state_dict(load_file(str(path)))
     net.eval()
@@ -271,3 +274,22 @@ def test_cli_export_bare_flag(tmp_path):
     ex = load_exportable(s)
     z = apply_preprocess(pts, ex.dataset().preprocess_state)
     np.testing.assert_allclose(full.run(None, {"input": pts})[0], bare.run(None, {"input": z})[0], atol=TOL, rtol=0)
+
+
+def test_image_inputs_keep_their_shape_through_the_scaling(tmp_path):
+    """8×8 digits as (1, 8, 8) images, standardised per pixel: the scaling reshapes back before the network."""
+    s = Session.from_dict({
+        "name": "digits images", "seed": 0,
+        "graph": {"layers": [{"type": "Input", "params": {"shape": [1, 8, 8]}}, {"type": "Flatten"},
+                             {"type": "Dense", "params": {"units": 16, "activation": "relu"}},
+                             {"type": "Dense", "params": {"units": 10}}, {"type": "Output"}]},
+        "dataset": {"type": "digits", "params": {"flat": False}, "preprocess": {"scale": "standardize"}},
+        "loss": "cross_entropy", "optimizer": {"type": "adam", "params": {"lr": 0.01}},
+        "training": {"epochs": 2, "batch_size": 64, "device": "cpu"},
+    })
+    src, tr, reference = train(s, 2)
+    xr = np.asarray(tr.data.raw["test"][:40], dtype=np.float32)
+    assert xr.shape[1:] == (1, 8, 8) and xr.max() == 1.0 and xr.min() == 0.0  # raw intensities in [0, 1]
+    want = reference(xr)
+    for fmt, got in all_formats(src, s, tmp_path, xr).items():
+        np.testing.assert_allclose(got, want, atol=TOL, rtol=0, err_msg=fmt)
