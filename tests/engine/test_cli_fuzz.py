@@ -12,7 +12,6 @@ import contextlib
 import copy
 import io
 import json
-import math
 import random
 import sys
 import zipfile
