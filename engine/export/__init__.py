@@ -32,6 +32,7 @@ class Exportable:
     bare: bool = False  # export the network alone, without the dataset's preprocessing in front
     name: str = ""  # the model's name in exported files; see ``export_name``
     data: object = None  # the engine.data.Dataset, when already built (a live trainer's)
+    early: dict | None = None  # early stopping's counters ({"best_epoch", "stopped_epoch", ...}) when it ran
     _state: dict | None = None
 
     @property
@@ -155,14 +156,16 @@ def _load_exportable(source) -> Exportable:
         state = source.model_tensors() if source.trained else None
         history = source.history if source.trained else None
         return Exportable(source.session, _fresh_model(source.session, state), history, source.trained,
-                          source.summary, source.path or "")
+                          source.summary, source.path or "",
+                          early=(source.meta or {}).get("early_stopping") if source.trained else None)
     if isinstance(source, Session):
         check_session_limits(source, strict=True)
         return Exportable(source, _fresh_model(source), source="")
     if hasattr(source, "model") and hasattr(source, "session") and hasattr(source, "history"):  # a Trainer
         trained = source.history.n_epochs > 0 or source.step > 0
         return Exportable(source.session, _fresh_model(source.session, source.model.state_dict()), source.history,
-                          trained, None, "", data=getattr(source, "data", None))
+                          trained, None, "", data=getattr(source, "data", None),
+                          early=source.early.state_dict() if getattr(source, "early", None) is not None else None)
     raise InvalidInput(f"cannot export {type(source).__name__}: give a session file (.json or .nnp) or a session")
 
 

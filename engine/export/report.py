@@ -136,8 +136,15 @@ def _metrics(ex) -> str:
     last = h.epoch_metrics[-1] if h.epoch_metrics else {}
     rows += [(f"validation {k}", _num(v)) for k, v in last.items() if not isinstance(v, (list, dict))]
     of = f" of the {planned} set in the training settings" if isinstance(planned, int) and planned != n else ""
-    html = (f'<p class="status">Trained for {n} epoch{"s" if n != 1 else ""}{of}.</p>\n'
-            + _table(("metric", "value"), rows, (1,)))
+    html = f'<p class="status">Trained for {n} epoch{"s" if n != 1 else ""}{of}.</p>\n'
+    early = ex.early or {}
+    if early.get("stopped_epoch"):
+        es = ex.session.training.get("early_stopping") or {}
+        kept = (f"; the exported weights are those of its best epoch, {early.get('best_epoch')}"
+                if es.get("restore_best", True) and early.get("best_epoch") else "")
+        html += (f"<p>Early stopping ended the run at epoch {early['stopped_epoch']} "
+                 f"(watching {escape(str(es.get('monitor', 'val_loss')))}){kept}.</p>\n")
+    html += _table(("metric", "value"), rows, (1,))
     html += _confusion("Validation confusion matrix", last.get("confusion"))
     sentence, test = _test_metrics(ex)
     html += f"\n<h3>Test metrics</h3>\n<p>{escape(sentence)}</p>"

@@ -293,3 +293,19 @@ def test_image_inputs_keep_their_shape_through_the_scaling(tmp_path):
     want = reference(xr)
     for fmt, got in all_formats(src, s, tmp_path, xr).items():
         np.testing.assert_allclose(got, want, atol=TOL, rtol=0, err_msg=fmt)
+
+
+def test_report_says_when_early_stopping_ended_the_run(tmp_path):
+    from engine.archive import save_archive
+
+    x, y = iris_like(90, seed=6)
+    s = session(x, y)
+    s.training.update(epochs=200, early_stopping={"patience": 2, "monitor": "val_accuracy"})
+    tr = Trainer(s)
+    fin = list(tr.run())[-1]
+    assert fin.reason == "early_stopping"
+    for src in (tr, save_archive(tmp_path / "run.nnp", tr.session, tr)):
+        text = open(export_session(src, "report", tmp_path / "r.html")).read()
+        assert (f"Early stopping ended the run at epoch {tr.early.stopped_epoch} (watching val_accuracy); the exported "
+                f"weights are those of its best epoch, {tr.early.best_epoch}.") in text
+        assert f"Trained for {tr.epoch} epochs of the 200 set" in text
