@@ -228,10 +228,11 @@ OURS = {
     "json": lambda p: _json_format(p) == "nn-playground-weights",
     "session": lambda p: _json_format(p) is None and b'"format_version"' in _head(p, 1 << 16),
     "safetensors": lambda p: str(_safetensors_format(p) or "").startswith("nn-playground"),
-    "onnx": lambda p: b"pytorch" in _head(p, 256),
+    # ONNX is protobuf: ir_version (field 1), then producer_name (field 2) "pytorch", torch's exporter
+    "onnx": lambda p: _head(p, 2)[:1] == b"\x08" and b"\x12\x07pytorch" in _head(p, 16),
     "torchscript": _is_torchscript,
-    "pytorch": lambda p: b"NN Playground" in _head(p, 4096),
-    "report": lambda p: b"NN Playground" in _head(p, 1 << 16),
+    "pytorch": lambda p: re.match(rb'"""[^\n]{0,300}exported by NN Playground', _head(p, 400)) is not None,
+    "report": lambda p: _head(p, 16).startswith(b"<!DOCTYPE html>") and b"NN Playground report</title>" in _head(p, 4096),
     "csv": lambda p: False,
 }
 

@@ -251,3 +251,19 @@ def test_a_huge_seed_in_the_file(tmp_path, capsys):
     one_error(capsys, ["train", small_session(tmp_path, seed=2**64)], "'seed' must be between 0 and")
 
 
+
+
+@pytest.mark.parametrize("fmt, name", [("onnx", "m.onnx"), ("torchscript", "m.pt"), ("pytorch", "m.py"),
+                                       ("report", "m.html"), ("safetensors", "m.safetensors")])
+def test_every_export_recognises_its_own_earlier_file(tmp_path, capsys, fmt, name):
+    from engine.safe_io import written_by_us
+
+    s = small_session(tmp_path)
+    out = tmp_path / name
+    assert run_cli(["export", str(s), "--format", fmt, "--out", str(out)]) == 0
+    assert written_by_us(out, fmt) and not written_by_us(s, fmt)  # ours; a session is not an export
+    assert run_cli(["export", str(s), "--format", fmt, "--out", str(out)]) == 0  # replaced without --force
+    stranger = tmp_path / f"other{out.suffix}"
+    stranger.write_bytes(b"PK\x03\x04 someone else's file with pytorch and NN Playground far below" + b" " * 70000)
+    capsys.readouterr()
+    one_error(capsys, ["export", s, "--format", fmt, "--out", stranger], "refusing to replace it")
