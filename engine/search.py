@@ -14,7 +14,8 @@ A SPACE maps a setting's path to a distribution::
 
 Paths are ``engine.tuning.with_setting``'s, plus shorthands: ``optimizer.lr`` (= ``optimizer.params.lr``),
 ``regularizers.l2`` (an L2 penalty with that λ; also l1, weight_decay), ``graph.hidden_layers`` (the
-number of hidden Dense layers of a plain stack) and ``graph.units`` (the units of every hidden Dense).
+number of hidden Dense layers of a plain stack), ``graph.units`` and ``graph.activation`` (every hidden
+Dense of that stack) and ``graph.dropout`` (the rate of every Dropout layer).
 
 Queue: ``enqueue(study, n)`` puts n empty trials in the study's queue; ``work()`` claims them one at a
 time (a claim is atomic in the storage), so two workers draining one queue run each trial exactly once.
@@ -117,10 +118,16 @@ def apply_params(session, params: dict):
             s.regularizers = regs + [{"type": kind, "params": {"lambda": float(value)}}]
         elif path == "graph.hidden_layers":
             s = _set_hidden_layers(s, int(value))
-        elif path == "graph.units":
+        elif path in ("graph.units", "graph.activation"):
             _, dense, _ = _hidden_chain(s)
             for nid in dense:
-                s.graph.node(nid).params["units"] = int(value)
+                s.graph.node(nid).params[path.split(".")[1]] = int(value) if path == "graph.units" else str(value)
+        elif path == "graph.dropout":
+            drops = [n for n in s.graph.nodes if n.type == "Dropout"]
+            if not drops:
+                raise InvalidInput("graph.dropout needs a Dropout layer in the network (add one first)")
+            for n in drops:
+                n.params["p"] = float(value)
         else:
             s = with_setting(s, _path(path), value)
     return s
@@ -316,6 +323,7 @@ def create_study(storage, name: str, session, space: dict, *, sampler="tpe", met
     from .data.arrays import json_default
     from .data.dataset import dataset_for_json
 
+    space = parse_space(space)  # normalised: every key a trial reads is there
     check_space(session, space)
     if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
         raise InvalidInput(f"folds must be a whole number ≥ 2, got {folds!r}")
@@ -487,6 +495,10 @@ def work(study, definition, n_trials=None, *, on_trial=None, stop=None) -> int:
         except InvalidInput as e:
             state = optuna.trial.TrialState.FAIL
             trial.set_user_attr("error", str(e)[:300])
+        except BaseException as e:  # a bug or Ctrl-C: the trial is marked failed, never left "running"
+            trial.set_user_attr("error", f"{type(e).__name__}: {e}"[:300])
+            study.tell(trial, None, state=optuna.trial.TrialState.FAIL)
+            raise
         frozen = study.tell(trial, value if state == optuna.trial.TrialState.COMPLETE else None, state=state)
         done += 1
         if on_trial is not None:

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         self._build_docks()
         self.controller = LiveTrainingController(self.doc, self)
+        self._build_runs_dock()  # every training is a run of the session (gui/experiments)
         self.files = FileActions(self)
         self.actions_by_name: dict[str, QAction] = build_actions(self)
         self.export = install_export_menu(self)
@@ -166,6 +167,32 @@ class MainWindow(QMainWindow):
             if self.controller.run is not None:
                 self.controller.replay()  # a session opened before the views existed
         return self.live
+
+    # -- experiments (gui/experiments) -------------------------------------------
+    def _build_runs_dock(self):
+        from .experiments.runs import RunBook
+        from .experiments.runs_panel import RunsPanel
+
+        self.experiments = None  # the Experiments window, built on first use
+        self.runs = RunBook(self.controller, self.doc, self)
+        self.runs_panel = RunsPanel(self.runs)
+        dock = self._dock("runsDock", "Runs", self.runs_panel, Qt.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["diagnosticsDock"], dock)
+        self.docks["diagnosticsDock"].raise_()
+
+    def show_runs(self):
+        dock = self.docks["runsDock"]
+        dock.show()
+        dock.raise_()
+        return self.runs_panel
+
+    def experiments_window(self):
+        """The Variants / Cross-validation / Search window (pyqtgraph, torch and Optuna load on first use)."""
+        if self.experiments is None:
+            from .experiments.window import ExperimentsWindow
+
+            self.experiments = ExperimentsWindow(lambda: self.doc.session.copy(), self.runs, self.doc, self)
+        return self.experiments
 
     def analysis_window(self):
         """The Analyze window (evaluation, explanations, learning curve, sanity checks), built on first use."""
@@ -313,7 +340,7 @@ class MainWindow(QMainWindow):
 
         thumb = self.thumbnail_png()
         with self.controller.snapshot() as trainer:  # between two steps; the training goes on afterwards
-            save_archive(path, self.doc.session, trainer, thumbnail_png=thumb)
+            save_archive(path, self.doc.session, trainer, thumbnail_png=thumb, runs=self.runs.records)
             return trainer.step if trainer is not None else None
 
     def view_state(self) -> dict:
@@ -382,6 +409,7 @@ class MainWindow(QMainWindow):
         self.saved_step = int(archive.meta.get("step", 0)) if trained and not dirty else 0
         if trained:
             self.controller.restore(archive)
+        self.runs.set_records(archive.runs if archive is not None else [])
         if dirty:
             self.doc.undo_stack.resetClean()
         self._update_title()
@@ -420,6 +448,8 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()  # wait for the worker thread
         if self.analysis is not None:
             self.analysis.shutdown()  # and for any analysis job
+        if self.experiments is not None:
+            self.experiments.shutdown()  # and for variants, folds and trials
         self.save_settings()
         self._device_timer.stop()
         if self.recovery is not None:  # a normal quit: nothing to recover next time

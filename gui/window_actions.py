@@ -210,6 +210,10 @@ def build_actions(win) -> dict:
 
     A.update(build_analyze_menu(win, mb))
 
+    from .experiments.menu import build_experiments_menu  # Runs dock, variants, cross-validation, search
+
+    A.update(build_experiments_menu(win, mb))
+
     m = mb.addMenu("&Help")
     m.addAction(A["whats_this"])
     examples = m.addMenu("&Examples")

@@ -96,17 +96,20 @@ class RunBook(QObject):
 
     def restore(self, index, doc=None):
         """Write the record's settings into the document as one undoable edit."""
-        from engine.spec import GraphSpec
-
-        doc = doc or self.doc
         rec = self.records[index]
-        s = rec.session()
-        doc.undo_stack.beginMacro(f"Restore the settings of {rec.name}")
-        try:
-            for key in RESTORED_FIELDS:
-                doc.set_session_field(key, getattr(s, key))
-            if s.graph.to_dict() != doc.graph.to_dict():
-                doc.replace_graph(GraphSpec.from_dict(s.graph.to_dict()), f"Network of {rec.name}")
-        finally:
-            doc.undo_stack.endMacro()
+        write_session(doc or self.doc, rec.session(), f"Restore the settings of {rec.name}")
         return rec
+
+
+def write_session(doc, session, text: str):
+    """Make the document's settings and network ``session``'s, as one undoable edit (a macro)."""
+    from engine.spec import GraphSpec
+
+    doc.undo_stack.beginMacro(text)
+    try:
+        for key in RESTORED_FIELDS:
+            doc.set_session_field(key, getattr(session, key))
+        if session.graph.to_dict() != doc.graph.to_dict():
+            doc.replace_graph(GraphSpec.from_dict(session.graph.to_dict()), "Network")
+    finally:
+        doc.undo_stack.endMacro()

@@ -202,9 +202,10 @@ if __name__ == "__main__":  # python -m gui.experiments.runs_panel: three traine
     def make():
         book = sample_book()
         panel = RunsPanel(book, session_provider=lambda: book.records[0].session())
+        from PySide6.QtCore import QItemSelectionModel as M
+
         panel.table.selectRow(0)
-        panel.table.selectionModel().select(panel.table.model().index(2, 0),
-                                            panel.table.selectionModel().Select | panel.table.selectionModel().Rows)
+        panel.table.selectionModel().select(panel.table.model().index(2, 0), M.Select | M.Rows)
         return panel
 
     sys.exit(preview(make, (620, 520)))
