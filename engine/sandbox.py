@@ -143,8 +143,14 @@ def path(surface: str, spec: dict, start, steps: int = 100, kappa: float = 10.0)
         q = p.detach().numpy().copy()
         if not np.all(np.isfinite(q)) or np.max(np.abs(q)) > 1e6:
             break
+        moved = float(np.max(np.abs(q - pts[-1])))
         pts.append(q)
         vals.append(float(fn().detach()))
+        g = p.grad
+        if moved < 1e-15 and g is not None and float(g.abs().max()) < 1e-13:  # at rest on a stationary point:
+            pts += [q] * (steps + 1 - len(pts))  # every later step is the same (Newton reaches this in a few)
+            vals += [vals[-1]] * (steps + 1 - len(vals))
+            break
     return np.array(pts), np.array(vals)
 
 
