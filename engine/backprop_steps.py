@@ -122,6 +122,9 @@ class Inspector:
         self.split = split
         self.model = build_model(s.graph, seed=s.seed, dtype="float64")
         self.model.eval()
+        if tuple(self.data.input_shape) != tuple(self.model.in_shape):
+            raise InvalidInput(f"the dataset's inputs have shape {tuple(self.data.input_shape)} but the Input node "
+                               f"expects {tuple(self.model.in_shape)}")
         if weights is not None:
             state = {k: torch.as_tensor(np.asarray(v), dtype=torch.float64) for k, v in weights.items()}
             missing = set(self.model.state_dict()) - set(state)

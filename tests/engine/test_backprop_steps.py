@@ -264,3 +264,11 @@ def test_starts_from_a_runs_current_moment():
     buf = state["state"][len(list(insp.model.trainable_parameters())) - 1]["momentum_buffer"].double().numpy()
     np.testing.assert_allclose(u.state_before["momentum_buffer"], buf, atol=0)
     np.testing.assert_allclose(u.new, u.old - 0.1 * (0.9 * buf + u.grad), atol=1e-12)
+
+
+def test_input_shape_mismatch_is_refused():
+    s = _dag_session()
+    d = s.to_dict()
+    d["graph"]["nodes"][0]["params"]["shape"] = [3]
+    with pytest.raises(InvalidInput, match=r"inputs have shape \(2,\) but the Input node expects \(3,\)"):
+        Inspector(Session.from_dict(d))

@@ -134,3 +134,25 @@ def test_teach_menu_opens_inspector_on_window(qtbot, window):
     assert view.isVisible() and view.scene is window.scene
     assert window.scene.nodes["z"].overlay[1].startswith("a 0.3705")
     view.close()
+
+
+def test_teach_menu_lists_every_view_and_opens_each(qtbot, window):
+    names = [a.objectName() for a in window.teach_menu.actions()]
+    assert names == ["action_teach_backprop", "action_teach_lr_finder", "action_teach_sandbox"]
+    window.actions_by_name["teach_sandbox"].trigger()
+    window.actions_by_name["teach_lr_finder"].trigger()
+    views = window.teaching_views
+    assert views["sandbox"].isVisible() and views["lr_finder"].isVisible()
+    assert views["lr_finder"].document is window.doc
+    again = window.actions_by_name["teach_sandbox"].trigger() or window.teaching_views["sandbox"]
+    assert again is views["sandbox"]  # one per kind
+    for v in list(views.values()):
+        v.close()
+
+
+def test_inspector_refuses_a_network_it_cannot_build(qtbot, window, session_of):
+    window.doc.set_session(session_of([{"id": "in", "type": "Input", "params": {"shape": [3]}},
+                                       {"id": "d", "type": "Dense", "params": {"units": 1}}]))
+    window.actions_by_name["teach_backprop"].trigger()  # the default dataset has 2 features, the Input 3
+    assert "backprop" not in getattr(window, "teaching_views", {})
+    assert window.statusBar().currentMessage().startswith("Cannot open: ")
