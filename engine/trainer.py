@@ -18,7 +18,7 @@ from .builder import build_model
 from .checkpoint import restore_trainer_state, trainer_state
 from .data import make_dataset
 from .device import select_device
-from .diagnostics import diagnose_history, diagnose_nan
+from .diagnostics import EXPLODED_FACTOR, diagnose_history, diagnose_nan
 from .early_stopping import EarlyStopping
 from .errors import InvalidInput
 from .graph import last_activation, output_width
@@ -366,8 +366,9 @@ class Trainer:
             with self.step_lock:
                 ev = self._end_epoch(t0)
             yield ev
-            if not math.isfinite(ev.train_loss):
-                return (yield self._diverged(ev.train_loss, ev.lr, t_start))
+            failed = self._epoch_failure(ev, t_start)
+            if failed is not None:  # NaN, or a finite loss that blew up: stop, do not train on garbage
+                return (yield failed)
             if self.early is not None:
                 with self.step_lock:
                     stop_now = self._early_stop(ev)
@@ -385,6 +386,25 @@ class Trainer:
                 self.early.restore(self.model)
             return True
         return False
+
+    def _epoch_failure(self, ev, t_start):
+        """A ``Finished("diverged")`` when the epoch's loss is not finite or has exploded, else None.
+
+        "Exploded": the epoch's training loss is ``EXPLODED_FACTOR`` times the first step's or more
+        (SGD with lr 1e6 reaches ~1e29 and stays finite: that is divergence, not overfitting).
+        """
+        if not math.isfinite(ev.train_loss):
+            return self._diverged(ev.train_loss, ev.lr, t_start)
+        _, losses = self.history.step_loss.data()
+        first = float(losses[0]) if len(losses) else None
+        if first is not None and first > 0 and ev.train_loss >= EXPLODED_FACTOR * first:
+            d = next((d for d in ev.diagnoses if d.code == "diverging"), None)
+            text = (d.message + " " + d.advice) if d is not None else (
+                f"The training loss exploded to {ev.train_loss:.3g}, {ev.train_loss / first:.3g} times its first value: "
+                "lower the learning rate by 10-100x or clip the gradients.")
+            best = self.early.best_epoch if self.early is not None else _best_epoch(self.history)
+            return Finished("diverged", self.epoch, best, time.perf_counter() - t_start, text, {})
+        return None
 
     def _diverged(self, loss, lr, t_start):
         finite = [v for v in self.history.epochs["train_loss"] if math.isfinite(v)]

@@ -147,10 +147,15 @@ class CompiledTrainer(Trainer):
         sch = self.schedule
         if sch.name == "warmup" and self.step < sch.params["warmup_steps"]:
             out = np.array([sch.lr(self.epoch, self.step + i) for i in range(n)], dtype=np.float64)
-        else:
-            out = np.full(n, float(sch.lr(self.epoch, self.step)))
-        if not (np.isfinite(out).all() and (out >= 0).all()):
-            raise InvalidInput(f"learning rate must be a finite number ≥ 0, got {out[~np.isfinite(out) | (out < 0)][0]!r}")
+            bad = out[~(np.isfinite(out) & (out >= 0))]
+            if len(bad):
+                raise InvalidInput(f"learning rate must be a finite number ≥ 0, got {float(bad[0])!r}")
+            return out
+        lr = float(sch.lr(self.epoch, self.step))
+        if not (math.isfinite(lr) and lr >= 0):
+            raise InvalidInput(f"learning rate must be a finite number ≥ 0, got {lr!r}")
+        out = np.empty(n)
+        out.fill(lr)
         return out
 
     def _run_chunk(self, n):
@@ -315,8 +320,9 @@ class CompiledTrainer(Trainer):
             with self.step_lock:
                 ev = self._end_epoch(t0)
             yield ev
-            if not math.isfinite(ev.train_loss):
-                return (yield self._diverged(ev.train_loss, ev.lr, t_start))
+            failed = self._epoch_failure(ev, t_start)
+            if failed is not None:  # NaN, or a finite loss that blew up: stop, do not train on garbage
+                return (yield failed)
             if self.early is not None:
                 with self.step_lock:
                     stop_now = self._early_stop(ev)

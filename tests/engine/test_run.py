@@ -328,3 +328,16 @@ def test_reset_weights_trains_exactly_like_a_fresh_run():
     assert run.step == 0 and run.history.n_epochs == 0
     run.fit(2)
     assert run.history.epochs["train_loss"] == fresh.history.epochs["train_loss"]
+
+
+@pytest.mark.parametrize("path", ["torch", "auto"])
+def test_a_finite_loss_that_explodes_stops_the_run_as_diverged(path):
+    s = dict(compiled_session(epochs=20), regularizers=[])
+    s["graph"]["layers"].pop(2)
+    s["optimizer"] = {"type": "sgd", "params": {"lr": 1e6}}  # BCE on logits: huge but finite losses
+    run = Run(s, path=path)
+    fin = run.fit()
+    losses = run.history.epochs["train_loss"]
+    assert fin.reason == "diverged" and fin.epochs_run == 1 and np.isfinite(losses[0])
+    assert losses[0] > 1e3 * run.history.step_loss.data()[1][0]
+    assert "learning rate" in fin.diagnosis and "overfitting" not in fin.diagnosis
