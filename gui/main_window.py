@@ -177,11 +177,12 @@ class MainWindow(QMainWindow):
         self.runs = RunBook(self.controller, self.doc, self)
         self.runs_panel = RunsPanel(self.runs)
         dock = self._dock("runsDock", "Runs", self.runs_panel, Qt.BottomDockWidgetArea)
-        self.tabifyDockWidget(self.docks["diagnosticsDock"], dock)
-        self.docks["diagnosticsDock"].raise_()
+        dock.hide()  # Experiments ▸ Runs shows it, as a tab beside the plots; the runs are recorded meanwhile
 
     def show_runs(self):
         dock = self.docks["runsDock"]
+        if not dock.isVisible() and not dock.isFloating():
+            self.tabifyDockWidget(self.docks["plotsDock"], dock)
         dock.show()
         dock.raise_()
         return self.runs_panel

@@ -65,9 +65,13 @@ class RunsPanel(QWidget):
         self.keep = QCheckBox("Keep weights")
         self.keep.setToolTip("New runs keep their trained weights in the session (bigger .nnp files)")
         self.keep.toggled.connect(lambda on: setattr(self.book, "keep_weights", bool(on)))
-        for w in (self.curve, self.restore_button, self.delete_button, self.keep):
+        self.curve.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.curve.setMinimumContentsLength(10)
+        self.restore_button.setText("Restore")
+        for w in (self.restore_button, self.delete_button, self.keep):  # two short rows: the dock fits 1024 px
             row.addWidget(w)
         row.addStretch(1)
+        lay.addWidget(self.curve)
         lay.addLayout(row)
         self.hint = QLabel("Every training is kept here. Select several runs to overlay their curves.")
         self.hint.setWordWrap(True)
@@ -151,7 +155,7 @@ class RunsPanel(QWidget):
             self.plot = plot_widget(x="epoch")
             self.plot.setObjectName("runsPlot")
             self.plot.setMinimumHeight(140)
-            self.legend = legend_above(self.plot, columns=4)
+            self.legend = legend_above(self.plot, columns=2)
             self.plot_host.addWidget(self.plot)
         return self.plot
 

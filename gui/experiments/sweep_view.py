@@ -119,6 +119,9 @@ class SweepView(QWidget):
         self.history, self.parallel = HistoryPlot(), ParallelPlot()
         right.addWidget(self.history.widget)
         right.addWidget(self.parallel.widget)
+        self.table.setMinimumHeight(120)
+        for i, stretch in enumerate((3, 2, 2)):  # the table gets the most room: it is what people sort and read
+            right.setStretchFactor(i, stretch)
         split.addWidget(right)
         split.setStretchFactor(1, 2)
         lay.addWidget(split)
