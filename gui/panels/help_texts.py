@@ -71,6 +71,9 @@ TIPS = {
     "patience": "Epochs in a row without improvement that are tolerated before stopping (3–10 is typical).",
     "min_delta": "A new validation loss must beat the best by more than this to count as an improvement (e.g. 0.001).",
     "restore_best": "After stopping, put back the weights of the epoch with the best monitored score.",
+    "early_monitor": "The score early stopping watches: the notes stop \u201cwhile validation set performance is "
+                     "better\u201d. Losses and RMSE must fall, accuracy, F1, AUC and R\u00b2 must rise (mode auto). "
+                     "Without a validation split a validation score is read on the training split.",
     "seed": "Random seed for the data, the initial weights and the shuffling: the same seed repeats a run exactly.",
     "device": "Where training runs: auto picks a GPU (CUDA or Apple MPS) when torch finds one, else the CPU.",
     "pairing": "Checks the loss against the last layer's activation, the number of output units and the task.",

@@ -25,6 +25,11 @@ from engine.schedules import SCHEDULES
 from engine.session import TRAINING_SCHEMA
 
 from .editors import make_editor
+
+# Scores early stopping can watch (engine.early_stopping.MONITORS); losses fall, the others rise.
+EARLY_MONITORS = (("val_loss", "validation loss"), ("val_accuracy", "validation accuracy"),
+                  ("val_f1", "validation F1"), ("val_auc", "validation AUC"), ("val_rmse", "validation RMSE"),
+                  ("val_r2", "validation R²"), ("train_loss", "training loss"))
 from .help_texts import apply_help
 from .pairing import dataset_facts, last_activation, pairing_warnings, torch_devices
 from .schema_form import SchemaForm, compact, field_reason, write_session_field
@@ -204,6 +209,13 @@ class TrainingPanel(QScrollArea):
         self.min_delta = self._float("min_delta", lambda v: self._set_early(min_delta=v or 0.0))
         self.min_delta.widget.setPlaceholderText("0")
         self._row(form, "min delta", self.min_delta.widget, "min_delta")
+        self.monitor = QComboBox()
+        self.monitor.setObjectName("earlyMonitor")
+        compact(self.monitor, 10)
+        for name, label in EARLY_MONITORS:
+            self.monitor.addItem(label, name)
+        self.monitor.currentIndexChanged.connect(lambda _i: self._set_early())
+        self._row(form, "watch", self.monitor, "early_monitor")
         self.restore_best = QCheckBox("restore the best weights")
         self.restore_best.setObjectName("restoreBest")
         self.restore_best.toggled.connect(lambda _on: self._set_early())
@@ -261,6 +273,10 @@ class TrainingPanel(QScrollArea):
             self.patience.setValue(int(es.get("patience", 10)))
             self.min_delta.set_value(float(es.get("min_delta", 0.0)))
             self.restore_best.setChecked(bool(es.get("restore_best", True)))
+            monitor = es.get("monitor", "val_loss")
+            if self.monitor.findData(monitor) < 0:  # a score typed into the session file: show it as it is
+                self.monitor.addItem(monitor, monitor)
+            self.monitor.setCurrentIndex(self.monitor.findData(monitor))
             for rtype, ed in self.reg_editors.items():
                 ed.set_value(self._reg_value(rtype))
             self.seed.setValue(int(s.seed))
@@ -371,7 +387,10 @@ class TrainingPanel(QScrollArea):
         if self.early.isChecked():
             old = self._training()["early_stopping"] or {}
             es = {"patience": self.patience.value(), "min_delta": float(old.get("min_delta", 0.0)),
-                  "restore_best": self.restore_best.isChecked(), **override}
+                  "restore_best": self.restore_best.isChecked(),
+                  "monitor": self.monitor.currentData() or "val_loss", **override}
+            if old.get("mode", "auto") != "auto":
+                es["mode"] = old["mode"]
         self._set_training(early_stopping=es)
 
     def _set_reg(self, rtype, pname, value):

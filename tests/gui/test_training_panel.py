@@ -116,11 +116,13 @@ def test_batches_epochs_regularization_and_early_stopping(qtbot):
     assert (doc.session.training["clip"], doc.session.training["clip_value"]) == ("norm", 0.5)
     assert panel.clip_value.widget.isEnabled()
     panel.early.setChecked(True)
-    assert doc.session.training["early_stopping"] == {"patience": 10, "min_delta": 0.0, "restore_best": True}
+    assert doc.session.training["early_stopping"] == {"patience": 10, "min_delta": 0.0, "restore_best": True,
+                                                       "monitor": "val_loss"}
     panel.patience.setValue(5)
     type_into(panel.min_delta, "0.001")
     panel.restore_best.setChecked(False)
-    assert doc.session.training["early_stopping"] == {"patience": 5, "min_delta": 0.001, "restore_best": False}
+    assert doc.session.training["early_stopping"] == {"patience": 5, "min_delta": 0.001, "restore_best": False,
+                                                       "monitor": "val_loss"}
     panel.early.setChecked(False)
     assert doc.session.training["early_stopping"] is None
     doc.undo_stack.undo()
@@ -187,3 +189,25 @@ def test_panel_runs_alone_and_screenshot(qtbot, monkeypatch):
     out.mkdir(exist_ok=True)
     qtbot.wait(50)
     assert w.grab().save(str(out / "training_panel.png"))
+
+
+def test_early_stopping_watches_the_score_chosen_in_the_panel(qtbot):
+    from engine.early_stopping import MONITORS, EarlyStopping
+    from gui.document import Document
+    from gui.panels.training_panel import EARLY_MONITORS, TrainingPanel
+
+    from engine.session import DEFAULT_GRAPH
+
+    doc = Document(Session.from_dict({"graph": DEFAULT_GRAPH, "dataset": {"type": "circle"}, "loss": "bce_logits"}))
+    panel = TrainingPanel(doc)
+    qtbot.addWidget(panel)
+    assert all(name in MONITORS for name, _ in EARLY_MONITORS)
+    panel.early.setChecked(True)
+    panel.monitor.setCurrentIndex(panel.monitor.findData("val_accuracy"))
+    es = doc.session.training["early_stopping"]
+    assert es["monitor"] == "val_accuracy"
+    assert EarlyStopping(**es).mode == "max"  # accuracy must rise
+    panel.monitor.setCurrentIndex(panel.monitor.findData("val_loss"))
+    assert doc.session.training["early_stopping"]["monitor"] == "val_loss"
+    doc.set_session_field("training", dict(doc.session.training, early_stopping={"patience": 3, "monitor": "train_f1"}))
+    assert panel.monitor.currentData() == "train_f1"  # a score from the file is shown as it is
