@@ -46,6 +46,15 @@ def extend_series(s, xs, ys):
 
 def add_steps(history: History, first_step: int, losses, lrs):
     steps = np.arange(first_step, first_step + len(losses), dtype=np.int64)
+    if history.step_loss.stride == 1 and history.step_loss._skip == 0 and history.step_lr.stride == 1 \
+            and history.step_lr._skip == 0 and history.step_loss.n + len(steps) <= history.step_loss.capacity:
+        for s, ys in ((history.step_loss, losses), (history.step_lr, lrs)):  # the common case: plain copies
+            while len(s.x) < s.n + len(steps):
+                s._grow(len(s.x) + 1)
+            s.x[s.n:s.n + len(steps)] = steps
+            s.y[s.n:s.n + len(steps)] = ys
+            s.n += len(steps)
+        return
     extend_series(history.step_loss, steps, losses)
     extend_series(history.step_lr, steps, lrs)
 
@@ -61,11 +70,11 @@ def layer_stats(prog, theta, grad: np.ndarray, step: int, epoch: int) -> Stats:
     out, counts = np.zeros((n, 5)), np.zeros((n, bins))
     tensor_stats(theta, grad, offs, sizes, bins, HIST_SAMPLE, out, counts)
     layers, total = [], 0.0
-    for (nid, pname, _, _, _), (mean, std, lo, hi, g), c, size in zip(prog.params, out.tolist(), counts.tolist(), sizes):
+    for (nid, pname, _, _, _), (mean, std, lo, hi, g), c, size in zip(prog.params, out.tolist(), counts, sizes):
         total += g * g
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5
+        edges = lo + (hi - lo) * np.arange(bins + 1) / bins  # elementwise: the same floats as Trainer._stats
         layers.append(LayerStats(nid, pname, mean, std, math.sqrt(int(size) * (std * std + mean * mean)), g,
-                                 tuple(int(round(v)) for v in c),
-                                 tuple(lo + (hi - lo) * i / bins for i in range(bins + 1))))
+                                 tuple(np.rint(c).astype(np.int64).tolist()), tuple(edges.tolist())))
     return Stats(step, epoch, tuple(layers), math.sqrt(total))
