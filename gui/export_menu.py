@@ -49,6 +49,13 @@ class ExportMenu:
             a.setObjectName(f"action_export_{fmt}")
             a.triggered.connect(lambda _=False, f=fmt: self.export_model(f))
             self.actions[fmt] = a
+        self.model_menu.addSeparator()
+        self.actions["with_scaling"] = a = self.model_menu.addAction("Include the Data's &Scaling")
+        a.setObjectName("action_export_with_scaling")
+        a.setCheckable(True)
+        a.setChecked(True)
+        a.setStatusTip("On: the exported model takes raw inputs (scaling and feature crosses are its first layers). "
+                       "Off: the bare network, which expects inputs already scaled as in training")
         self.actions["dataset"] = a = self.menu.addAction("&Dataset with Split (CSV)…")
         a.setObjectName("action_export_dataset")
         a.setStatusTip("The data points (before scaling and feature expansion), their split and target")
@@ -116,7 +123,8 @@ class ExportMenu:
             with c.snapshot() as trainer:  # between two steps; the training goes on afterwards
                 source = trainer if trainer is not None else self.win.doc.session
                 # the file dialog asked before replacing `path`; files written beside it stay protected
-                return (export_session(source, fmt, path, replace_out=True),
+                bare = not self.actions["with_scaling"].isChecked()
+                return (export_session(source, fmt, path, replace_out=True, bare=bare),
                         trainer is not None and trainer.step > 0)
         finally:
             QApplication.restoreOverrideCursor()

@@ -271,8 +271,9 @@ def test_export_menu_writes_the_trained_model_data_and_history(make_live, qtbot,
     win.export.arrange()
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
     assert texts == ["&Model", "Training &History (CSV)…", "&Dataset with Split (CSV)…", "Current &Plot"]
-    assert [a.text() for a in win.export.model_menu.actions()] == [
-        "&ONNX…", "&TorchScript…", "&safetensors…", "PyTorch &Source…", "&HTML Report…"]
+    assert [a.text() for a in win.export.model_menu.actions() if not a.isSeparator()] == [
+        "&ONNX…", "&TorchScript…", "&safetensors…", "PyTorch &Source…", "&HTML Report…",
+        "Include the Data's &Scaling"]
     chosen = {}
     win.export.ask_path = lambda title, name, flt: chosen.setdefault(title, str(tmp_path / name))
     for fmt in ("onnx", "torchscript", "safetensors", "pytorch", "report"):
@@ -313,3 +314,29 @@ def test_export_before_training_uses_the_initial_weights(window, tmp_path):
     init = build_model(window.doc.session.graph, seed=window.doc.session.seed).state_dict()
     got = load_file(str(tmp_path / "w.safetensors"))
     assert got.keys() == init.keys() and all(np.array_equal(got[k].numpy(), v.numpy()) for k, v in init.items())
+
+
+def test_export_takes_raw_inputs_unless_the_bare_network_is_asked_for(make_live, qtbot, tmp_path):
+    import torch
+
+    from engine.data.preprocess import apply_preprocess
+
+    s = example("circle_playground", epochs=2)
+    s.dataset = dict(s.dataset, preprocess={"scale": "standardize"})
+    win = make_live(s)
+    train(qtbot, win)
+    run = win.controller.run
+    raw = run.data.raw_x("test")[:7] * 1.0
+    scaled = apply_preprocess(raw, run.data.preprocess_state)
+    assert np.abs(raw - scaled).max() > 0.1  # the scaling matters here
+    want = run.predict(raw, logits=True)
+    win.export.ask_path = lambda title, name, flt: str(tmp_path / "full.pt")
+    win.export.actions["torchscript"].trigger()
+    full = torch.jit.load(str(tmp_path / "full.pt"))
+    np.testing.assert_allclose(full(torch.as_tensor(raw)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    win.export.actions["with_scaling"].setChecked(False)
+    win.export.ask_path = lambda title, name, flt: str(tmp_path / "bare.pt")
+    win.export.actions["torchscript"].trigger()
+    bare = torch.jit.load(str(tmp_path / "bare.pt"))
+    np.testing.assert_allclose(bare(torch.as_tensor(scaled)).detach().numpy(), want, rtol=1e-5, atol=1e-6)
+    assert win.notes == []
