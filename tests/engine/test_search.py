@@ -116,19 +116,10 @@ def test_an_existing_study_with_another_space_is_refused(tmp_path):
         search.load_study(st, "b")
 
 
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
-
-
 def test_two_workers_on_one_storage_run_every_queued_trial_once(tmp_path):
-    session = tiny(epochs=1)
-    save_session_json(session, tmp_path / "s.json")
-    (tmp_path / "space.json").write_text(json.dumps(SPACE))
-    r = _cli("sweep", "s.json", "--space", "space.json", "--trials", "0", "--sampler", "random", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    st = search.open_storage(str(tmp_path / "s.optuna.journal"))
-    study, _ = search.load_study(st, "s")
+    st = search.open_storage(str(tmp_path / "s.optuna.journal"))  # as `sweep --trials 0` creates it (torch path:
+    study = search.create_study(st, "s", tiny(epochs=1), search.parse_space(SPACE), sampler="random",  # no compile
+                                path="torch")  # wait in the workers)
     search.enqueue(study, 6)
     procs = [subprocess.Popen([sys.executable, str(ROOT / "main.py"), "sweep-worker", "--storage", "s.optuna.journal",
                                "--study", "s", "--json"], cwd=tmp_path, stdout=subprocess.PIPE,
