@@ -118,8 +118,13 @@ def _check_build(canon, rep, data, device):
     from .builder import build_model
     from .device import select_device
     from .graph import output_width
+    import numpy as np
+
+    from .early_stopping import EarlyStopping
     from .losses import LOSSES
+    from .metrics import evaluate
     from .optimizers import OPTIMIZERS
+    from .regularizers import apply_target_transforms, regularizers_from
     from .schedules import SCHEDULES
 
     select_device(device or canon.training["device"])
@@ -136,3 +141,18 @@ def _check_build(canon, rep, data, device):
         y = torch.as_tensor(data.split(split)[1])
         if len(y):
             loss_fn(torch.zeros((len(y), width)), y)
+    regs = regularizers_from(canon.regularizers, canon.graph.nodes)
+    y = torch.as_tensor(data.y_train[:8])  # label noise and smoothing refuse regression targets at the first step
+    apply_target_transforms(regs, y, data.n_classes, torch.Generator().manual_seed(0))
+    es = canon.training.get("early_stopping")
+    if es:  # the monitored metric must be one an epoch measures (val_acc on a regression is not)
+        measured = {"train_loss": 0.0}
+        for split in ("train", "val"):
+            x, y = data.split(split)
+            if len(y):
+                measured[f"{split}_loss"] = 0.0
+                names = evaluate(np.zeros((len(y), width), np.float32), y, data.task, canon.loss["type"], data.n_classes)
+                measured.update({f"{split}_{k}": 0.0 for k, v in names.items() if isinstance(v, (int, float))})
+                if f"{split}_accuracy" in measured:
+                    measured[f"{split}_acc"] = 0.0
+        EarlyStopping(**es).pick(measured)

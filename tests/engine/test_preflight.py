@@ -58,6 +58,12 @@ REFUSED = {
     "Newton on too many parameters": (
         dict(optimizer={"type": "newton"}, graph=layers(dense(64, "tanh", "h1"), dense(64, "tanh", "h2"), dense(1))),
         "2000"),
+    "label noise on regression targets": (
+        dict(dataset={"type": "plane", "params": {"n": 40}}, loss={"type": "mse"}, graph=layers(dense(1)),
+             regularizers=[{"type": "label_noise"}]), "label noise needs integer class labels"),
+    "early stopping on a metric never measured": (
+        dict(dataset={"type": "plane", "params": {"n": 40}}, loss={"type": "mse"}, graph=layers(dense(1)),
+             training={"early_stopping": {"patience": 2, "monitor": "val_acc"}}), "which this training does not measure"),
     "an initializer of the wrong shape": (
         dict(graph=layers({"id": "h", "type": "Dense", "params": {"units": 2},
                            "init": {"weight": {"type": "values", "params": {"values": [[1, 2, 3]]}}}}, dense(1))),
