@@ -201,6 +201,8 @@ class MainWindow(QMainWindow):
             from .analysis.panel import AnalysisWindow
 
             self.analysis = AnalysisWindow(self.controller.document_run, lambda: self.doc.session, self)
+            self.analysis.addActions([a for k, a in self.actions_by_name.items() if k.startswith("analyze_")]
+                                     + [self.actions_by_name[k] for k in ("train", "pause", "stop")])  # keys work there
             self.controller.finished.connect(self.analysis.training_finished)
         return self.analysis
 

@@ -13,9 +13,9 @@ ENTRIES = (  # name, text, page or None, shortcut, status tip
      "residuals for regression"),
     ("explain", "E&xplanations…", "explain", "Ctrl+Shift+X",
      "Permutation importance with bootstrap intervals, partial dependence with ICE curves, Ŷ vs X_j"),
-    ("learning_curve", "&Learning Curve…", "learning_curve", None,
+    ("learning_curve", "&Learning Curve…", "learning_curve", "Ctrl+Shift+L",
      "Training and validation loss against the number of training samples (trains fresh networks in the background)"),
-    ("sanity", "&Sanity Checks…", "sanity", None,
+    ("sanity", "&Sanity Checks…", "sanity", "Ctrl+Shift+K",
      "Loss at initialisation vs ln C, overfitting 4 samples, gradient check against finite differences"),
 )
 

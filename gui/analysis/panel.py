@@ -42,7 +42,7 @@ class AnalysisWindow(QWidget):
         QShortcut(QKeySequence.Close, self, activated=self.close)
 
     def open_page(self, name, compute=True):
-        """Show the window on page ``name``; ``compute`` starts its job unless a result is already shown."""
+        """Show the window on page ``name`` and (``compute``) start its job; see below for which pages recompute."""
         view = self.views[name]
         self.tabs.setCurrentWidget(view)
         if not self.isVisible():
@@ -55,7 +55,9 @@ class AnalysisWindow(QWidget):
             self.show()
         self.raise_()
         self.activateWindow()
-        if compute and not view.runner.busy and name in ("evaluation", "explain"):
+        # evaluation and explanations follow the current weights; the learning curve and the sanity checks
+        # (fresh networks, slower) start on first opening and then wait for their button
+        if compute and not view.runner.busy and (name in ("evaluation", "explain") or view.result is None):
             view.compute()
         return view
 

@@ -158,6 +158,7 @@ def apply_import(doc, payload, *, head=None, wire=True) -> dict:
                 why = doc.connect_ports(head_id, outs[0])
                 if why:
                     notes.append(why)
+            doc.auto_layout()  # wired into the network: lay it out left to right (part of the same undo step)
     finally:
         doc.undo_stack.endMacro()
     doc.set_selection(ids + ([head_id] if head_id else []))
@@ -189,6 +190,8 @@ def import_layers(win, path=None, dialogs=None) -> dict | None:
         win.statusBar().showMessage(f"Cannot import layers: {e.strerror or e}", 10000)
         return None
     result = apply_import(win.doc, payload, head=opts["head"], wire=opts["wire"])
+    if opts["wire"] and hasattr(win, "view"):
+        win.view.fit_to_view()
     frozen = " (frozen)" if opts["freeze"] else ""
     extra = f"; not connected: {result['notes'][0]}" if result["notes"] else ""
     win.statusBar().showMessage(f"Imported {len(result['ids'])} layer(s){frozen} from {os.path.basename(path)}"

@@ -185,6 +185,12 @@ class TrainingPanel(QScrollArea):
         self._row(form, "gradient clipping", holder, "clip")
         apply_help(self.clip, "clip")
         apply_help(self.clip_value.widget, "clip_value")
+        aug = QLabel("Data augmentation (training batches only; labels kept):")
+        aug.setObjectName("augmentationHeading")
+        aug.setWordWrap(True)
+        aug.setStyleSheet("color: #5b6573; padding-top: 4px;")
+        apply_help(aug, "input_noise")
+        form.addRow(aug)
         for rtype, (label, pname, key) in AUGMENT.items():  # augmentation: inputs altered per batch, labels kept
             ed = self._float(f"reg_{rtype}", lambda v, t=rtype, p=pname: self._set_reg(t, p, v))
             self.reg_editors[rtype] = ed
