@@ -3,8 +3,9 @@
 Train a copy of the network for a few hundred steps while the learning rate grows geometrically
 from ``lr_min`` to ``lr_max``; record the batch loss at each step. The loss stays flat while η is
 too small, falls fastest somewhere in the middle, and blows up once η is too large. The suggestion
-is the η where the smoothed loss falls fastest (steepest negative slope against log η), taken
-before the minimum of the smoothed curve; η at the minimum divided by ten is the other usual rule
+is the η where the smoothed loss falls fastest (steepest negative slope against log η, measured
+over a window of ±n/20 steps so leftover batch noise does not win), taken before the minimum of
+the smoothed curve; η at the minimum divided by ten is the other usual rule
 and is reported too. The user's run is never touched: the test builds its own ``Run`` from the
 session (the torch path, schedule constant, no early stopping) and copies the weights into it.
 """
@@ -59,11 +60,16 @@ def suggest(lrs, smoothed) -> tuple[float | None, float | None]:
     i_min = int(np.nanargmin(smoothed))
     if i_min < 2 or not smoothed[i_min] < smoothed[0]:
         return None, None
-    skip = max(1, len(lrs) // 10)  # the first points of the average are still settling
-    if i_min - skip < 2:
-        skip = 0
-    slope = np.gradient(smoothed[skip: i_min + 1], np.log10(lrs[skip: i_min + 1]))
-    return float(lrs[skip + int(np.argmin(slope))]), float(lrs[i_min] / 10)
+    # slope over a window of ±n/20 points: batch noise left in the average does not win over the real fall
+    w = max(1, len(lrs) // 20)
+    if i_min - w <= w:
+        w = 1
+    log = np.log10(lrs)
+    idx = np.arange(w, i_min + 1 - w) if i_min - w >= w else np.arange(1, i_min)
+    if not len(idx):
+        return None, None
+    slope = (smoothed[idx + w] - smoothed[idx - w]) / (log[idx + w] - log[idx - w])
+    return float(lrs[idx[int(np.argmin(slope))]]), float(lrs[i_min] / 10)
 
 
 def _check(lr_min, lr_max, steps, beta, diverge):

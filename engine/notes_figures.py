@@ -49,7 +49,7 @@ class Verdict:
         f, d = self.figure, self.decimals
         ex = f"{self.exact:.{max(d, 4) + 2}f}".rstrip("0")
         own = f"; their own figures give {f.own:.{d + 2}f}" if f.own is not None and self.status == "slip" else ""
-        tail = f" {f.note}" if f.note and self.status != "matches" else ""
+        tail = f". {f.note}" if f.note and self.status != "matches" else ""
         return {"matches": f"{f.label}: the notes print {f.printed}, exactly {ex} — matches",
                 "last digit": f"{f.label}: the notes print {f.printed}, exactly {ex} — off in the last digit",
                 "slip": f"{f.label}: the notes print {f.printed}{own}, exactly {ex} — a slip in the notes",

@@ -23,7 +23,14 @@ def _open(win, key, factory):
         win.statusBar().showMessage(f"Cannot open: {e}", 10000)
         return None
     views[key] = view
-    view.resize(1000, 620)
+    if key == "backprop":  # under the canvas, so the values on the nodes stay in sight
+        g = win.frameGeometry()
+        screen = win.screen().availableGeometry() if win.screen() is not None else g
+        w, h = min(1000, g.width(), screen.width()), max(340, int(g.height() * 0.48))
+        x = max(screen.left(), min(g.right(), screen.right()) - w)
+        view.setGeometry(x, min(g.bottom(), screen.bottom()) - h, w, h)
+    else:
+        view.resize(1000, 620)
     view.show()
     return view
 
