@@ -37,6 +37,52 @@ class _Worker(QObject):
             self.done.emit(self.job_id, result)
 
 
+class _Threads(QObject):
+    """Every analysis thread until it has finished, whoever started it.
+
+    A QThread object collected while its thread runs aborts the process; a view (and its runner) can be
+    closed and deleted while its job still runs, so the threads are kept here, not by the runner, and
+    reaped on the GUI thread once finished. ``wait_all`` is connected to the application's aboutToQuit.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.live: list = []  # (thread, worker)
+        self._hooked = False
+
+    def add(self, thread, worker):
+        self.live.append((thread, worker))
+        thread.finished.connect(self.reap)  # queued: this object lives on the GUI thread
+        if not self._hooked:
+            from PySide6.QtCore import QCoreApplication
+
+            app = QCoreApplication.instance()
+            if app is not None:
+                app.aboutToQuit.connect(self.wait_all)
+                self._hooked = True
+
+    @Slot()
+    def reap(self):
+        for pair in [p for p in self.live if p[0].isFinished()]:
+            self.live.remove(pair)
+
+    def wait_all(self, ms=30000):
+        for thread, _ in list(self.live):
+            thread.quit()
+            thread.wait(ms)
+        self.reap()
+
+
+_THREADS = None
+
+
+def threads() -> _Threads:
+    global _THREADS
+    if _THREADS is None:
+        _THREADS = _Threads()
+    return _THREADS
+
+
 class JobRunner(QObject):
     """``start(fn)`` runs ``fn`` on a fresh QThread; ``progress``/``done``/``failed`` arrive on the GUI thread."""
 
@@ -66,6 +112,7 @@ class JobRunner(QObject):
         worker.done.connect(thread.quit)
         worker.failed.connect(thread.quit)
         self._threads.append((thread, worker))
+        threads().add(thread, worker)
         thread.finished.connect(self._reap)  # queued: the runner lives on the GUI thread
         self.busy = True
         thread.start()
@@ -81,8 +128,6 @@ class JobRunner(QObject):
     def _reap(self):
         for pair in [p for p in self._threads if p[0].isFinished()]:
             self._threads.remove(pair)
-            pair[1].deleteLater()
-            pair[0].deleteLater()
 
     def shutdown(self, ms=30000):
         """Stop and wait for every thread (closing the window)."""
