@@ -172,6 +172,7 @@ def run_session_case(tmp_path, capsys, name, doc):
     code = check(["validate", str(p)], capsys, f"validate {name}")
     if code == 0:
         check(["train", str(p), "--epochs", "1"], capsys, f"train {name}")
+        check(["trace", str(p)], capsys, f"trace {name}")
 
 
 # -- archives -----------------------------------------------------------------------------------------
