@@ -22,6 +22,8 @@ class AnalysisView(QWidget):
     button_text = "Compute"
     needs = "Train the network first (Train, F5); then press Compute."
     computed = Signal(object)  # the result shown (tests wait on it)
+    export_kinds = ("png", "svg", "csv")
+    export_dialogs = None  # gui.plots.plot_export.DIALOGS unless a test replaces it
 
     def __init__(self, run_provider=None, parent=None):
         super().__init__(parent)
@@ -61,7 +63,24 @@ class AnalysisView(QWidget):
         return widget
 
     def finish_bar(self):
+        """End the top bar: a stretch, then Export (PNG/SVG of the main plot, CSV of the numbers)."""
+        from PySide6.QtWidgets import QMenu, QToolButton
+
+        from ..plots.plot_export import export_interactively
+
         self.bar.addStretch(1)
+        self.export_button = QToolButton()
+        self.export_button.setText("Export")
+        self.export_button.setObjectName("exportButton")
+        self.export_button.setToolTip("Save this view's main plot as PNG or SVG, or its numbers as CSV")
+        self.export_button.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(self.export_button)
+        for kind in self.export_kinds:
+            a = menu.addAction(f"Export {kind.upper()}…")
+            a.setObjectName(f"export_{kind}")
+            a.triggered.connect(lambda _=False, k=kind: export_interactively(self, k, self.export_dialogs))
+        self.export_button.setMenu(menu)
+        self.bar.addWidget(self.export_button)
 
     # -- computing ---------------------------------------------------------------------------
     def current_run(self):

@@ -18,6 +18,7 @@ MARKS = {"pass": "✓ pass", "fail": "✗ fail", "warn": "! check", "skipped": "
 class SanityView(AnalysisView):
     title = "Sanity checks"
     button_text = "Run Sanity Checks"
+    export_kinds = ("csv",)  # a table, no plot
     needs = ("Checks the set-up before you tune anything: the loss of the untrained network against ln C, "
              "whether it can memorise 4 samples, and backprop's gradient against finite differences.")
 

@@ -221,3 +221,33 @@ def test_each_view_runs_alone(qtbot, monkeypatch, module):
     with pytest.raises(SystemExit) as ex:
         runpy.run_module(module, run_name="__main__")
     assert ex.value.code == 0
+
+
+def test_export_of_a_view(qtbot, circle, tmp_path):
+    import csv
+
+    from gui.analysis.evaluation_view import EvaluationView
+    from gui.analysis.sanity_view import SanityView
+
+    class Dialogs:
+        def __init__(self, path):
+            self.path = path
+
+        def ask_path(self, *a):
+            return self.path
+
+        def ask_width(self, parent, width):
+            return 600
+
+    view = EvaluationView(lambda: circle)
+    qtbot.addWidget(view)
+    computed(qtbot, view)
+    view.export_dialogs = Dialogs(str(tmp_path / "roc.csv"))
+    [a for a in view.export_button.menu().actions() if a.objectName() == "export_csv"][0].trigger()
+    rows = list(csv.reader(open(tmp_path / "roc.csv")))
+    assert rows[0] == ["threshold", "fpr", "tpr"]
+    assert [float(r[1]) for r in rows[1:]] == pytest.approx(view.result["roc"]["fpr"])
+    view.export_dialogs = Dialogs(str(tmp_path / "roc.png"))
+    [a for a in view.export_button.menu().actions() if a.objectName() == "export_png"][0].trigger()
+    assert (tmp_path / "roc.png").read_bytes()[:4] == b"\x89PNG"
+    assert [a.objectName() for a in SanityView().export_button.menu().actions()] == ["export_csv"]
