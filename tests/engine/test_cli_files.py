@@ -251,6 +251,16 @@ def test_a_huge_seed_in_the_file(tmp_path, capsys):
     one_error(capsys, ["train", small_session(tmp_path, seed=2**64)], "'seed' must be between 0 and")
 
 
+@pytest.mark.parametrize("changes, needle", [
+    ({"optimizer": {"type": "adam", "params": {"lr": 1e300}}}, "lr"),
+    ({"dataset": {"type": "inline", "params": {"x": [[0, 0], [0, 1], [1, 0], [10**400, 1]], "y": [0, 1, 1, 0]}}},
+     "too large"),
+])
+def test_huge_numbers_are_one_line_not_a_traceback(tmp_path, capsys, changes, needle):
+    line = one_error(capsys, ["train", small_session(tmp_path, **changes), "--epochs", "1"], needle)
+    assert len(line) < 300  # the 400-digit number is not echoed whole
+
+
 
 
 @pytest.mark.parametrize("fmt, name", [("onnx", "m.onnx"), ("torchscript", "m.pt"), ("pytorch", "m.py"),
