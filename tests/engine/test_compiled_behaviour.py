@@ -1,7 +1,6 @@
 """The compiled path as a trainer: determinism, save/resume, dropout, events, live changes, refusals."""
 from __future__ import annotations
 
-import io
 import json
 
 import numpy as np
