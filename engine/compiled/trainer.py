@@ -38,7 +38,8 @@ FULL_EVAL_STEPS = 500  # steps between full epoch-end evaluations, at least (see
 
 
 class NotCompiled(InvalidInput):
-    """A live change the compiled path cannot make; continue the run on torch (``state()`` → ``Trainer``)."""
+    """What the compiled path cannot run: a session (raised by the constructor — train it with ``Trainer``)
+    or a live change (raised by ``request`` — continue the run on torch: ``state()`` → ``Trainer.load_state``)."""
 
 
 class CompiledTrainer(Trainer):
@@ -55,11 +56,11 @@ class CompiledTrainer(Trainer):
         """
         reason = supports(session, device, dataset=dataset)
         if reason:
-            raise InvalidInput(f"this session cannot use the compiled path: {reason}")
+            raise NotCompiled(f"this session cannot use the compiled path: {reason}")
         super().__init__(session, device="cpu", dataset=dataset, checkpoint=checkpoint)
         reason = supports(self.session, "cpu", dataset=self.data)  # the full-batch size is known now
-        if reason:
-            raise InvalidInput(f"this session cannot use the compiled path: {reason}")
+        if reason:  # e.g. full batch on a large dataset: a caller on "auto" builds the torch Trainer instead
+            raise NotCompiled(f"this session cannot use the compiled path: {reason}")
         self.batched = bool(batched)
         dtype = str(dtype or self.training.get("dtype") or "float32").replace("torch.", "")
         if dtype not in ("float32", "float64"):

@@ -308,8 +308,17 @@ def test_an_option_not_compiled_is_refused_not_ignored(monkeypatch):
     assert _reason(optimizer=("adam", {"lr": 0.01})) == "the adam optimizer's option 'eps' is not compiled"
     monkeypatch.setitem(sup.OPTIMIZER_CHOICES, ("momentum", "form"), {"classic"})
     assert _reason(optimizer=("momentum", {"lr": 0.01, "form": "ema"})) == "the momentum optimizer with form='ema' runs on torch"
-    with pytest.raises(InvalidInput, match="cannot use the compiled path"):
+    with pytest.raises(NotCompiled, match="cannot use the compiled path"):
         CompiledTrainer(session(chain((2, "tanh")), optimizer=("adam", {"lr": 0.01})), dataset=dataset())
+
+
+def test_full_batch_on_a_large_dataset_is_refused_once_the_data_is_known():
+    s = session(chain((64, "tanh"), (64, "tanh"), (1, "identity")), batch_size=0)
+    data = dataset(n=200)
+    assert supports(s, "cpu") is None  # without the data the full-batch size is unknown
+    assert "too large" in supports(s, "cpu", dataset=data)
+    with pytest.raises(NotCompiled, match="too large"):
+        CompiledTrainer(s)  # builds the session's own dataset (circle: 350 training points)
 
 
 def test_without_numba_supports_says_so(monkeypatch):
