@@ -53,11 +53,19 @@ def open_sandbox(win):
     return _open(win, "sandbox", from_window)
 
 
+def open_landscape(win):
+    from .landscape_view import from_window
+
+    return _open(win, "landscape", from_window)
+
+
 ENTRIES = (
     ("backprop", "&Backprop Step Inspector…", open_backprop,
      "Step through the forward pass, the backward pass and the update of one sample on this network"),
     ("lr_finder", "&LR Range Test…", open_lr_finder,
      "Sweep the learning rate on a copy of this run, plot loss against it and apply the suggested value"),
+    ("landscape", "Loss &Landscape…", open_landscape,
+     "A 2-D slice of the loss around the trained weights, with the optimizer's path projected on it"),
     ("sandbox", "&Optimizer Sandbox…", open_sandbox,
      "Watch SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and Newton on classic 2-parameter surfaces"),
 )

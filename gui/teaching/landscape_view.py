@@ -1,0 +1,185 @@
+"""Loss landscape view: a 2-D slice of the loss around the trained weights, the optimizer's path on it.
+
+``engine.landscape.landscape`` trains a copy of the session (the path) and evaluates the loss on a
+grid; it runs on a plain thread writing into a shared record that a 30 Hz GUI timer reads
+(progress bar, then the heatmap with the path). The user's run is never touched.
+"""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QTimer, Signal, Slot
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
+
+from engine.errors import InvalidInput
+from engine.landscape import landscape
+
+
+class LandscapeView(QWidget):
+    finished = Signal(object)  # engine.landscape.Slice
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Loss landscape")
+        self.session = session
+        self.result = None
+        self._thread, self._stop, self._lock = None, threading.Event(), threading.Lock()
+        self._live = {}
+        self.kind = QComboBox()
+        self.kind.setObjectName("kind")
+        self.kind.addItem("random, filter-normalised", "random")
+        self.kind.addItem("PCA of the trajectory", "pca")
+        self.epochs = QSpinBox(minimum=2, maximum=2000, value=30)
+        self.res = QSpinBox(minimum=5, maximum=101, value=25)
+        self.res.setToolTip("Grid points per axis (the loss is evaluated res² times on the whole split)")
+        self.span = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=100.0, value=0.0, singleStep=0.25)
+        self.span.setSpecialValueText("auto")
+        self.span.setToolTip("Half-width of the slice in direction units; auto covers the whole path")
+        self.seed = QSpinBox(minimum=0, maximum=10_000, value=0)
+        self.start_btn = QPushButton("Compute")
+        self.start_btn.setObjectName("compute")
+        self.stop_btn = QPushButton("Stop")
+        self.stop_btn.setEnabled(False)
+        row = QHBoxLayout()
+        for w in (QLabel("Directions"), self.kind, QLabel("epochs"), self.epochs, QLabel("resolution"), self.res,
+                  QLabel("range ±"), self.span, QLabel("seed"), self.seed, self.start_btn, self.stop_btn):
+            row.addWidget(w)
+        row.addStretch(1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setFormat("%p%")
+        self.status = QLabel("Trains a copy of this session for the chosen epochs, then evaluates the loss on a grid "
+                             "around its final weights; the white line is the copy's path.")
+        self.status.setObjectName("status")
+        self.status.setWordWrap(True)
+        self.pw = pg.PlotWidget()
+        self.pw.setBackground("w")
+        self.item = self.pw.getPlotItem()
+        self.item.setLabel("bottom", "α (direction 1)")
+        self.item.setLabel("left", "β (direction 2)")
+        self.image = pg.ImageItem()
+        self.image.setColorMap(pg.colormap.get("viridis"))
+        self.item.addItem(self.image)
+        self.bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), label="log₁₀ loss", interactive=False)
+        self.bar.setImageItem(self.image, insert_in=self.item)
+        self.path_curve = self.item.plot([], [], pen=pg.mkPen("w", width=2.5), symbol="o", symbolSize=4,
+                                         symbolBrush="w", symbolPen=None)
+        self.end_marker = self.item.plot([], [], pen=None, symbol="star", symbolSize=14, symbolBrush="#d62728")
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.pw, 1)
+        lay.addWidget(self.status)
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self._poll)
+        self.start_btn.clicked.connect(self.start)
+        self.stop_btn.clicked.connect(self._stop.set)
+
+    @Slot()
+    def start(self):
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        live, lock = {"frac": 0.0, "text": "", "done": None, "error": None}, self._lock
+        self._live = live
+        args = dict(epochs=self.epochs.value(), kind=self.kind.currentData(), res=self.res.value(),
+                    span=self.span.value() or None, seed=self.seed.value())
+
+        def progress(frac, text):
+            with lock:
+                live["frac"], live["text"] = frac, text
+
+        def work():
+            try:
+                res = landscape(self.session, progress=progress, stop=self._stop, **args)
+                with lock:
+                    live["done"] = res
+            except InvalidInput as e:
+                with lock:
+                    live["error"] = str(e)
+            except Exception as e:  # noqa: BLE001  say what broke instead of dying silently
+                with lock:
+                    live["error"] = f"the landscape failed: {e}"
+
+        self.start_btn.setEnabled(False)
+        self.stop_btn.setEnabled(True)
+        self.progress.setValue(0)
+        self._thread = threading.Thread(target=work, name="loss-landscape", daemon=True)
+        self._thread.start()
+        self.timer.start()
+
+    @Slot()
+    def _poll(self):
+        with self._lock:
+            frac, text, done, error = (self._live.get(k) for k in ("frac", "text", "done", "error"))
+        self.progress.setValue(int(1000 * (frac or 0)))
+        if text:
+            self.status.setText(text)
+        if error is not None or done is not None:
+            self.timer.stop()
+            self.start_btn.setEnabled(True)
+            self.stop_btn.setEnabled(False)
+        if error is not None:
+            self.status.setText(error)
+        elif done is not None:
+            self._show(done)
+
+    def _show(self, sl):
+        self.result = sl
+        a, b = sl.alphas, sl.betas
+        shown = np.log10(np.maximum(sl.losses, 1e-12))
+        finite = shown[np.isfinite(shown)]
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        self.image.setImage(np.nan_to_num(shown, nan=hi).T, levels=(lo, hi if hi > lo else lo + 1))
+        da, db = a[1] - a[0], b[1] - b[0]
+        self.image.setRect(QRectF(a[0] - da / 2, b[0] - db / 2, a[-1] - a[0] + da, b[-1] - b[0] + db))
+        self.bar.setLevels((lo, hi if hi > lo else lo + 1))
+        if len(sl.path):
+            self.path_curve.setData(sl.path[:, 0], sl.path[:, 1])
+            self.end_marker.setData([sl.path[-1, 0]], [sl.path[-1, 1]])
+        self.progress.setValue(1000 if sl.complete else self.progress.value())
+        centre = sl.losses[len(b) // 2, len(a) // 2]
+        what = ("PCA directions: {:.0%} and {:.0%} of the path's variance".format(*sl.explained)
+                if sl.explained else "random filter-normalised directions")
+        self.status.setText(f"{what}; loss at the trained weights {centre:.4g}, range {np.nanmin(sl.losses):.4g}–"
+                            f"{np.nanmax(sl.losses):.4g}" + ("" if sl.complete else " (stopped early)"))
+        self.finished.emit(sl)
+
+    def wait(self, timeout=None):
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def closeEvent(self, event):
+        self._stop.set()
+        self.wait(10.0)
+        self.timer.stop()
+        super().closeEvent(event)
+
+
+def from_window(win) -> LandscapeView:
+    from PySide6.QtCore import Qt
+
+    view = LandscapeView(win.doc.session.copy())
+    view.setParent(win, Qt.Window)
+    return view
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+
+    from engine.session import load_session
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    path = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[2] / "resources" / "examples" / "circle_playground.json")
+    w = LandscapeView(load_session(path))
+    w.resize(900, 640)
+    w.show()
+    w.start()
+    sys.exit(app.exec())

@@ -1,0 +1,46 @@
+"""The loss landscape view: the heatmap is the engine's slice, the path ends at the centre."""
+import runpy
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from engine.landscape import landscape
+from tests.engine.test_landscape import L, X, Y, _session
+
+
+def test_heatmap_and_path_are_the_engine_slice(qtbot):
+    from gui.teaching.landscape_view import LandscapeView
+
+    v = LandscapeView(_session())
+    qtbot.addWidget(v)
+    v.show()
+    v.kind.setCurrentIndex(1)  # PCA
+    v.epochs.setValue(6)
+    v.res.setValue(7)
+    with qtbot.waitSignal(v.finished, timeout=60000):
+        v.start()
+    sl = v.result
+    direct = landscape(_session(), epochs=6, kind="pca", res=7)
+    np.testing.assert_allclose(sl.losses, direct.losses, rtol=1e-12)
+    np.testing.assert_allclose(v.image.image.T, np.log10(sl.losses), rtol=1e-12)
+    x, y = v.path_curve.getData()
+    np.testing.assert_allclose(np.stack([x, y], 1), sl.path)
+    w = np.array([0.3, -0.2])
+    for _ in range(6):
+        w = w - 0.05 * (2 * X.T @ (X @ w - Y) / 4)
+    assert f"loss at the trained weights {L(w):.4g}" in v.status.text() and v.progress.value() == 1000
+    assert "of the path's variance" in v.status.text()
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
+def test_runs_alone(qtbot, monkeypatch):
+    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
+    monkeypatch.setattr("sys.argv", ["x"])
+    with pytest.raises(SystemExit):
+        runpy.run_module("gui.teaching.landscape_view", run_name="__main__")
+    (v,) = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "LandscapeView" and w.isVisible()]
+    qtbot.addWidget(v)
+    assert v._thread is not None
+    v.close()
+    assert not v._thread.is_alive()
