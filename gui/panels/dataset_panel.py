@@ -33,7 +33,8 @@ LABELS = {
     "inline": "Painted points", "csv": "Imported CSV…",
 }
 PARAM_LABELS = {"n": "points", "noise": "noise", "classes": "classes", "std": "spread (std)", "flat": "flat vectors"}
-HIDDEN = ("x", "y", "task", "feature_names", "class_names", "source")
+HIDDEN = ("x", "y", "task", "feature_names", "class_names", "source",
+          "path", "target", "delimiter", "header")  # a CSV named by path is read when the session opens
 SPECIAL = ("inline", "csv")
 PREVIEW_DELAY_MS = 100
 WARN_STYLE = "QFrame#inputWarning { background: #fff6e5; border: 1px solid #f0b54a; border-radius: 4px; }"

@@ -11,6 +11,7 @@ def test_two_feature_csv_array_enables_feature_expansion(qtbot):
           "split": {"train": 1.0}}
     doc, panel = make_panel(qtbot, ds)
     assert panel._two_d() and panel.prep.features_box.isEnabled()
+    assert not {"x", "y", "path", "target", "delimiter", "header"} & set(panel.form.editors)  # no raw data or file options
     three = dict(ds, params=dict(ds["params"], x=DataArray(np.zeros((4, 3)))))
     doc2, panel2 = make_panel(qtbot, three)
     assert not panel2._two_d() and not panel2.prep.features_box.isEnabled()
