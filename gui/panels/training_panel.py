@@ -185,10 +185,9 @@ class TrainingPanel(QScrollArea):
         self._row(form, "gradient clipping", holder, "clip")
         apply_help(self.clip, "clip")
         apply_help(self.clip_value.widget, "clip_value")
-        aug = QLabel("Data augmentation (training batches only; labels kept):")
+        aug = QLabel("Data augmentation (training batches):")
         aug.setObjectName("augmentationHeading")
-        aug.setWordWrap(True)
-        aug.setStyleSheet("color: #5b6573; padding-top: 4px;")
+        aug.setStyleSheet("color: #5b6573;")
         apply_help(aug, "input_noise")
         form.addRow(aug)
         for rtype, (label, pname, key) in AUGMENT.items():  # augmentation: inputs altered per batch, labels kept
