@@ -27,8 +27,8 @@ def net(*units, inputs=3, optimizer="adam", batch=4, n=100, split=None):
 
 
 def hand_estimate(widths, counts, slots, batch, n_eval, n, per_sample):
-    """Independent: per node p·4·(2 + slots) + max(batch·w·4·3, chunk·w·4); plus the data held 3 times."""
-    nodes = [p * 4 * (2 + slots) + max(batch * w * 4 * 3, min(EVAL_CHUNK, n_eval) * w * 4) for w, p in zip(widths, counts)]
+    """Independent: per node p·4·(3 + slots) + max(batch·w·4·3, chunk·w·4); plus the data held 3 times."""
+    nodes = [p * 4 * (3 + slots) + max(batch * w * 4 * 3, min(EVAL_CHUNK, n_eval) * w * 4) for w, p in zip(widths, counts)]
     return nodes, sum(nodes) + n * per_sample * 4 * 3
 
 
@@ -43,7 +43,7 @@ def test_estimate_matches_the_hand_computation_for_adam():
 @pytest.mark.parametrize("optimizer,slots", [("sgd", 0), ("momentum", 1), ("rmsprop", 1), ("adagrad", 1),
                                               ("adam", 2), ("adamw", 2)])
 def test_optimizer_state_is_counted_per_type(optimizer, slots):
-    # a layer wide enough that its weights dominate; SGD holds value + gradient, Adam two more copies
+    # a layer wide enough that its weights dominate; SGD holds value, gradient and a transient copy, Adam two more
     base = estimate(net(1000, inputs=1000, optimizer="sgd", batch=1, n=10)).by_node["dense1"]
     e = estimate(net(1000, inputs=1000, optimizer=optimizer, batch=1, n=10)).by_node["dense1"]
     params = 1000 * 1000 + 1000
@@ -55,7 +55,7 @@ def test_full_batch_counts_the_whole_training_split():
     assert e.batch == 500  # batch_size 0 = one step over the 500 training samples
     # 2000 units: the 500-sample training batch (×3) outweighs the 1000-sample evaluation chunk
     e = estimate(net(2000, batch=0, n=1000, split={"train": 0.5, "val": 0.5}))
-    assert e.by_node["dense1"] == (3 * 2000 + 2000) * FLOAT * 4 + 500 * 2000 * FLOAT * 3
+    assert e.by_node["dense1"] == (3 * 2000 + 2000) * FLOAT * 5 + 500 * 2000 * FLOAT * 3
 
 
 def test_four_hundred_million_parameters_are_refused_when_they_cannot_fit():
@@ -63,9 +63,9 @@ def test_four_hundred_million_parameters_are_refused_when_they_cannot_fit():
     with pytest.raises(InvalidInput) as e:
         check_fits(s, available=int(2.5e9))
     msg = str(e.value)
-    # 400M × 4 bytes × (value, gradient, Adam's two moments) = 6.4 GB
-    assert msg.startswith("dense1 needs ~6.4 GB") and "this machine has 2.5 GB free" in msg
-    assert check_fits(s, available=10 ** 12).total_bytes > 6.4e9  # a big machine takes it
+    # 400M × 4 bytes × (value, gradient, a transient copy, Adam's two moments) = 8.0 GB
+    assert msg.startswith("dense1 needs ~8.0 GB") and "this machine has 2.5 GB free" in msg
+    assert check_fits(s, available=10 ** 12).total_bytes > 8.0e9  # a big machine takes it
 
 
 def test_the_dataset_is_named_when_it_is_the_biggest_part():
@@ -131,7 +131,7 @@ def test_validate_refuses_what_does_not_fit_this_machine(tmp_path, capsys, monke
     import engine.memory
 
     monkeypatch.setattr(engine.memory, "available_bytes", lambda: int(2.5e9))
-    path = _session_file(tmp_path, 20_000, inputs=20_000)  # SGD: 400M params × 4 bytes × 2 = 3.2 GB
+    path = _session_file(tmp_path, 20_000, inputs=20_000)  # SGD: 400M params × 4 bytes × 3 = 4.8 GB
     assert run_cli(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "error: dense1 needs ~3.2 GB; this machine has 2.5 GB free; use fewer units or a smaller batch"
+    assert err == "error: dense1 needs ~4.8 GB; this machine has 2.5 GB free; use fewer units or a smaller batch"
