@@ -96,28 +96,38 @@ def _checked_out(args) -> str | None:
     return check_output(args.out, "nnp", inputs=[args.session], force=args.force)
 
 
-def _build_trainer(args, session, archive):
-    from engine.trainer import Trainer
+def _build_run(args, session, archive):
+    """The ``engine.Run`` to train: built from the session, or from the archive it continues.
 
+    The command line is the application here: it tunes the process once and gives a large model every
+    core (the window keeps one for its GUI thread); a Run itself changes nothing process-wide.
+    """
+    from engine import Run
+    from engine.device import apply_thread_policy, configure_process
+
+    configure_process()
     resuming = archive is not None and archive.trained
     if args.seed is not None and not resuming:
         session.seed = args.seed
-    trainer = Trainer(session, device=args.device)
-    if resuming:
-        try:
-            archive.restore_into(trainer)
-        except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError,
-                OverflowError) as e:
-            raise InvalidInput(f"{os.path.basename(args.session)}: the saved training state is damaged "
-                               f"({type(e).__name__}: {one_line(e, 160)})") from None
-        if args.seed is not None:
-            _reseed(trainer, args.seed)
-            print(f"note: resuming at epoch {trainer.epoch}: --seed {args.seed} reseeds shuffling, dropout and noise "
-                  f"from here on; the data, its split and the weights are the saved ones (seed {session.seed})",
-                  file=sys.stderr)
-    for w in trainer.warnings:
+    run = Run(archive if resuming else session, device=args.device, build=False)
+    try:
+        run.build()
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError, NotImplementedError, AttributeError,
+            OverflowError) as e:
+        if not resuming:
+            raise
+        raise InvalidInput(f"{os.path.basename(args.session)}: the saved training state is damaged "
+                           f"({type(e).__name__}: {one_line(e, 160)})") from None
+    trainer = run.trainer
+    if resuming and args.seed is not None:
+        _reseed(trainer, args.seed)
+        print(f"note: resuming at epoch {trainer.epoch}: --seed {args.seed} reseeds shuffling, dropout and noise "
+              f"from here on; the data, its split and the weights are the saved ones (seed {session.seed})",
+              file=sys.stderr)
+    apply_thread_policy(trainer.n_params, trainer.batch_size, headless=True)
+    for w in run.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return trainer
+    return run
 
 
 def _reseed(trainer, seed):
@@ -149,7 +159,7 @@ class _Stdout:
 
 
 @contextlib.contextmanager
-def _stop_on_ctrl_c(trainer):
+def _stop_on_ctrl_c(run):
     """First Ctrl-C: stop after the current step (so the state is whole and can be saved); the second: abort."""
     state = {"interrupted": False}
     if threading.current_thread() is not threading.main_thread():
@@ -161,7 +171,7 @@ def _stop_on_ctrl_c(trainer):
             raise KeyboardInterrupt
         state["interrupted"] = True
         print("\ninterrupt: stopping after this step (Ctrl-C again to abort)", file=sys.stderr)
-        trainer.stop()
+        run.stop()
 
     old = signal.signal(signal.SIGINT, handler)
     try:
@@ -170,15 +180,15 @@ def _stop_on_ctrl_c(trainer):
         signal.signal(signal.SIGINT, old)
 
 
-def _run(trainer, args, out: _Stdout):
-    """Drive the trainer; returns (Finished event, the last epoch's warnings)."""
-    from engine.events import EpochEnd, Finished, Started, Step
+def _run(run, args, out: _Stdout):
+    """Drive the run; returns (Finished event, the last epoch's warnings)."""
+    from engine.events import EpochEnd, Finished, Started, Step, Steps
 
     bar, finished, pending, notes = None, None, 0, []
     try:
-        for ev in trainer.run(args.epochs):
-            if isinstance(ev, Step):
-                pending += 1
+        for ev in run.events(args.epochs):
+            if isinstance(ev, (Step, Steps)):
+                pending += 1 if isinstance(ev, Step) else len(ev)
                 if bar is not None and pending >= 50:
                     bar.update(pending)
                     pending = 0
@@ -207,19 +217,17 @@ def _run(trainer, args, out: _Stdout):
     return finished, notes
 
 
-def _save(target, trainer) -> str | None:
+def _save(target, run) -> str | None:
     """Save the archive; returns the one-line reason on failure (the run's results are still reported)."""
-    from engine.archive import save_archive
-
     try:
-        save_archive(target, trainer.session, trainer)
+        run.save(target)
     except InvalidInput as e:
         return one_line(e)
     return None
 
 
-def _summary(trainer, finished, notes, args, saved, save_error):
-    h = trainer.history
+def _summary(run, finished, notes, args, saved, save_error):
+    h = run.history
     last = {k: h.epochs[k][-1] for k in ("train_loss", "val_loss", "train_acc", "val_acc") if h.epochs[k]}
     parts = [f"{k}={v:.4g}" for k, v in last.items() if v is not None and not math.isnan(v)]
     print(f"{finished.reason} after {finished.epochs_run} epochs in {finished.seconds:.1f}s"
@@ -235,11 +243,11 @@ def _summary(trainer, finished, notes, args, saved, save_error):
 def cmd_train(args) -> int:
     session, archive = _load_for_training(args.session)
     target = _checked_out(args)
-    trainer = _build_trainer(args, session, archive)  # numpy's RuntimeWarnings are silenced by run_cli
-    out = _Stdout(on_close=trainer.stop)
-    with _stop_on_ctrl_c(trainer) as ctrl_c:
-        finished, notes = _run(trainer, args, out)
-    save_error = _save(target, trainer) if target else None
+    run = _build_run(args, session, archive)  # numpy's RuntimeWarnings are silenced by run_cli
+    out = _Stdout(on_close=run.stop)
+    with _stop_on_ctrl_c(run) as ctrl_c:
+        finished, notes = _run(run, args, out)
+    save_error = _save(target, run) if target else None
     saved = args.out if target and save_error is None else None
     if out.closed:
         print("error: the output pipe was closed; training stopped"
@@ -255,7 +263,7 @@ def cmd_train(args) -> int:
     if args.json:
         out.line(done)
     else:
-        _summary(trainer, finished, notes, args, saved, save_error)
+        _summary(run, finished, notes, args, saved, save_error)
     if save_error:
         print(f"error: {save_error}", file=sys.stderr)
         return 2
