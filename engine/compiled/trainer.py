@@ -216,12 +216,12 @@ class CompiledTrainer(Trainer):
         return every * max(1, -(-self.stats_min_steps // every))
 
     def _full_epoch_due(self) -> bool:
-        """Whether the epoch now ending gets the full evaluation (deterministic: by epoch number)."""
+        """Whether the epoch now ending gets the full evaluation (deterministic: by epoch number; the first and last always)."""
         k = self.metrics_every or max(1, -(-FULL_EVAL_STEPS // self.steps_per_epoch))
         done = self.epoch + 1
         es = self.early
         needs_scores = es is not None and es.monitor not in ("val_loss", "train_loss", "loss")
-        return k == 1 or done % k == 0 or done >= self.training["epochs"] or needs_scores
+        return k == 1 or done == 1 or done % k == 0 or done >= self.training["epochs"] or needs_scores
 
     def _end_epoch(self, t0):
         """The torch trainer's epoch end, or on the epochs between full evaluations a light one.
