@@ -176,11 +176,17 @@ class MainWindow(QMainWindow):
         self.experiments = None  # the Experiments window, built on first use
         self.runs = RunBook(self.controller, self.doc, self)
         self.runs_panel = RunsPanel(self.runs)
-        dock = self._dock("runsDock", "Runs", self.runs_panel, Qt.BottomDockWidgetArea)
-        dock.hide()  # Experiments ▸ Runs shows it, as a tab beside the plots; the runs are recorded meanwhile
+        # Not one of ``self.docks`` (the layout's fixed set): hidden until Experiments ▸ Runs shows it, as a tab
+        # beside the plots; the runs are recorded meanwhile.
+        dock = self.runs_dock = QDockWidget("Runs", self)
+        dock.setObjectName("runsDock")
+        dock.setWidget(self.runs_panel)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(Qt.BottomDockWidgetArea, dock)
+        dock.hide()
 
     def show_runs(self):
-        dock = self.docks["runsDock"]
+        dock = self.runs_dock
         if not dock.isVisible() and not dock.isFloating():
             self.tabifyDockWidget(self.docks["plotsDock"], dock)
         dock.show()
@@ -412,7 +418,7 @@ class MainWindow(QMainWindow):
         self.saved_step = int(archive.meta.get("step", 0)) if trained and not dirty else 0
         if trained:
             self.controller.restore(archive)
-        self.runs.set_records(archive.runs if archive is not None else [])
+        self.runs.set_records(archive.runs if archive is not None else [], current_steps=self.saved_step)
         if dirty:
             self.doc.undo_stack.resetClean()
         self._update_title()

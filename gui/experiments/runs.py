@@ -61,11 +61,21 @@ class RunBook(QObject):
             self._count += 1
         return f"run {self._count}"
 
-    def set_records(self, records):
-        """The runs saved in an opened ``.nnp`` (or none)."""
+    def set_records(self, records, current_steps: int = 0):
+        """The runs saved in an opened ``.nnp`` (or none).
+
+        ``current_steps``: the saved training's step count; the latest record with that many steps is
+        the run the controller restored, so training on updates it instead of adding a twin.
+        """
         self.records = list(records or [])
         self._by_run, self._runs = {}, {}
         self._count = len(self.records)
+        run = getattr(self.controller, "run", None)
+        if run is not None and current_steps:
+            same = [r for r in self.records if r.steps == current_steps]
+            if same:
+                self._by_run[id(run)] = same[-1]
+                self._runs[id(same[-1])] = run
         self.changed.emit()
 
     @Slot()

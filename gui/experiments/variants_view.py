@@ -109,7 +109,8 @@ class VariantsView(QWidget):
         epochs = self.epochs.value()
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
-        self.status.setText(f"Training {len(vs)} variants of the {LABELS[setting]}…")
+        self.status.setText(f"Training {len(vs)} variants of the {LABELS[setting]}… (small dense networks take "
+                            "the compiled path, which compiles once on first use)")
         self.job.start(lambda put, stopped: self._work(vs, epochs, put))
         self.job.stoppers.append(vs.stop)
         return True

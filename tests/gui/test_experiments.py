@@ -54,6 +54,10 @@ def test_every_training_is_a_run_compared_restored_deleted_and_saved(window, qtb
     assert win.open_path(path)
     assert [r.name for r in book.records] == ["run 1", "run 2"]
     np.testing.assert_array_equal(book.records[0].curves["val_loss"], first.curves["val_loss"])
+    # training on the reopened run updates its record instead of adding a twin
+    win.controller.train()  # after the restore's replay: Train continues the saved run
+    qtbot.waitUntil(lambda: book.records[-1].epochs == 4, timeout=60000)
+    assert [r.name for r in book.records] == ["run 1", "run 2"]
     panel.table.selectRow(0)
     panel.delete_selected()
     assert [r.name for r in book.records] == ["run 2"] and panel.table.rowCount() == 1
@@ -183,7 +187,7 @@ def test_the_experiments_menu_opens_each_view(window, qtbot):
     win = window
     acts = win.actions_by_name
     acts["experiments_runs"].trigger()
-    assert win.docks["runsDock"].isVisible()
+    assert win.runs_dock.isVisible() and win.tabifiedDockWidgets(win.runs_dock) == [win.docks["plotsDock"]]
     for name, page in (("experiments_variants", 0), ("experiments_crossval", 1), ("experiments_search", 2)):
         acts[name].trigger()
         assert win.experiments.isVisible() and win.experiments.tabs.currentIndex() == page
