@@ -155,7 +155,7 @@ class RunsPanel(QWidget):
             self.plot = plot_widget(x="epoch")
             self.plot.setObjectName("runsPlot")
             self.plot.setMinimumHeight(140)
-            self.legend = legend_above(self.plot, columns=2)
+            self.legend = legend_above(self.plot, columns=1)
             self.plot_host.addWidget(self.plot)
         return self.plot
 
