@@ -154,9 +154,11 @@ def load_space(path) -> dict:
     """Read and check a SPACE file (JSON)."""
     try:
         with open(path, "rb") as f:
-            data = f.read(1 << 20 + 1)
+            data = f.read((1 << 20) + 1)
     except OSError as e:
         raise InvalidInput(f"cannot read the space file {path}: {e.strerror or e}") from None
+    if len(data) > 1 << 20:
+        raise InvalidInput(f"the space file {path} is over 1 MiB; a search space is a small JSON object")
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

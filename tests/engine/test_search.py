@@ -189,3 +189,25 @@ def test_cv_json_lines_end_with_mean_and_std(tmp_path, capsys):
     accs = [f["accuracy"] for f in folds]
     assert done["mean"] == pytest.approx(np.mean(accs)) and done["std"] == pytest.approx(np.std(accs))
     assert run_cli(["cv", str(tmp_path / "s.json"), "--folds", "1"]) == 2
+
+
+def test_a_worker_with_a_trial_count_runs_that_many_queued_first(tmp_path):
+    st = _storage(tmp_path)
+    study = search.create_study(st, "w", tiny(epochs=1), search.parse_space(SPACE), sampler="random", path="torch")
+    search.enqueue(study, 1)
+    study, d = search.load_study(st, "w", seed=2)
+    assert search.work(study, d, 3) == 3  # the queued one, then two new ones
+    rows = search.trial_rows(study)
+    assert [r["number"] for r in rows] == [0, 1, 2] and all(r["state"] == "complete" for r in rows)
+    assert search.work(study, d) == 0  # the queue is empty: nothing to do
+
+
+def test_without_optuna_every_entry_point_says_how_to_install_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna now raises ImportError
+    with pytest.raises(InvalidInput, match=r"pip install 'nn-playground\[sweep\]'"):
+        search.open_storage(str(tmp_path / "x.journal"))
+    save_session_json(tiny(), tmp_path / "s.json")
+    (tmp_path / "space.json").write_text(json.dumps(SPACE))
+    assert run_cli(["sweep", str(tmp_path / "s.json"), "--space", str(tmp_path / "space.json"), "--trials", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: hyperparameter search needs Optuna") and len(err.splitlines()) == 1

@@ -212,3 +212,15 @@ def test_each_view_runs_alone(qtbot, monkeypatch, module):
         if job is not None:
             job.stop()
     w.close()
+
+
+def test_search_view_without_optuna_says_so_and_starts_nothing(qtbot, monkeypatch):
+    import sys
+
+    from gui.experiments.sweep_view import SweepView
+
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    view = SweepView(lambda: tiny())
+    qtbot.addWidget(view)
+    assert not view.start()
+    assert "needs Optuna" in view.status.text() and not view.job.running and view.study is None
