@@ -168,8 +168,7 @@ class Run:
         try:
             self._checkpoint("memory")
             check_fits(self.session)
-            tr = self._trainer_class()(self.session, device=self._device_pref, dataset=self._dataset,
-                                       checkpoint=self._checkpoint)
+            tr = self._make_trainer()
             self._checkpoint("restore")
             if self._archive is not None and self._archive.trained:
                 self._archive.restore_into(tr)
@@ -190,22 +189,41 @@ class Run:
         self._set_state(RunState.READY)
         return self
 
-    def _trainer_class(self):
+    def _make_trainer(self):
+        """The compiled trainer when the path allows and every setting is supported there, else torch's."""
         from .trainer import Trainer
 
+        kw = dict(device=self._device_pref, dataset=self._dataset, checkpoint=self._checkpoint)
         if self._path_pref == "torch":
-            return Trainer
+            return Trainer(self.session, **kw)
         from .compiled import supports
 
         reason = supports(self.session, self._device_pref, dataset=self._dataset)
         if reason is None:
             from .compiled import CompiledTrainer
+            from .compiled.trainer import NotCompiled
 
-            return CompiledTrainer
+            try:
+                return CompiledTrainer(self.session, **kw)
+            except NotCompiled as e:  # only known once the data is built (a full batch too large, ...)
+                reason = str(e)
         if self._path_pref == "compiled":
             raise InvalidInput(f"this session cannot use the compiled path: {reason}")
         self.compiled_reason = reason
-        return Trainer
+        return Trainer(self.session, **kw)
+
+    def _continue_on_torch(self, why: str):
+        """Move a compiled run to the torch trainer between two steps: same weights, state, position, history."""
+        from .trainer import Trainer
+
+        with self.snapshot() as old:
+            tensors, meta = old.state()
+            tr = Trainer(old.session, device="cpu", dataset=old.data)
+            tr.load_state(tensors, meta)
+            tr.history = old.history
+            if old.paused:
+                tr.pause()
+        self.trainer, self.session, self.compiled_reason = tr, tr.session, why
 
     @property
     def engine_path(self) -> str:
@@ -302,7 +320,16 @@ class Run:
         ``clip``, ``clip_value``, ``max_norm``, ``early_stopping``, ``stats_every``.
         """
         tr = self._built()
-        tr.request(**changes)
+        try:
+            tr.request(**changes)
+        except InvalidInput as e:
+            if type(e).__name__ != "NotCompiled":
+                raise
+            if self.state in (RunState.RUNNING, RunState.PAUSED):
+                raise InvalidInput(f"{e}; stop the run and ask again: it then continues on torch") from None
+            self._continue_on_torch(str(e))  # not training now: switch paths, keep everything
+            tr = self.trainer
+            tr.request(**changes)
         s = tr.session
         if "optimizer" in changes:
             s.optimizer = _canon("optimizer", changes["optimizer"])

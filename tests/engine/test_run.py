@@ -341,3 +341,19 @@ def test_a_finite_loss_that_explodes_stops_the_run_as_diverged(path):
     assert fin.reason == "diverged" and fin.epochs_run == 1 and np.isfinite(losses[0])
     assert losses[0] > 1e3 * run.history.step_loss.data()[1][0]
     assert "learning rate" in fin.diagnosis and "overfitting" not in fin.diagnosis
+
+
+def test_a_live_change_the_compiled_path_cannot_run_continues_the_run_on_torch():
+    s = dict(compiled_session(epochs=2), regularizers=[])
+    s["graph"]["layers"].pop(2)
+    run = Run(s)
+    run.fit()
+    assert run.engine_path == "compiled"
+    w, steps = run.weights(), run.step
+    run.request(regularizers=[{"type": "weight_noise", "params": {"std": 0.01}}])  # torch only
+    assert run.engine_path == "torch cpu" and "weight_noise" in run.compiled_reason
+    assert run.step == steps and run.history.n_epochs == 2
+    for k, v in run.weights().items():
+        np.testing.assert_array_equal(v, w[k])  # the same weights carried over
+    fin = run.fit(3)
+    assert fin.reason == "completed" and run.history.n_epochs == 3 and run.step > steps
