@@ -219,6 +219,9 @@ def build_actions(win) -> dict:
     examples = m.addMenu("&Examples")
     examples.setObjectName("examplesMenu")
     examples.aboutToShow.connect(lambda: f.fill_examples_menu(examples))
+    from .teaching.phenomena_card import add_phenomena_menu  # one-click phenomenon sessions with their cards
+
+    add_phenomena_menu(win, m)
     m.addSeparator()
     m.addAction(A["about"])
 

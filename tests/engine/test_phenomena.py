@@ -1,0 +1,87 @@
+"""Each phenomenon preset shows what its card claims, measured on a real run."""
+import numpy as np
+import pytest
+
+from engine import Run
+from engine.errors import InvalidInput
+from engine.phenomena import (dead_fraction, first_last_ratio, hidden_activations, load, presets, units_identical,
+                              weight_gradient_norms)
+
+
+def test_every_preset_has_a_card_and_loads():
+    ps = presets()
+    assert [p.key for p in ps][:6] == ["vanishing_gradients", "vanishing_gradients_relu", "dead_relus", "symmetry",
+                                       "overfitting", "overfitting_l2"]
+    for p in ps:
+        assert p.title.startswith("Phenomenon: ") and len(p.card) > 100
+        load(p.key).copy().canonicalize()
+    with pytest.raises(InvalidInput, match="no phenomenon preset 'nope'"):
+        load("nope")
+
+
+def test_vanishing_gradients_first_layer_100x_smaller_and_relu_he_cures_it():
+    sig = load("vanishing_gradients")
+    norms = list(weight_gradient_norms(sig).values())
+    assert len(norms) == 9 and first_last_ratio(sig) >= 100
+    assert norms[0] < norms[4] < norms[-1]  # it shrinks on the way back
+    assert first_last_ratio(load("vanishing_gradients_relu")) < 10
+
+
+def test_gradient_norms_match_a_hand_backward_pass():
+    s = load("symmetry").copy()
+    s.graph = type(s.graph).from_dict({"layers": [{"id": "input", "type": "Input", "params": {"shape": [2]}},
+                                                  {"id": "h", "type": "Dense", "params": {"units": 3, "activation": "tanh"}},
+                                                  {"id": "o", "type": "Dense", "params": {"units": 1}}]})
+    run = Run(s, path="torch")
+    w = {k: v.astype(np.float64) for k, v in run.weights().items()}
+    X, y = run.data.x_train.astype(np.float64), run.data.y_train.astype(np.float64).reshape(-1, 1)
+    a = np.tanh(X @ w["layers.h.weight"].T + w["layers.h.bias"])
+    z = a @ w["layers.o.weight"].T + w["layers.o.bias"]
+    dz = (1 / (1 + np.exp(-z)) - y) / len(X)
+    g_o = dz.T @ a
+    g_h = ((dz @ w["layers.o.weight"]) * (1 - a ** 2)).T @ X
+    norms = weight_gradient_norms(s, run.weights())
+    assert norms["o"] == pytest.approx(np.linalg.norm(g_o), rel=1e-6)
+    assert norms["h"] == pytest.approx(np.linalg.norm(g_h), rel=1e-6)
+
+
+def test_dead_relus_at_a_high_learning_rate_not_at_a_small_one():
+    s = load("dead_relus")
+    run = Run(s)
+    run.fit()
+    assert dead_fraction(run) >= 0.4 and run.evaluate("val")["accuracy"] <= 0.6
+    acts = hidden_activations(run)
+    dead = sum(int(np.sum(np.all(a <= 0, axis=0))) for a in acts.values())
+    assert dead == round(dead_fraction(run) * 32)
+    s.optimizer = {"type": "sgd", "params": {"lr": 0.05}}
+    cured = Run(s)
+    cured.fit()
+    assert dead_fraction(cured) <= 0.1 and cured.evaluate("val")["accuracy"] >= 0.85
+
+
+def test_zero_init_units_stay_identical_and_only_the_output_bias_learns():
+    run = Run(load("symmetry"))
+    run.fit()
+    assert units_identical(run)
+    w = run.weights()
+    assert not w["layers.dense1.weight"].any() and not w["layers.dense2.weight"].any()
+    assert w["layers.dense2.bias"][0] != 0
+    assert run.evaluate("val")["auc"] == pytest.approx(0.5)  # one constant prediction for every input
+    s = load("symmetry")
+    s.graph.node("dense1").init = {}  # random init breaks the symmetry
+    s.graph.node("dense2").init = {}
+    broken = Run(s)
+    broken.fit()
+    assert not units_identical(broken)
+
+
+def test_overfitting_val_climbs_and_l2_lowers_the_final_val_loss():
+    runs = {}
+    for key in ("overfitting", "overfitting_l2"):
+        runs[key] = Run(load(key))
+        runs[key].fit()
+    h = runs["overfitting"].history
+    val, train = h.epoch_array("val_loss"), h.epoch_array("train_loss")
+    assert val[-1] >= 1.3 * val.min() and val.argmin() < len(val) - 10  # a minimum, then it climbs
+    assert train[-1] < val[-1] / 10  # memorised
+    assert runs["overfitting_l2"].history.epoch_array("val_loss")[-1] < val[-1]
