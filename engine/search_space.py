@@ -152,13 +152,9 @@ def parse_space(doc) -> dict:
 
 def load_space(path) -> dict:
     """Read and check a SPACE file (JSON)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read((1 << 20) + 1)
-    except OSError as e:
-        raise InvalidInput(f"cannot read the space file {path}: {e.strerror or e}") from None
-    if len(data) > 1 << 20:
-        raise InvalidInput(f"the space file {path} is over 1 MiB; a search space is a small JSON object")
+    from .safe_io import read_bytes_limited  # a regular file only: a FIFO or /dev/zero is refused, not read
+
+    data = read_bytes_limited(path, 1 << 20, what="search space file (JSON)")
     try:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
