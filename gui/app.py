@@ -69,6 +69,9 @@ def main(argv=None) -> int:
     win = start(argv)  # noqa: F841 - kept alive by this frame while the loop runs
     if not os.environ.get("NNP_NO_PRELOAD"):
         QTimer.singleShot(500, _preload_torch)
+        from .training.fast_path import warm_in_background
+
+        QTimer.singleShot(3000, warm_in_background)  # compiles the small-network kernels once, in another process
     return app.exec()
 
 

@@ -49,9 +49,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         self._t_stop = None
         self.last_stop_latency = None  # seconds from stop() to the state change it causes
         self.dataset_factory = None  # benchmarks: the Dataset to train on, built by this callable
-        # The window trains on torch for now: the compiled path's first use compiles for ~25 s on these machines
-        # (cached on disk afterwards), which the window cannot yet hide. The command line and notebooks use "auto".
-        self.engine_path = "torch"
+        self.engine_path = None  # None: "auto" once the compiled kernels are cached, else "torch" (fast_path)
         self.thread_log: list | None = None
         document.sessionChanged.connect(self._on_session_field)
         document.graphChanged.connect(self._on_graph_changed)
@@ -118,6 +116,11 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
             return
         with run.snapshot() as trainer:
             yield trainer
+
+    def _path(self) -> str:
+        from .fast_path import window_path
+
+        return self.engine_path or window_path()
 
     def _document_key(self):
         from engine.run import structure_key
@@ -237,7 +240,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         from engine.run import Run
 
         self._retire_run()
-        self.run = Run(archive, build=False, path=self.engine_path)
+        self.run = Run(archive, build=False, path=self._path())
         self._run_key, self._kept_key = self._document_key(), None
         self.message.emit("Restoring the saved training…")
         self._start(self.run, None, replay=True)
@@ -270,7 +273,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
 
         self._retire_run()
         dataset = self.dataset_factory() if self.dataset_factory is not None else None
-        self.run = Run(self.doc.session.copy(), build=False, dataset=dataset, path=self.engine_path)
+        self.run = Run(self.doc.session.copy(), build=False, dataset=dataset, path=self._path())
         self._run_key, self._kept_key = self._document_key(), None
         self._network_differs = False
         return self.run

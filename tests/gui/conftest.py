@@ -101,6 +101,7 @@ def live_windows(qtbot):
         live = win.build_live_views()
         live.notes = win.notes
         live.controller.notify = note
+        live.controller.engine_path = "torch"  # deterministic: not whether this machine cached the compiled kernels
         live.controller.ask_structural_change = lambda: pytest.fail("unexpected structural-change question")
         qtbot.addWidget(win)
         if size:

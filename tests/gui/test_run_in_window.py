@@ -183,3 +183,31 @@ def test_no_stale_boundary_once_the_network_is_edited(live_windows, qtbot):
     assert "network changed" in live.progress_panel.state.text()
     doc.undo_stack.undo()  # back to the trained network: Train continues it
     assert c.document_run() is c.run and "Train continues" in live.progress_panel.state.text()
+
+
+def test_the_window_trains_on_the_compiled_path_with_every_plot(live_windows, qtbot):
+    import numpy as np
+    import pytest
+
+    from engine.compiled import numba_available
+
+    if not numba_available():
+        pytest.skip("numba is not installed")
+    win = live_windows(example("spiral_playground", epochs=30), strict=True)
+    c, live = win.controller, win.live
+    c.engine_path = "compiled"
+    batches = []
+    c.progress.connect(batches.append)
+    with qtbot.waitSignal(c.finished, timeout=60000) as fin:
+        c.train()
+    assert fin.args[0].reason == "completed" and c.run.engine_path == "compiled"
+    assert win.device_label.text() == "device: compiled"
+    tr = c.trainer
+    steps = np.concatenate([b.steps for b in batches])
+    assert len(steps) == tr.step and np.array_equal(steps, np.arange(1, tr.step + 1))  # every step, in order
+    live.hub.flush()
+    lp = live.plots["Loss"]
+    assert len(lp.steps) == tr.step and list(lp.epochs.col(0)) == list(range(1, 31))
+    np.testing.assert_allclose(lp.epochs.col(1), tr.history.epochs["train_loss"], rtol=1e-6)
+    assert live.plots["Boundary"].frame is not None and live.plots["Weights"].latest
+    assert "Train continues" in live.progress_panel.state.text()
