@@ -47,7 +47,8 @@ def open_preset(win, preset: Preset):
     card = PhenomenonCard(preset)
     card.setParent(win, Qt.Window)
     g = win.frameGeometry()
-    card.move(g.right() - card.width() - 20, g.top() + 80)
+    screen = win.screen().availableGeometry() if win.screen() is not None else g
+    card.move(max(screen.left(), min(g.right(), screen.right()) - card.width() - 20), g.top() + 80)
     card.show()
     win.phenomenon_card = card
     return card
