@@ -328,13 +328,8 @@ class Trainer:
                               else torch.arange(n)).to(self.device)
                 t0 = time.perf_counter()
             while self.batch_in_epoch < self.steps_per_epoch:
-                if self._stop.is_set():
+                if self._halted():
                     return (yield self._finish("stopped", t_start))
-                if not self._running.is_set():
-                    while not self._running.wait(0.05):
-                        pass
-                    if self._stop.is_set():
-                        return (yield self._finish("stopped", t_start))
                 with self.step_lock:  # a snapshot (save, history export) waits for this step, never races it
                     if self._pending:
                         self._apply_pending()
@@ -363,21 +358,38 @@ class Trainer:
                         return (yield self._finish("step", t_start))
                     to_epoch_end = True  # this step finished the epoch: close it (evaluate) before returning
                     break
-            with self.step_lock:
-                ev = self._end_epoch(t0)
-            yield ev
-            failed = self._epoch_failure(ev, t_start)
-            if failed is not None:  # NaN, or a finite loss that blew up: stop, do not train on garbage
-                return (yield failed)
-            if self.early is not None:
-                with self.step_lock:
-                    stop_now = self._early_stop(ev)
-                if stop_now:
-                    reason = "early_stopping"
-                    break
-            if to_epoch_end:
-                return (yield self._finish("step", t_start))
+            outcome = yield from self._close_epoch(t0, t_start, to_epoch_end)
+            if outcome == "early_stopping":
+                reason = outcome
+                break
+            if outcome is not None:
+                return (yield outcome)
         yield self._finish(reason, t_start, test=True)
+
+    def _halted(self) -> bool:
+        """Before a step: True when stopped; while paused, wait here (outside the step lock) for resume or stop."""
+        if not self._stop.is_set() and not self._running.is_set():
+            while not self._running.wait(0.05):
+                pass
+        return self._stop.is_set()
+
+    def _close_epoch(self, t0, t_start, to_epoch_end):
+        """Yield the epoch's ``EpochEnd``; return None to go on, "early_stopping", or the ``Finished`` to end with.
+
+        Shared by every path's loop (engine.compiled's too), so they stop for the same reasons.
+        """
+        with self.step_lock:
+            ev = self._end_epoch(t0)
+        yield ev
+        failed = self._epoch_failure(ev, t_start)
+        if failed is not None:  # NaN, or a finite loss that blew up: stop, do not train on garbage
+            return failed
+        if self.early is not None:
+            with self.step_lock:
+                stop_now = self._early_stop(ev)
+            if stop_now:
+                return "early_stopping"
+        return self._finish("step", t_start) if to_epoch_end else None
 
     def _early_stop(self, ev) -> bool:
         """Feed the epoch to early stopping; on a stop, put the best weights back if asked to."""

@@ -273,13 +273,8 @@ class CompiledTrainer(Trainer):
                 self._perm = (torch.randperm(n, generator=self.gen) if self.training["shuffle"] else torch.arange(n))
                 t0 = time.perf_counter()
             while self.batch_in_epoch < self.steps_per_epoch:
-                if self._stop.is_set():
+                if self._halted():
                     return (yield self._finish("stopped", t_start))
-                if not self._running.is_set():
-                    while not self._running.wait(0.05):
-                        pass
-                    if self._stop.is_set():
-                        return (yield self._finish("stopped", t_start))
                 st = None
                 with self.step_lock:  # a snapshot waits for this chunk, never races it
                     if self._pending:
@@ -318,20 +313,12 @@ class CompiledTrainer(Trainer):
                         return (yield self._finish("step", t_start))
                     to_epoch_end = True
                     break
-            with self.step_lock:
-                ev = self._end_epoch(t0)
-            yield ev
-            failed = self._epoch_failure(ev, t_start)
-            if failed is not None:  # NaN, or a finite loss that blew up: stop, do not train on garbage
-                return (yield failed)
-            if self.early is not None:
-                with self.step_lock:
-                    stop_now = self._early_stop(ev)
-                if stop_now:
-                    reason = "early_stopping"
-                    break
-            if to_epoch_end:
-                return (yield self._finish("step", t_start))
+            outcome = yield from self._close_epoch(t0, t_start, to_epoch_end)
+            if outcome == "early_stopping":
+                reason = outcome
+                break
+            if outcome is not None:
+                return (yield outcome)
         yield self._finish(reason, t_start, test=True)
 
     @property
