@@ -11,7 +11,9 @@ against each other. The command line, the trainer and ``engine.Run`` call it.
 from __future__ import annotations
 
 from .errors import InvalidInput
+from .graph import last_activation, output_width, validate
 from .params import brief
+
 
 def check_early_stopping(value):
     """``training.early_stopping`` is null or EarlyStopping's keyword arguments (``true`` crashed train at epoch one).
@@ -39,7 +41,6 @@ def preflight(session, *, dataset=None, available=None, device=None, build=True)
     overrides the session's. ``build=False`` skips building the network (its initial values and
     the loss's check of every target), for callers that only want the cheap checks.
     """
-    from .graph import last_activation, output_width, validate
     from .losses import check_pairing
     from .memory import check_fits
 
@@ -112,19 +113,10 @@ def _check_batches(canon, data) -> int:
 
 
 def _check_build(canon, rep, data, device):
-    """Build the network (initializers run; the memory check passed) and let the loss check every target."""
-    import torch
-
+    """Build the network (initializers run; the memory check passed), its optimizer and schedule, as train does."""
     from .builder import build_model
     from .device import select_device
-    from .graph import output_width
-    import numpy as np
-
-    from .early_stopping import EarlyStopping
-    from .losses import LOSSES
-    from .metrics import evaluate
     from .optimizers import OPTIMIZERS
-    from .regularizers import apply_target_transforms, regularizers_from
     from .schedules import SCHEDULES
 
     select_device(device or canon.training["device"])
@@ -135,8 +127,19 @@ def _check_build(canon, rep, data, device):
                            f"got {canon.loss['type']!r}")
     OPTIMIZERS.create(canon.optimizer, model.trainable_parameters())  # refuses e.g. Newton on a large network
     SCHEDULES.create(canon.schedule, float(canon.optimizer["params"]["lr"]))
-    loss_fn = LOSSES.create(canon.loss)
     width = output_width(rep) or 1
+    _check_targets(canon, data, width)
+    _check_monitor(canon, data, width)
+
+
+def _check_targets(canon, data, width):
+    """The loss checks every target once (as the trainer does); label noise and smoothing check theirs."""
+    import torch
+
+    from .losses import LOSSES
+    from .regularizers import apply_target_transforms, regularizers_from
+
+    loss_fn = LOSSES.create(canon.loss)
     for split in ("train", "val", "test"):
         y = torch.as_tensor(data.split(split)[1])
         if len(y):
@@ -144,15 +147,25 @@ def _check_build(canon, rep, data, device):
     regs = regularizers_from(canon.regularizers, canon.graph.nodes)
     y = torch.as_tensor(data.y_train[:8])  # label noise and smoothing refuse regression targets at the first step
     apply_target_transforms(regs, y, data.n_classes, torch.Generator().manual_seed(0))
+
+
+def _check_monitor(canon, data, width):
+    """Early stopping's metric must be one an epoch measures (val_acc on a regression is not)."""
     es = canon.training.get("early_stopping")
-    if es:  # the monitored metric must be one an epoch measures (val_acc on a regression is not)
-        measured = {"train_loss": 0.0}
-        for split in ("train", "val"):
-            x, y = data.split(split)
-            if len(y):
-                measured[f"{split}_loss"] = 0.0
-                names = evaluate(np.zeros((len(y), width), np.float32), y, data.task, canon.loss["type"], data.n_classes)
-                measured.update({f"{split}_{k}": 0.0 for k, v in names.items() if isinstance(v, (int, float))})
-                if f"{split}_accuracy" in measured:
-                    measured[f"{split}_acc"] = 0.0
-        EarlyStopping(**es).pick(measured)
+    if not es:
+        return
+    import numpy as np
+
+    from .early_stopping import EarlyStopping
+    from .metrics import evaluate
+
+    measured = {"train_loss": 0.0}
+    for split in ("train", "val"):
+        y = data.split(split)[1]
+        if len(y):
+            measured[f"{split}_loss"] = 0.0
+            names = evaluate(np.zeros((len(y), width), np.float32), y, data.task, canon.loss["type"], data.n_classes)
+            measured.update({f"{split}_{k}": 0.0 for k, v in names.items() if isinstance(v, (int, float))})
+            if f"{split}_accuracy" in measured:
+                measured[f"{split}_acc"] = 0.0
+    EarlyStopping(**es).pick(measured)
