@@ -35,11 +35,8 @@ class Frozen:
             self.data = tr.data
             self.loss_name = tr.loss_name
             self.session = tr.session.copy()
-            self._trainer = None
-            if getattr(tr, "path", None) == "compiled":  # its weights live in numba arrays: ask it, under the lock
-                self._trainer, self._source = tr, source
-            else:
-                self.model = copy.deepcopy(tr.model).cpu().eval()
+            # the compiled path keeps its model's parameters equal to its numba arrays between two steps too
+            self.model = copy.deepcopy(tr.model).cpu().eval()
         self.task = self.data.task
         self.n_classes = self.data.n_classes
 
@@ -50,10 +47,6 @@ class Frozen:
             from .data.preprocess import apply_preprocess
 
             x = apply_preprocess(x, state)
-        if self._trainer is not None:
-            lock = self._source.snapshot() if hasattr(self._source, "snapshot") else _nolock(self._trainer)
-            with lock:
-                return self._trainer.predict(x)
         import torch
 
         dtype = next(self.model.parameters()).dtype if any(True for _ in self.model.parameters()) else torch.float32

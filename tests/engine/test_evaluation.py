@@ -234,3 +234,19 @@ def test_overfit_verdict_follows_the_loss():
     assert c.verdict == "fail" and "did not fall" in c.advice
     s.optimizer = {"type": "adam", "params": {"lr": 0.05}}
     assert overfit_check(s, epochs=300).verdict == "pass"
+
+
+def test_a_frozen_copy_of_a_compiled_run_predicts_what_it_does():
+    from engine.compiled import supports
+
+    s = session(n=100)
+    if supports(s) is not None:
+        pytest.skip(f"compiled path unavailable: {supports(s)}")
+    r = Run(s, path="compiled")
+    r.fit(2)
+    x = r.data.raw_x("test")
+    f = Frozen(r)
+    before = f.scores(x).copy()
+    assert np.allclose(before, r.predict(x)[:, 0], atol=1e-5)
+    r.fit(4)
+    assert np.array_equal(f.scores(x), before) and not np.allclose(r.predict(x)[:, 0], before)
