@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Started:
@@ -33,8 +35,8 @@ class Steps:
 
     first_step: int  # global step count after the chunk's first step (as Step.step)
     epoch: int
-    losses: "np.ndarray"  # float64 (n,)
-    lrs: "np.ndarray"  # float64 (n,)
+    losses: np.ndarray  # float64 (n,)
+    lrs: np.ndarray  # float64 (n,)
 
     def __len__(self):
         return len(self.losses)
