@@ -157,7 +157,7 @@ def _key(doc: dict) -> str:
     for key in ("nodes", "layers"):
         if key in graph:
             graph[key] = [{k: v for k, v in n.items() if k != "pos"} for n in graph[key]]
-    return json.dumps([graph, doc.get("dataset")], sort_keys=True)
+    return json.dumps([graph, doc.get("dataset")], sort_keys=True, default=str)  # imported arrays by their hash
 
 
 def figures_for(session) -> tuple[str, tuple] | None:

@@ -180,3 +180,15 @@ def test_regression_is_detected_from_a_path(tmp_path):
     d = make_dataset(s.dataset, 0)
     assert d.task == "regression" and d.y_train.shape == (30, 1)
     assert sorted(d.y_train[:, 0].tolist()) == pytest.approx(sorted(i * 0.37 for i in range(30)), abs=1e-6)
+
+
+def test_session_keys_that_serialise_the_dataset_take_arrays():
+    from engine.notes_figures import figures_for
+    from engine.run import structure_key
+
+    s = big_session(rows=30)
+    assert figures_for(s) is None  # not a worked example, and no TypeError on the array
+    key = structure_key(s)
+    assert s.dataset["params"]["x"].digest in key and len(key) < 5000
+    other = big_session(rows=31)
+    assert structure_key(other) != key
