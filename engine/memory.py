@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 
 from .errors import InvalidInput
@@ -27,6 +28,7 @@ SECOND_ORDER = ("newton", "bfgs", "gauss_newton", "levenberg", "levenberg_marqua
 # snapshots): measured on CPU, a 3000-unit MLP grew by 1.5× what value + gradient + Adam's slots predict.
 WEIGHT_COPIES = 3
 DATASET_COPIES = 3  # generated arrays, the split copies, the preprocessed copies (torch shares the last)
+TORCH_RUNTIME = 300_000_000  # resident size torch adds when a process imports it (measured ~250-350 MB)
 DIGITS_SAMPLES = 1797  # the 8×8 digits set (engine/data/digits.py)
 
 
@@ -202,7 +204,8 @@ def check_fits(session, report=None, available=None) -> MemoryEstimate:
     """
     est = estimate(session, report)
     free = available_bytes() if available is None else int(available)
-    if free is None or est.total_bytes <= free:
+    runtime = TORCH_RUNTIME if "torch" not in sys.modules else 0  # importing torch itself takes this much
+    if free is None or est.total_bytes + runtime <= free:
         return est
     name, need = est.biggest_node, est.by_node.get(est.biggest_node, 0) if est.biggest_node else 0
     if est.dataset_bytes > need:

@@ -135,3 +135,16 @@ def test_validate_refuses_what_does_not_fit_this_machine(tmp_path, capsys, monke
     assert run_cli(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: dense1 needs ~4.8 GB; this machine has 2.5 GB free; use fewer units or a smaller batch"
+
+
+def test_the_torch_runtime_counts_when_torch_is_not_loaded_yet(monkeypatch):
+    import sys as _sys
+
+    import engine.memory as memory
+
+    s = net(4)
+    need = estimate(s).total_bytes
+    monkeypatch.delitem(_sys.modules, "torch", raising=False)  # a fresh command line, before the import
+    with pytest.raises(InvalidInput):
+        check_fits(s, available=need + memory.TORCH_RUNTIME // 2)
+    assert check_fits(s, available=need + memory.TORCH_RUNTIME).total_bytes == need
