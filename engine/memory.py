@@ -196,23 +196,61 @@ def _cgroup_free() -> int | None:
     return None
 
 
-def check_fits(session, report=None, available=None) -> MemoryEstimate:
+def gpu_free_bytes(session, device=None) -> int | None:
+    """Free memory of the CUDA GPU the session would train on, when torch is loaded and one is there; else None.
+
+    Never imports torch (validate stays fast): before torch is loaded there is no GPU to ask.
+    """
+    want = device or (session.training or {}).get("device", "auto")
+    torch = sys.modules.get("torch")
+    if want not in ("auto", "cuda") or torch is None:
+        return None
+    try:
+        if not torch.cuda.is_available():
+            return None
+        return int(torch.cuda.mem_get_info()[0])
+    except Exception:  # a driver that cannot answer must not stop a training
+        return None
+
+
+def check_fits(session, report=None, available=None, *, device=None, gpu_available=None) -> MemoryEstimate:
     """Raise ``InvalidInput`` ("dense2 needs ~44 GB; this machine has 23 GB free") when the session cannot fit.
 
     ``available`` (bytes) defaults to ``available_bytes()``; when the system does not say,
-    nothing is refused. Returns the estimate.
+    nothing is refused. On a CUDA GPU (``gpu_available``, else asked of torch when it is loaded
+    and ``device``/the session's device is auto or cuda) the network's part -- everything but the
+    dataset -- must fit the GPU, and the dataset the host. Returns the estimate.
     """
     est = estimate(session, report)
     free = available_bytes() if available is None else int(available)
+    gpu = gpu_available if gpu_available is not None else gpu_free_bytes(session, device)
     runtime = TORCH_RUNTIME if "torch" not in sys.modules else 0  # importing torch itself takes this much
-    if free is None or est.total_bytes + runtime <= free:
+    if gpu is not None:
+        network = est.total_bytes - est.dataset_bytes
+        if network > gpu:
+            name, need = _biggest_part(session, est, with_dataset=False)
+            whole = f" (the network ~{human_bytes(network)})" if need < 0.9 * network else ""
+            raise InvalidInput(f"{name} needs ~{human_bytes(need)}{whole}; the GPU has {human_bytes(gpu)} free"
+                               f"{_hint(name)}")
+        host_need = est.dataset_bytes + runtime
+    else:
+        host_need = est.total_bytes + runtime
+    if free is None or host_need <= free:
         return est
-    name, need = est.biggest_node, est.by_node.get(est.biggest_node, 0) if est.biggest_node else 0
-    if est.dataset_bytes > need:
+    name, need = _biggest_part(session, est, with_dataset=True, network=gpu is None)
+    total = host_need - runtime
+    whole = f" (the whole session ~{human_bytes(total)})" if need < 0.9 * total else ""
+    raise InvalidInput(f"{name} needs ~{human_bytes(need)}{whole}; this machine has {human_bytes(free)} free{_hint(name)}")
+
+
+def _biggest_part(session, est, *, with_dataset, network=True) -> tuple[str, int]:
+    name, need = (est.biggest_node, est.by_node.get(est.biggest_node, 0)) if network and est.biggest_node else ("", 0)
+    if with_dataset and est.dataset_bytes > need:
         name, need = "the dataset", est.dataset_bytes
-    if est.extra_bytes > need:
+    if network and est.extra_bytes > need:
         name, need = f"the {_optimizer(session)[0] or 'optimizer'} optimizer's matrices", est.extra_bytes
-    whole = f" (the whole session ~{human_bytes(est.total_bytes)})" if need < 0.9 * est.total_bytes else ""
-    hint = ("; use fewer units or a smaller batch" if name not in ("the dataset",) and not name.startswith("the ")
-            else "")
-    raise InvalidInput(f"{name} needs ~{human_bytes(need)}{whole}; this machine has {human_bytes(free)} free{hint}")
+    return name, need
+
+
+def _hint(name) -> str:
+    return "" if name.startswith("the ") else "; use fewer units or a smaller batch"

@@ -148,3 +148,25 @@ def test_the_torch_runtime_counts_when_torch_is_not_loaded_yet(monkeypatch):
     with pytest.raises(InvalidInput):
         check_fits(s, available=need + memory.TORCH_RUNTIME // 2)
     assert check_fits(s, available=need + memory.TORCH_RUNTIME).total_bytes == need
+
+
+def test_on_a_gpu_the_network_must_fit_the_gpu_and_the_data_the_host():
+    s = net(20_000, 1, inputs=20_000, optimizer="sgd")  # 400M params: 4.8 GB for the network
+    with pytest.raises(InvalidInput, match=r"^dense1 needs ~4\.8 GB; the GPU has 4\.0 GB free"):
+        check_fits(s, available=10 ** 12, gpu_available=4 * 10 ** 9)
+    assert check_fits(s, available=10 ** 9, gpu_available=10 ** 10)  # the host holds only the data: 24 MB
+    big_data = net(4, inputs=2, n=200_000)
+    with pytest.raises(InvalidInput, match="^the dataset needs"):
+        check_fits(big_data, available=1_000_000, gpu_available=10 ** 12)
+
+
+def test_without_torch_loaded_no_gpu_is_asked(monkeypatch):
+    import sys as _sys
+
+    from engine.memory import gpu_free_bytes
+
+    monkeypatch.delitem(_sys.modules, "torch", raising=False)
+    assert gpu_free_bytes(net(4)) is None
+    s = net(4)
+    s.training = {"device": "cpu"}
+    assert gpu_free_bytes(s) is None
