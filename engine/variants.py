@@ -132,11 +132,16 @@ class VariantSet:
         for r in self.runs:
             r.stop()
 
-    def events(self, epochs: int | None = None):
+    def events(self, epochs: int | None = None, *, threads: int = 1):
         """``(index, event)`` pairs: each run's events up to its next epoch end, round robin, until all finish.
 
         A run that fails yields ``(index, exception)`` once and drops out; the others go on.
+        ``threads`` > 1 advances that many runs at once (the compiled path's kernels release the GIL, so
+        the variants use several cores); each run still trains exactly as it would alone.
         """
+        if threads > 1 and len(self.runs) > 1:
+            yield from self._threaded(epochs, min(int(threads), len(self.runs)))
+            return
         from .events import EpochEnd, Finished
 
         gens = {}
@@ -167,6 +172,71 @@ class VariantSet:
                     yield i, e
         for i in list(gens):  # stopped: let each generator finish its bookkeeping
             for ev in gens.pop(i):
+                yield i, ev
+
+    def _threaded(self, epochs, n_threads):
+        """``events()`` with ``n_threads`` workers taking the runs in turn, one epoch of one run at a time."""
+        import queue
+
+        from .events import EpochEnd, Finished
+
+        ready, out = queue.Queue(), queue.Queue()
+        gens = {}
+        for i, r in enumerate(self.runs):
+            try:
+                r.build()
+                gens[i] = r.events(epochs)
+                ready.put(i)
+            except InvalidInput as e:
+                yield i, e
+        done = object()
+
+        def worker():
+            while not self._stop.is_set():
+                try:
+                    i = ready.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    for ev in gens[i]:
+                        out.put((i, ev))
+                        if isinstance(ev, (EpochEnd, Finished)):
+                            break
+                    else:
+                        out.put((i, done))
+                        continue
+                    if isinstance(ev, Finished):
+                        out.put((i, done))
+                        continue
+                except Exception as e:  # noqa: BLE001 - one variant failing must not end the others
+                    out.put((i, e))
+                    out.put((i, done))
+                    continue
+                ready.put(i)
+
+        pool = [threading.Thread(target=worker, daemon=True, name=f"variant-{k}") for k in range(n_threads)]
+        for t in pool:
+            t.start()
+        remaining = len(gens)
+        while remaining:
+            try:
+                i, ev = out.get(timeout=0.1)
+            except queue.Empty:
+                if not any(t.is_alive() for t in pool):
+                    break  # stopped: the workers left the other runs where they were
+                continue
+            if ev is done:
+                remaining -= 1
+            else:
+                yield i, ev
+        for t in pool:
+            t.join()
+        while not out.empty():
+            i, ev = out.get_nowait()
+            if ev is not done:
+                yield i, ev
+        for i, g in gens.items():  # stopped: each run's own bookkeeping (its state, its last Finished)
+            for ev in g:
                 yield i, ev
 
     def fit(self, epochs: int | None = None) -> list:

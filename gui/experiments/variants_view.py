@@ -122,7 +122,9 @@ class VariantsView(QWidget):
         from engine.variants import boundary_grid, data_extent
 
         extent = None
-        for i, ev in vs.events(epochs):
+        import os
+
+        for i, ev in vs.events(epochs, threads=min(4, os.cpu_count() or 1)):  # compiled kernels release the GIL
             if isinstance(ev, Exception):
                 put(("variant_failed", i, str(ev)))
             elif isinstance(ev, EpochEnd):

@@ -108,3 +108,19 @@ def test_fold_runs_match_crossval_on_the_same_folds():
 def test_fold_runs_refuse_a_bad_k():
     with pytest.raises(InvalidInput, match="k ≥ 2"):
         FoldRuns(tiny(), 1)
+
+
+def test_variants_on_two_threads_equal_each_trained_alone():
+    s = tiny(epochs=3)
+    vs = VariantSet(s, "seed", [0, 1, 2], path="torch")
+    last = {}
+    ends = {0: 0, 1: 0, 2: 0}
+    for i, ev in vs.events(threads=2):
+        last[i] = ev
+        ends[i] += type(ev).__name__ == "EpochEnd"
+    assert ends == {0: 3, 1: 3, 2: 3} and all(type(ev).__name__ == "Finished" for ev in last.values())
+    for seed, run in zip((0, 1, 2), vs.runs):
+        alone = Run(with_variant(s, "seed", seed), path="torch")
+        alone.fit()
+        w, wa = run.weights(), alone.weights()
+        assert all(np.array_equal(w[k], wa[k]) for k in w)
