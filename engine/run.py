@@ -147,6 +147,7 @@ class Run:
         self.session, self._archive, self.path = _as_session(source)
         self._device_pref, self._dataset, self._path_pref = device, dataset, path
         self.compiled_reason: str | None = None  # why the compiled path was not used (auto), once built
+        self.preflight_warnings: list = []
         self.trainer = None
         self.state = RunState.NEW
         self.error: str | None = None
@@ -163,11 +164,22 @@ class Run:
         if self.trainer is not None:
             return self
         from .memory import check_fits
+        from .preflight import preflight
 
         self._set_state(RunState.BUILDING)
         try:
             self._checkpoint("memory")
-            check_fits(self.session)
+            check_fits(self.session)  # before the dataset or a single weight is allocated
+            self._checkpoint("data")
+            if self._dataset is None:
+                from .data import make_dataset
+
+                canon = self.session.copy().canonicalize()
+                self._dataset = make_dataset(canon.dataset, seed=canon.seed)
+            self._checkpoint("checks")
+            # what `validate` checks (data vs Input and output, classes, batches, early stopping's score...)
+            self.preflight_warnings = preflight(self.session, dataset=self._dataset, device=self._device_pref,
+                                                build=False)
             tr = self._make_trainer()
             self._checkpoint("restore")
             if self._archive is not None and self._archive.trained:

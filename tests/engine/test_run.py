@@ -178,7 +178,7 @@ def test_stop_before_or_during_build_cancels_it():
     with pytest.raises(Cancelled):
         run.build()
     assert time.perf_counter() - t0 < 0.6
-    assert phases == ["memory", "dataset", "model"] and run.trainer is None  # the network was never built
+    assert phases == ["memory", "data", "checks", "dataset", "model"] and run.trainer is None  # never built
 
 
 def test_live_lr_change_keeps_weights_and_continues_the_curve():
@@ -357,3 +357,12 @@ def test_a_live_change_the_compiled_path_cannot_run_continues_the_run_on_torch()
         np.testing.assert_array_equal(v, w[k])  # the same weights carried over
     fin = run.fit(3)
     assert fin.reason == "completed" and run.history.n_epochs == 3 and run.step > steps
+
+
+def test_a_run_refuses_at_build_what_validate_refuses():
+    from engine.errors import InvalidInput
+
+    s = dict(noisy_session(), regularizers=[])
+    s["graph"]["layers"][3]["params"]["units"] = 3  # 3 outputs for a 2-class dataset
+    with pytest.raises(InvalidInput, match="the output has 3 units but the dataset has 2 classes"):
+        Run(s)
