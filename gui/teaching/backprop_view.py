@@ -10,6 +10,7 @@ the verdict of the float64 computation (matches, last digit, slip, inherited, di
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
@@ -84,6 +85,13 @@ class BackpropInspectorView(QWidget):
         self.notes.setWordWrap(True)
         right = QSplitter(Qt.Vertical)
         right.addWidget(self.text)
+        self.maps = pg.GraphicsLayoutWidget()
+        self.maps.setObjectName("tensorMaps")
+        self.maps.setBackground("w")
+        self.maps.setMinimumHeight(140)
+        self.maps.setVisible(False)
+        self.map_items = []
+        right.addWidget(self.maps)
         right.addWidget(self.notes)
         self.notes.setVisible(self.figures is not None)
         split = QSplitter(Qt.Horizontal)
@@ -169,30 +177,64 @@ class BackpropInspectorView(QWidget):
         for k, n in shown:
             if k == "forward":
                 ns = p.nodes[n]
-                for j in range(min(ns.a.shape[1] if ns.a.ndim > 1 else 1, MAX_UNITS)):
-                    if ns.z is not None:
-                        rows.append((f"z{_sub(j + 1)}", n, j + 1, self._cell(ns.z, j)))
-                    rows.append((f"a{_sub(j + 1)}", n, j + 1, self._cell(ns.a, j)))
+                if ns.z is not None:
+                    rows += self._rows(n, ns.z, "z")
+                rows += self._rows(n, ns.a, "a")
             elif k == "loss":
                 rows.append(("L", "", "", self._f(p.loss)))
             elif k == "backward":
                 ns = p.nodes[n]
-                width = ns.a.shape[1] if ns.a.ndim > 1 else 1
-                for j in range(min(width, MAX_UNITS)):
-                    if ns.dL_da is not None:
-                        rows.append((f"∂L/∂a{_sub(j + 1)}", n, j + 1, self._cell(ns.dL_da, j)))
-                    if ns.fprime is not None:
-                        rows.append((f"f′(z{_sub(j + 1)})", n, j + 1, self._cell(ns.fprime, j)))
-                    if ns.z is not None and ns.delta is not None:
-                        rows.append((f"δ{_sub(j + 1)}", n, j + 1, self._cell(ns.delta, j)))
+                if ns.dL_da is not None:
+                    rows += self._rows(n, ns.dL_da, "∂L/∂a")
+                if ns.fprime is not None:
+                    rows += self._rows(n, ns.fprime, "f′(z)")
+                if ns.z is not None and ns.delta is not None:
+                    rows += self._rows(n, ns.delta, "δ")
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, v in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(str(v)))
         self.text.setPlainText(self._explain(kind, nid, p))
+        self._show_maps(kind, nid, p)
         self._paint_canvas(shown, p)
         self._fill_notes()
         self.stageChanged.emit(kind)
+
+    def _rows(self, node, arr, sym):
+        """Table rows of one quantity: a value per unit, or per channel a summary when the node holds images."""
+        arr = np.asarray(arr)
+        if arr.ndim >= 3:  # (N, C, ...): one row per channel, its size and range on sample 0
+            return [(f"{sym} ch{_sub(c + 1)}", node, c + 1,
+                     f"max |·| {self._f(np.abs(arr[0, c]).max())}, mean {self._f(arr[0, c].mean())}")
+                    for c in range(min(arr.shape[1], MAX_UNITS))]
+        label = {"f′(z)": lambda j: f"f′(z{_sub(j + 1)})"}.get(sym, lambda j: f"{sym}{_sub(j + 1)}")
+        width = arr.shape[1] if arr.ndim > 1 else 1
+        return [(label(j), node, j + 1, self._cell(arr, j)) for j in range(min(width, MAX_UNITS))]
+
+    def _show_maps(self, kind, nid, p):
+        """Small heatmaps of the channels of an image-shaped node (conv): a forward, δ and the kernel gradients backward."""
+        self.maps.clear()
+        self.map_items = []
+        ns = p.nodes.get(nid) if nid is not None else None
+        arr = None if ns is None else (ns.a if kind == "forward" else ns.delta)
+        if arr is None or np.asarray(arr).ndim < 3:
+            self.maps.setVisible(False)
+            return
+        self.maps.setVisible(True)
+        arr = np.asarray(arr)[0]
+        tiles = [(f"{'a' if kind == 'forward' else 'δ'} ch{c + 1}", arr[c]) for c in range(min(arr.shape[0], 8))]
+        g = p.grads.get(f"{nid}.weight")
+        if kind == "backward" and g is not None and np.ndim(g) >= 3:
+            tiles += [(f"∂L/∂W filter {o + 1}", np.asarray(g)[o, 0]) for o in range(min(np.shape(g)[0], 8))]
+        for k, (title, img) in enumerate(tiles):
+            img = np.atleast_2d(img)
+            vb = self.maps.addViewBox(row=2 * (k // 8) + 1, col=k % 8, lockAspect=True)
+            self.maps.addLabel(title, row=2 * (k // 8), col=k % 8, size="8pt")
+            item = pg.ImageItem(img.T, levels=(-float(np.abs(img).max() or 1.0), float(np.abs(img).max() or 1.0)))
+            item.setColorMap(pg.colormap.get("CET-D1"))
+            vb.addItem(item)
+            vb.invertY(True)
+            self.map_items.append(item)
 
     def _cell(self, arr, j):
         """Sample 0's value of unit j; a batch lists each sample's."""
@@ -232,7 +274,10 @@ class BackpropInspectorView(QWidget):
                 lines.append(f"from {c}: ∂L/∂a += {', '.join(f(v) for v in np.ravel(share[0])[:8])}")
             if len(ns.sent_back) > 1:
                 lines.append("∂L/∂a is the sum of what each consumer sends back.")
-            if ns.fprime is not None:
+            if ns.fprime is not None and ns.fprime.ndim >= 3:
+                lines.append("δ = ∂L/∂a ⊙ f′(z) elementwise on every channel (the maps below: δ, then each "
+                             "filter's gradient Σ δ·(input patch)).")
+            elif ns.fprime is not None:
                 for j in range(min(ns.a.shape[1], 8)):
                     lines.append(f"δ{_sub(j + 1)} = ∂L/∂a{_sub(j + 1)} · f′(z{_sub(j + 1)}) = "
                                  f"{f(ns.dL_da[0, j])} × {f(ns.fprime[0, j])} = {f(ns.delta[0, j])}")

@@ -157,3 +157,36 @@ def test_inspector_refuses_a_network_it_cannot_build(qtbot, window, session_of):
     window.actions_by_name["teach_backprop"].trigger()  # the default dataset has 2 features, the Input 3
     assert "backprop" not in getattr(window, "teaching_views", {})
     assert window.statusBar().currentMessage().startswith("Cannot open: ")
+
+
+def test_conv_layers_show_channels_as_heatmaps(qtbot):
+    from engine.session import Session
+    from gui.teaching.backprop_view import BackpropInspectorView
+
+    s = Session.from_dict({"graph": {"layers": [
+        {"id": "in", "type": "Input", "params": {"shape": [1, 8, 8]}},
+        {"id": "c", "type": "Conv2d", "params": {"filters": 3, "kernel_size": 3, "activation": "relu"}},
+        {"id": "f", "type": "Flatten"}, {"id": "o", "type": "Dense", "params": {"units": 10}}]},
+        "dataset": {"type": "digits", "params": {}}, "loss": "cross_entropy",
+        "optimizer": {"type": "sgd", "params": {"lr": 0.1}}})
+    view = BackpropInspectorView(s)
+    qtbot.addWidget(view)
+    view.show()
+    p = view.inspector.current()
+    x = p.x[0, 0]
+    W, b = p.params["c.weight"], p.params["c.bias"]
+    z = np.array([[[np.sum(x[i:i + 3, j:j + 3] * W[o, 0]) + b[o] for j in range(6)] for i in range(6)] for o in range(3)])
+    a = np.maximum(z, 0)
+    assert view.maps.isVisible() and len(view.map_items) == 3
+    np.testing.assert_allclose(view.map_items[1].image.T, a[1], atol=1e-12)
+    rows = _table(view)
+    assert rows[("a ch₂", "c")] == f"max |·| {np.abs(a[1]).max():.4f}, mean {a[1].mean():.4f}".replace("-", "−")
+    while view.stages()[view.stage] != ("backward", "c"):
+        view.next()
+    delta = view.inspector.current().nodes["c"].delta[0]
+    gW = np.array([[[np.sum(delta[o] * x[u:u + 6, v:v + 6]) for v in range(3)] for u in range(3)] for o in range(3)])
+    assert len(view.map_items) == 6  # δ of each channel, then each filter's kernel gradient
+    np.testing.assert_allclose(view.map_items[3].image.T, gW[0], atol=1e-12)
+    np.testing.assert_allclose(view.inspector.current().grads["c.weight"][:, 0], gW, atol=1e-12)
+    view.next()  # the Flatten-free stages: the maps hide again for a flat node
+    assert view.stages()[view.stage][0] == "update" and not view.maps.isVisible()
