@@ -22,17 +22,17 @@ def default_epochs(n_train: int, batch: int = BATCH) -> int:
 
 
 def session_for_table(table, target=None, *, path: str | None = None, name: str | None = None,
-                      split=None):
+                      split=None, params: dict | None = None):
     """A Session training a small MLP on ``table`` (an ``engine.data.Table``) predicting ``target``.
 
     ``path``: store the CSV by this path (a ``.json`` session stays small and readable); otherwise the
-    data is embedded (``csv_dataset_params``).
+    data is embedded (``csv_dataset_params``, or the already chosen ``params`` of the import dialog).
     """
     from .data import csv_dataset_params
     from .session import Session
     from .spec import GraphSpec
 
-    params = csv_dataset_params(table, target)
+    params = params if params is not None else csv_dataset_params(table, target)  # the import dialog's choice
     task, d = params["task"], int(params["x"].shape[1])
     n_classes = len(params["class_names"] or []) if task == "classification" else 0
     n_out = 1 if task == "regression" or n_classes <= 2 else n_classes

@@ -167,6 +167,13 @@ class CsvImportDialog(QDialog):
         self.standardize.setChecked(True)
         self.standardize.setToolTip("Real columns often differ in scale by orders of magnitude; standardizing speeds up learning.")
         form.addRow("", self.standardize)
+        self.setup_network = QCheckBox("set up a network for this data (one hidden layer of 32 ReLU units, "
+                                       "the task's loss, Adam)")
+        self.setup_network.setObjectName("csvSetupNetwork")
+        self.setup_network.setChecked(True)
+        self.setup_network.setToolTip("Replaces the network, loss, optimizer, epochs and batch size with defaults "
+                                      "sized to the data (one undoable edit). Off: only the data changes.")
+        form.addRow("", self.setup_network)
         for combo in (self.delimiter, self.header):
             combo.currentIndexChanged.connect(self.reparse)
         self.skip.valueChanged.connect(self.reparse)
@@ -325,6 +332,16 @@ class CsvImportDialog(QDialog):
             out["split"] = dict(self.split)
         out["preprocess"] = {"scale": "standardize" if self.standardize.isChecked() else "none", "features": None}
         return out
+
+    def suggested_session(self):
+        """A session with the network, loss, optimizer and training sized to this data (``engine.tabular``)."""
+        if self._params is None:
+            return None
+        from engine.tabular import session_for_table
+
+        s = session_for_table(self.table, self.target.currentData(), params=self._params)
+        s.dataset = self.spec()
+        return s
 
     def accept(self):
         if self._params is not None:

@@ -328,8 +328,27 @@ class DatasetPanel(QScrollArea):
 
         dlg = CsvImportDialog(self, split=self._base()["split"])
         if dlg.exec() == QDialog.Accepted and dlg.spec() is not None:
-            self._write(dlg.spec(), f"Import {dlg.table.name or 'CSV'}")
+            self.apply_import(dlg)
         self.refresh()
+
+    def apply_import(self, dlg):
+        """The dialog's data, and with "set up a network" the network and settings sized to it: one undo step."""
+        text = f"Import {dlg.table.name or 'CSV'}"
+        if not dlg.setup_network.isChecked():
+            return self._write(dlg.spec(), text)
+        from engine.spec import GraphSpec
+
+        s = dlg.suggested_session()
+        self.doc.undo_stack.beginMacro(text)
+        try:
+            self.doc.replace_graph(GraphSpec.from_dict(s.graph.to_dict()), "Network for the data")
+            for key in ("loss", "optimizer"):
+                self.doc.set_session_field(key, getattr(s, key))
+            self.doc.set_session_field("training", dict(self.doc.session.training, epochs=s.training["epochs"],
+                                                        batch_size=s.training["batch_size"]))
+            self._write(s.dataset, text)  # last: the preview and its Input check see the new network
+        finally:
+            self.doc.undo_stack.endMacro()
 
     # -- painting ------------------------------------------------------------------------------
     def _on_paint(self, action, x, y, phase):

@@ -123,7 +123,7 @@ def test_dataset_panel_imports_through_the_dialog(qtbot, monkeypatch):
     panel.update_preview_now()
     assert panel.form.combo.currentData() == "csv" and panel.ds.input_shape == (3,)
     assert sum(panel.preview.counts().values()) == 6 and panel.preview.projected
-    assert "expects (2,) but the dataset gives (3,)" in panel.input_text.text()
+    assert panel.input_warning.isHidden()  # the network was set up for the 3 features
     monkeypatch.setattr(CsvImportDialog, "exec", lambda self: QDialog.Rejected)
     panel.form.combo.setCurrentIndex(panel.form.combo.findData("spiral"))
     panel.form.combo.setCurrentIndex(panel.form.combo.findData("csv"))  # choosing "Imported CSV…" opens the dialog
@@ -161,3 +161,35 @@ def test_count_line_is_skipped_and_said_and_skip_lines_is_a_choice(dialog, tmp_p
     assert dialog.table.header and dialog.table.columns[0] == "6" and "count line" not in plain(dialog.summary)
     dialog.skip.setValue(3)
     assert dialog.grid.verticalHeaderItem(0).text() == "4" and dialog.spec()["params"]["skip_rows"] == 3
+
+
+def test_import_sets_up_a_network_sized_to_the_data_in_one_undo_step(qtbot):
+    from engine.session import Session
+    from engine.tabular import HIDDEN_UNITS
+    from gui.document import Document
+    from gui.panels.dataset_panel import DatasetPanel
+
+    doc = Document(Session())
+    before = doc.graph.to_dict()
+    panel = DatasetPanel(doc)
+    qtbot.addWidget(panel)
+    dlg = CsvImportDialog(split=SPLIT)
+    qtbot.addWidget(dlg)
+    dlg.set_path(str(CSV / "good_string_classes.csv"))
+    assert dlg.setup_network.isChecked()  # the default: Train right away gives a sensible model
+    panel.apply_import(dlg)
+    s = doc.session.copy()
+    n_classes = len(s.dataset["params"]["class_names"])
+    dense = [n for n in s.graph.nodes if n.type == "Dense"]
+    assert [n.params["units"] for n in dense] == [HIDDEN_UNITS, 1 if n_classes == 2 else n_classes]
+    assert dense[0].params["activation"] == "relu" and s.optimizer["type"] == "adam"
+    assert s.loss["type"] == ("bce_logits" if n_classes == 2 else "cross_entropy")
+    assert s.dataset["preprocess"]["scale"] == "standardize" and doc.report.ok
+    inp = next(n for n in s.graph.nodes if n.type == "Input")
+    assert inp.params["shape"] == [len(s.dataset["params"]["feature_names"])]
+    doc.undo_stack.undo()  # one step takes all of it back
+    assert doc.graph.to_dict() == before and doc.session.dataset != s.dataset
+    # unchecked: only the data changes
+    dlg.setup_network.setChecked(False)
+    panel.apply_import(dlg)
+    assert doc.graph.to_dict() == before and doc.session.dataset["type"] == "csv"
