@@ -16,7 +16,8 @@ import numpy as np
 from .errors import InvalidInput
 
 FOLDER = Path(__file__).resolve().parents[1] / "resources" / "phenomena"
-ORDER = ("vanishing_gradients", "vanishing_gradients_relu", "dead_relus", "symmetry", "overfitting", "overfitting_l2")
+ORDER = ("vanishing_gradients", "vanishing_gradients_relu", "batch_norm", "dead_relus", "symmetry", "overfitting",
+         "overfitting_l2")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from engine.phenomena import (dead_fraction, first_last_ratio, hidden_activation
 
 def test_every_preset_has_a_card_and_loads():
     ps = presets()
-    assert [p.key for p in ps][:6] == ["vanishing_gradients", "vanishing_gradients_relu", "dead_relus", "symmetry",
+    assert [p.key for p in ps][:7] == ["vanishing_gradients", "vanishing_gradients_relu", "batch_norm", "dead_relus", "symmetry",
                                        "overfitting", "overfitting_l2"]
     for p in ps:
         assert p.title.startswith("Phenomenon: ") and len(p.card) > 100
@@ -85,3 +85,25 @@ def test_overfitting_val_climbs_and_l2_lowers_the_final_val_loss():
     assert val[-1] >= 1.3 * val.min() and val.argmin() < len(val) - 10  # a minimum, then it climbs
     assert train[-1] < val[-1] / 10  # memorised
     assert runs["overfitting_l2"].history.epoch_array("val_loss")[-1] < val[-1]
+
+
+def test_batch_norm_trains_the_deep_sigmoid_net_the_plain_one_barely_moves():
+    import json
+
+    from engine.phenomena import FOLDER
+
+    s = load("batch_norm")
+    d = json.loads((FOLDER / "batch_norm.json").read_text(encoding="utf-8"))  # a chain of "layers"
+    layers = [n for n in d["graph"]["layers"] if n["type"] != "BatchNorm"]
+    for n in layers:  # the same network without BatchNorm: the Activation nodes take the Dense outputs
+        if n["type"] == "Dense":
+            n["params"]["activation"] = "identity"
+    plain_doc = dict(d, graph={"layers": layers})
+    from engine.session import Session
+
+    bn, plain = Run(s), Run(Session.from_dict(plain_doc))
+    bn.fit(15)
+    plain.fit(15)
+    lb, lp = bn.history.epoch_array("train_loss"), plain.history.epoch_array("train_loss")
+    assert lp[-1] > 0.99 * lp[0] and lp[-1] == pytest.approx(np.log(2), abs=0.01)
+    assert lb.min() < 0.5 * lp[-1]  # (the min: BatchNorm's batch statistics make the curve jumpy)
