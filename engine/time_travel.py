@@ -1,0 +1,146 @@
+"""Checkpoints along a training within a memory budget, and branching a new run from one of them.
+
+A ``Recorder`` watches a run's events and keeps (weights, optimizer state) at the moments worth
+going back to: every step early on (where most changes), then log-spaced steps, plus every epoch
+end. When the kept checkpoints pass the budget, every second one of the older half is dropped
+(never the first, the last or an epoch end when room allows), so the spacing stays dense-early,
+sparse-late. ``branch`` starts a new ``Run`` from a checkpoint with changed settings.
+
+This is the engine half of "time travel": the window's scrubber and the runs list build on it.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InvalidInput
+from .events import EpochEnd, Step
+
+
+@dataclass
+class Checkpoint:
+    step: int
+    epoch: int
+    weights: dict  # "layers.node.param" → numpy array
+    optimizer_state: dict  # a torch optimizer state_dict (tensors cloned)
+    epoch_end: bool = False
+    nbytes: int = field(default=0)
+
+
+def _state_bytes(state) -> int:
+    import torch
+
+    total = 0
+    for st in state.get("state", {}).values():
+        for v in st.values():
+            if torch.is_tensor(v):
+                total += v.numel() * v.element_size()
+    return total
+
+
+class Recorder:
+    """Keep checkpoints of a run within ``budget_bytes``: steps 1..``dense`` each, then every ×``growth``."""
+
+    def __init__(self, budget_bytes: int = 64 * 2 ** 20, dense: int = 20, growth: float = 1.25):
+        if not (isinstance(budget_bytes, int) and budget_bytes > 0):
+            raise InvalidInput(f"the checkpoint budget must be a whole number of bytes > 0, got {budget_bytes!r}")
+        if not (isinstance(dense, int) and dense >= 0) or not (isinstance(growth, (int, float)) and growth > 1):
+            raise InvalidInput("dense must be ≥ 0 and growth > 1")
+        self.budget, self.dense, self.growth = budget_bytes, dense, float(growth)
+        self.checkpoints: list[Checkpoint] = []
+        self._next_log = float(max(dense, 1)) * self.growth
+
+    @property
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in self.checkpoints)
+
+    def wants(self, step: int) -> bool:
+        """Dense early, then log-spaced: 1..dense, then ≈ dense·growthᵏ."""
+        if step <= self.dense:
+            return True
+        if step >= self._next_log:
+            while self._next_log <= step:
+                self._next_log = max(self._next_log * self.growth, self._next_log + 1)
+            return True
+        return False
+
+    def record(self, run, *, epoch_end: bool = False) -> Checkpoint:
+        """Copy the run's weights and optimizer state now (between two steps, under its snapshot)."""
+        with run.snapshot() as tr:
+            if hasattr(tr, "_opt_code"):  # the compiled path keeps its optimizer slots outside torch
+                from .compiled.optstate import export_optimizer_state
+                export_optimizer_state(tr)
+            weights = {k: v.detach().cpu().numpy().copy() for k, v in tr.model.state_dict().items()}
+            opt = copy.deepcopy(tr.optimizer.state_dict())
+            step, epoch = tr.step, tr.epoch
+        if self.checkpoints and self.checkpoints[-1].step == step:  # an epoch end right after its last step
+            self.checkpoints[-1].epoch_end |= epoch_end
+            self.checkpoints[-1].epoch = epoch
+            return self.checkpoints[-1]
+        cp = Checkpoint(step, epoch, weights, opt, epoch_end,
+                        sum(a.nbytes for a in weights.values()) + _state_bytes(opt))
+        if cp.nbytes > self.budget:
+            raise InvalidInput(f"one checkpoint takes {cp.nbytes:,} bytes, more than the budget of {self.budget:,}")
+        self.checkpoints.append(cp)
+        self._thin()
+        return cp
+
+    def _thin(self):
+        while self.nbytes > self.budget and len(self.checkpoints) > 2:
+            old = self.checkpoints[1: max(2, len(self.checkpoints) // 2)]
+            drop = [c for c in old[::2] if not c.epoch_end] or old[::2]
+            ids = {id(c) for c in drop}
+            self.checkpoints = [c for c in self.checkpoints if id(c) not in ids]
+
+    def watch(self, run, events):
+        """Pass ``events`` (from ``run.events(...)``) through, recording at the chosen steps and epoch ends."""
+        for ev in events:
+            if isinstance(ev, Step) and self.wants(ev.step):
+                self.record(run)
+            elif isinstance(ev, EpochEnd):
+                self.record(run, epoch_end=True)
+            yield ev
+
+    def nearest(self, step: int) -> Checkpoint:
+        if not self.checkpoints:
+            raise InvalidInput("no checkpoint has been recorded yet")
+        return min(self.checkpoints, key=lambda c: (abs(c.step - step), -c.step))
+
+
+def branch(session, checkpoint: Checkpoint, **changes):
+    """A new Run of ``session`` with ``changes`` (session fields: optimizer, training, ...) from the checkpoint.
+
+    The optimizer state comes along when the optimizer type is unchanged (a new type starts fresh,
+    as a live change would). The step and epoch counters start from the checkpoint's.
+    """
+    import torch
+
+    from .run import Run
+
+    s = session.copy()
+    for key, value in changes.items():
+        if not hasattr(s, key):
+            raise InvalidInput(f"a branch can change session fields (optimizer, training, regularizers, ...), not {key!r}")
+        setattr(s, key, copy.deepcopy(value))
+    run = Run(s, path="torch")
+    same_type = s.canonicalize().optimizer["type"] == session.copy().canonicalize().optimizer["type"]
+    with run.snapshot() as tr:
+        tr.model.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in checkpoint.weights.items()})
+        if same_type and checkpoint.optimizer_state.get("state"):
+            lrs = [g["lr"] for g in tr.optimizer.param_groups]
+            tr.optimizer.load_state_dict(copy.deepcopy(checkpoint.optimizer_state))
+            for g, lr in zip(tr.optimizer.param_groups, lrs):  # the branch's own settings win
+                g["lr"] = lr
+        tr.step, tr.epoch = checkpoint.step, checkpoint.epoch
+    run.branched_from = (checkpoint.step, checkpoint.epoch)
+    return run
+
+
+def log_spaced_count(total_steps: int, dense: int = 20, growth: float = 1.25) -> int:
+    """How many step checkpoints ``Recorder`` takes over ``total_steps`` (before thinning): for planning a budget."""
+    if total_steps <= dense:
+        return total_steps
+    return dense + int(math.floor(math.log(total_steps / max(dense, 1)) / math.log(growth) + 1e-9))

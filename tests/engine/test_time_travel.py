@@ -1,0 +1,72 @@
+"""Checkpoints within a budget and branches that continue exactly where the original was."""
+import numpy as np
+import pytest
+
+from engine import Run
+from engine.errors import InvalidInput
+from engine.session import Session
+from engine.time_travel import Recorder, branch, log_spaced_count
+
+
+def _session(opt=None, epochs=6):
+    return Session.from_dict({
+        "graph": {"layers": [{"id": "in", "type": "Input", "params": {"shape": [2]}},
+                             {"id": "h", "type": "Dense", "params": {"units": 4, "activation": "tanh"}},
+                             {"id": "o", "type": "Dense", "params": {"units": 1}}]},
+        "dataset": {"type": "circle", "params": {"n": 40, "noise": 0.1}},
+        "loss": "bce_logits", "optimizer": opt or {"type": "momentum", "params": {"lr": 0.1, "momentum": 0.9}},
+        "training": {"epochs": epochs, "batch_size": 8, "shuffle": False}})
+
+
+def test_steps_are_dense_early_then_log_spaced():
+    r = Recorder(dense=5, growth=2.0)
+    taken = [s for s in range(1, 200) if r.wants(s)]
+    assert taken == [1, 2, 3, 4, 5, 10, 20, 40, 80, 160]
+    assert log_spaced_count(199, 5, 2.0) == len(taken)
+
+
+def test_recording_respects_the_budget_keeps_ends_and_thins_the_old_half():
+    run = Run(_session(epochs=8), path="torch")
+    one = sum(v.nbytes for v in run.weights().values())
+    rec = Recorder(budget_bytes=12 * 3 * one, dense=3, growth=1.5)  # room for ~12 checkpoints with momentum state
+    for _ in rec.watch(run, run.events()):
+        pass
+    cps = rec.checkpoints
+    assert rec.nbytes <= rec.budget and cps[0].step == 1 and cps[-1].step == run.step == 8 * 4
+    assert [c.step for c in cps] == sorted(c.step for c in cps)
+    assert sum(c.epoch_end for c in cps) >= 4  # epoch ends survive thinning first
+    w = run.weights()
+    assert all(np.array_equal(cps[-1].weights[k], w[k]) for k in w)
+
+
+def test_branch_without_changes_continues_exactly():
+    a = Run(_session(), path="torch")
+    rec = Recorder()
+    for _ in rec.watch(a, a.events(3)):
+        pass
+    at3 = [c for c in rec.checkpoints if c.epoch_end and c.epoch == 3][0]
+    a.fit(6)
+    b = branch(a.session, at3)
+    assert b.branched_from == (at3.step, 3) and b.step == at3.step
+    b.fit(6)  # full-batch order without shuffling: the same batches, and momentum's buffer came along
+    wa, wb = a.weights(), b.weights()
+    for k in wa:
+        np.testing.assert_allclose(wb[k], wa[k], rtol=0, atol=1e-6)
+
+
+def test_branch_with_a_changed_lr_differs_and_keeps_the_new_lr():
+    a = Run(_session(), path="torch")
+    rec = Recorder()
+    for _ in rec.watch(a, a.events(2)):
+        pass
+    cp = rec.checkpoints[-1]
+    b = branch(a.session, cp, optimizer={"type": "momentum", "params": {"lr": 0.01, "momentum": 0.9}})
+    with b.snapshot() as tr:
+        assert tr.optimizer.param_groups[0]["lr"] == 0.01 and tr.optimizer.state  # state kept, lr is the branch's
+    c = branch(a.session, cp, optimizer={"type": "adam", "params": {"lr": 0.01}})
+    with c.snapshot() as tr:
+        assert not tr.optimizer.state  # a new optimizer type starts fresh
+    with pytest.raises(InvalidInput, match="not 'colour'"):
+        branch(a.session, cp, colour="red")
+    with pytest.raises(InvalidInput, match="budget"):
+        Recorder(budget_bytes=0)
