@@ -380,7 +380,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         if self._worker.trains:
             if self.state == S.BUILDING:
                 self.set_state(S.RUNNING)
-            self.message.emit(f"Training on {run.device}: {run.trainer.n_params:,} parameters")
+            self.message.emit(f"Training ({run.engine_path}): {run.trainer.n_params:,} parameters")
         elif self._worker.replay:
             tr = run.trainer
             self.message.emit(f"Restored {tr.epoch} epoch{'s' * (tr.epoch != 1)}, {tr.step:,} steps of training "
