@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,7 @@ class Slice:
     kind: str
     explained: tuple | None  # PCA: fraction of the trajectory's variance along d₁ and d₂
     complete: bool  # False when stopped early (the rest is nan)
+    others: dict = field(default_factory=dict)  # name → (T, 2): other optimizers' paths from the same start
 
 
 def _flat(weights: dict, keys) -> np.ndarray:
@@ -166,30 +167,45 @@ def loss_slice(session, center: dict, d1: dict, d2: dict, *, span: float = 1.0, 
 
 
 def landscape(session, *, epochs: int = 20, kind: str = "random", span: float | None = None, res: int = 25, seed: int = 0,
-              split: str = "train", progress=None, stop=None, dataset=None) -> Slice:
+              split: str = "train", compare: dict | None = None, progress=None, stop=None, dataset=None) -> Slice:
     """Train a copy for ``epochs`` (the path), then slice the loss around its final weights.
 
+    ``compare`` ({name: optimizer spec}) trains one more copy per optimizer from the same initial
+    weights and projects its path onto the same plane (PCA then uses every path's points).
     ``progress(fraction, text)`` reports both phases; ``stop`` ends either early. ``span`` None: wide
-    enough for the whole path (1.25 × its largest coordinate), at least 1 (random) or 0.5 (PCA).
+    enough for every path (1.25 × its largest coordinate), at least 1 (random) or 0.5 (PCA).
     """
     if kind not in ("random", "pca"):
         raise InvalidInput(f"directions must be 'random' (filter-normalised) or 'pca' (of the trajectory), got {kind!r}")
+    compare = dict(compare or {})
     say = progress or (lambda f, t: None)
+    share = 0.3 / (1 + len(compare))
     points, run = trajectory(session, epochs, dataset=dataset, stop=stop,
-                             progress=lambda e, n: say(0.3 * e / n, f"training the copy: epoch {e}/{n}"))
+                             progress=lambda e, n: say(share * e / n, f"training the copy: epoch {e}/{n}"))
     center = points[-1]
     keys = [k for k in center if np.issubdtype(np.asarray(center[k]).dtype, np.floating)]
     center = {k: center[k] for k in keys}
     traj = [{k: p[k] for k in keys} for p in points]
+    others = {}
+    for i, (name, spec) in enumerate(compare.items(), start=1):
+        s2 = session.copy()
+        s2.optimizer = spec
+        pts, _ = trajectory(s2, epochs, dataset=run.data, stop=stop,
+                            progress=lambda e, n, i=i, name=name: say(share * (i + e / n), f"training with {name}: epoch {e}/{n}"))
+        others[name] = [{k: p[k] for k in keys} for p in pts]
     if kind == "pca":
-        d1, d2, explained, path = pca_directions(traj, center, keys)
+        everything = traj + [p for t in others.values() for p in t]
+        d1, d2, explained, _ = pca_directions(everything, center, keys)
     else:
         rng = np.random.default_rng(seed)
         d1, d2 = filter_normalized(center, rng, keys), filter_normalized(center, rng, keys)
-        explained, path = None, project(traj, center, d1, d2, keys)
+        explained = None
+    path = project(traj, center, d1, d2, keys)
+    other_paths = {name: project(t, center, d1, d2, keys) for name, t in others.items()}
     if span is None:
-        reach = float(np.max(np.abs(path))) if len(path) else 0.0
+        reach = max([float(np.max(np.abs(p))) for p in [path, *other_paths.values()] if len(p)] or [0.0])
         span = max(1.25 * reach, 1.0 if kind == "random" else 0.5)
-    return loss_slice(run.session, center, d1, d2, span=span, res=res, split=split, path=path, kind=kind,
-                      explained=explained, stop=stop, dataset=run.data,
-                      progress=lambda j, n: say(0.3 + 0.7 * j / n, f"loss on the grid: row {j}/{n}"))
+    sl = loss_slice(run.session, center, d1, d2, span=span, res=res, split=split, path=path, kind=kind,
+                    explained=explained, stop=stop, dataset=run.data,
+                    progress=lambda j, n: say(0.3 + 0.7 * j / n, f"loss on the grid: row {j}/{n}"))
+    return Slice(sl.alphas, sl.betas, sl.losses, sl.path, sl.kind, sl.explained, sl.complete, other_paths)

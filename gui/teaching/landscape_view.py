@@ -11,11 +11,17 @@ import threading
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QTimer, Signal, Slot
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSpinBox, QVBoxLayout, QWidget)
 
 from engine.errors import InvalidInput
 from engine.landscape import landscape
+
+# other optimizers whose paths can be drawn on the same slice, from the same initial weights
+COMPARE = {"SGD η=0.1": {"type": "sgd", "params": {"lr": 0.1}},
+           "Momentum η=0.05": {"type": "momentum", "params": {"lr": 0.05, "momentum": 0.9}},
+           "Adam η=0.01": {"type": "adam", "params": {"lr": 0.01}}}
+COMPARE_COLORS = ("#ff7f0e", "#e377c2", "#17becf")
 
 
 class LandscapeView(QWidget):
@@ -43,6 +49,14 @@ class LandscapeView(QWidget):
         self.start_btn.setObjectName("compute")
         self.stop_btn = QPushButton("Stop")
         self.stop_btn.setEnabled(False)
+        self.compare = {name: QCheckBox(name) for name in COMPARE}
+        cmp_row = QHBoxLayout()
+        cmp_row.addWidget(QLabel("Also draw the path of:"))
+        for (name, box), color in zip(self.compare.items(), COMPARE_COLORS):
+            box.setStyleSheet(f"QCheckBox {{ color: {color}; font-weight: bold; }}")
+            box.setToolTip(f"Train one more copy from the same initial weights with {name} and project its path")
+            cmp_row.addWidget(box)
+        cmp_row.addStretch(1)
         row = QHBoxLayout()
         for w in (QLabel("Directions"), self.kind, QLabel("epochs"), self.epochs, QLabel("resolution"), self.res,
                   QLabel("range ±"), self.span, QLabel("seed"), self.seed, self.start_btn, self.stop_btn):
@@ -65,11 +79,15 @@ class LandscapeView(QWidget):
         self.item.addItem(self.image)
         self.bar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), label="log₁₀ loss", interactive=False)
         self.bar.setImageItem(self.image, insert_in=self.item)
+        self.item.addLegend(offset=(10, 10), brush=pg.mkBrush(40, 40, 40, 200), labelTextColor="w")
         self.path_curve = self.item.plot([], [], pen=pg.mkPen("w", width=2.5), symbol="o", symbolSize=4,
-                                         symbolBrush="w", symbolPen=None)
+                                         symbolBrush="w", symbolPen=None, name="this session's optimizer")
         self.end_marker = self.item.plot([], [], pen=None, symbol="star", symbolSize=14, symbolBrush="#d62728")
+        self.other_curves = {name: self.item.plot([], [], pen=pg.mkPen(c, width=2.5), name=name)
+                             for name, c in zip(COMPARE, COMPARE_COLORS)}
         lay = QVBoxLayout(self)
         lay.addLayout(row)
+        lay.addLayout(cmp_row)
         lay.addWidget(self.progress)
         lay.addWidget(self.pw, 1)
         lay.addWidget(self.status)
@@ -87,7 +105,8 @@ class LandscapeView(QWidget):
         live, lock = {"frac": 0.0, "text": "", "done": None, "error": None}, self._lock
         self._live = live
         args = dict(epochs=self.epochs.value(), kind=self.kind.currentData(), res=self.res.value(),
-                    span=self.span.value() or None, seed=self.seed.value())
+                    span=self.span.value() or None, seed=self.seed.value(),
+                    compare={n: COMPARE[n] for n, box in self.compare.items() if box.isChecked()})
 
         def progress(frac, text):
             with lock:
@@ -141,6 +160,9 @@ class LandscapeView(QWidget):
         if len(sl.path):
             self.path_curve.setData(sl.path[:, 0], sl.path[:, 1])
             self.end_marker.setData([sl.path[-1, 0]], [sl.path[-1, 1]])
+        for name, curve in self.other_curves.items():
+            pts = sl.others.get(name)
+            curve.setData([] if pts is None else pts[:, 0], [] if pts is None else pts[:, 1])
         self.progress.setValue(1000 if sl.complete else self.progress.value())
         centre = sl.losses[len(b) // 2, len(a) // 2]
         what = ("PCA directions: {:.0%} and {:.0%} of the path's variance".format(*sl.explained)

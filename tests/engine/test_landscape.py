@@ -90,3 +90,23 @@ def test_stop_leaves_nan_rows_and_bad_settings_refused():
         loss_slice(_session(), c, d, d, res=2)
     with pytest.raises(InvalidInput, match="directions must be"):
         landscape(_session(), kind="sideways")
+
+
+def test_compared_optimizers_start_together_on_one_plane():
+    adam = {"type": "adam", "params": {"lr": 0.05}}
+    sl = landscape(_session(), epochs=5, kind="pca", res=5, compare={"adam": adam})
+    assert set(sl.others) == {"adam"} and len(sl.others["adam"]) == 6
+    np.testing.assert_allclose(sl.others["adam"][0], sl.path[0], atol=1e-9)  # the same initial weights
+    assert np.allclose(sl.path[-1], 0) and not np.allclose(sl.others["adam"][-1], 0)
+    # PCA over both paths: the projection reproduces adam's points in the plane, up to what lies outside it
+    w = np.array([0.3, -0.2])  # Adam by numpy on the full batch, 5 steps
+    m = v = np.zeros(2)
+    for t in range(1, 6):
+        g = 2 * X.T @ (X @ w - Y) / 4
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        w = w - 0.05 * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+    gd = np.array([0.3, -0.2])
+    for _ in range(5):
+        gd = gd - 0.05 * (2 * X.T @ (X @ gd - Y) / 4)
+    # two weights: the plane is the whole space, so the distance between the path ends is preserved
+    assert np.linalg.norm(sl.others["adam"][-1] - sl.path[-1]) == pytest.approx(np.linalg.norm(w - gd), rel=1e-4)

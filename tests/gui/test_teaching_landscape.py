@@ -44,3 +44,19 @@ def test_runs_alone(qtbot, monkeypatch):
     assert v._thread is not None
     v.close()
     assert not v._thread.is_alive()
+
+
+def test_compared_optimizer_path_drawn_on_the_same_slice(qtbot):
+    from gui.teaching.landscape_view import COMPARE, LandscapeView
+
+    v = LandscapeView(_session())
+    qtbot.addWidget(v)
+    v.epochs.setValue(4)
+    v.res.setValue(5)
+    v.compare["Adam η=0.01"].setChecked(True)
+    with qtbot.waitSignal(v.finished, timeout=60000):
+        v.start()
+    direct = landscape(_session(), epochs=4, kind="random", res=5, compare={"Adam η=0.01": COMPARE["Adam η=0.01"]})
+    x, y = v.other_curves["Adam η=0.01"].getData()
+    np.testing.assert_allclose(np.stack([x, y], 1), direct.others["Adam η=0.01"], rtol=1e-9)
+    assert v.other_curves["SGD η=0.1"].getData()[0] is None or len(v.other_curves["SGD η=0.1"].getData()[0]) == 0
