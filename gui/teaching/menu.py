@@ -59,6 +59,12 @@ def open_landscape(win):
     return _open(win, "landscape", from_window)
 
 
+def open_time_travel(win):
+    from .time_travel_view import from_window
+
+    return _open(win, "time_travel", from_window)
+
+
 ENTRIES = (
     ("backprop", "&Backprop Step Inspector…", open_backprop,
      "Step through the forward pass, the backward pass and the update of one sample on this network"),
@@ -66,6 +72,8 @@ ENTRIES = (
      "Sweep the learning rate on a copy of this run, plot loss against it and apply the suggested value"),
     ("landscape", "Loss &Landscape…", open_landscape,
      "A 2-D slice of the loss around the trained weights, with the optimizer's path projected on it"),
+    ("time_travel", "&Time Travel…", open_time_travel,
+     "Record a training's checkpoints, scrub back through them and branch a new run from any of them"),
     ("sandbox", "&Optimizer Sandbox…", open_sandbox,
      "Watch SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and Newton on classic 2-parameter surfaces"),
 )
