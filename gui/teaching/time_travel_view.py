@@ -82,7 +82,9 @@ class TimeTravelView(QWidget):
         self.map_item = self.map_pw.getPlotItem()
         self.map_item.setAspectLocked(True)
         self.image = pg.ImageItem()
-        self.image.setColorMap(pg.colormap.get("CET-D1"))
+        cmap = pg.colormap.get("CET-D1")
+        cmap.reverse()  # P(class 1) high in blue, like the class-1 points and the window's boundary plot
+        self.image.setColorMap(cmap)
         self.map_item.addItem(self.image)
         self.points = pg.ScatterPlotItem(size=5, pen=pg.mkPen("k", width=0.5))
         self.map_item.addItem(self.points)
