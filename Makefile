@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# The exact pin picks the CPU wheel; see README for the CUDA build.
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[test,sweep]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test,sweep,tensorboard]"
 	touch $(STAMP)
 
 run: $(STAMP)
