@@ -3,7 +3,7 @@
 Two workloads: the spiral example (2-8-8-1 tanh, batch 10) and a 784-256-128-10
 ReLU MLP on synthetic data (batch 64). For each, in one process:
 
-* headless: ``Trainer.run`` on the main thread for ``--seconds``, no Qt at all;
+* headless: ``Run.events`` on the main thread for ``--seconds``, no Qt at all;
 * window: the same session trained through the main window (live controller,
   every plot tab live, or only the visible one with ``--visible-only``), while
   a 5 ms QTimer probe on the GUI thread records how late each tick fires.
@@ -13,6 +13,7 @@ throughput(window) / throughput(headless) (target >= 0.7). Headless and window
 runs alternate (``--rounds``) so a noisy machine hurts both alike.
 
     python benchmarks/bench_ui.py [--seconds 6] [--rounds 2] [--visible-only] [--only spiral|mlp]
+                                  [--path torch|compiled]   (compiled: the spiral on the numba path)
 """
 from __future__ import annotations
 
@@ -73,20 +74,21 @@ def mlp_session():
     return s, dataset
 
 
-def headless(session, dataset_factory, seconds):
-    from engine.events import Step
-    from engine.trainer import Trainer
+def headless(session, dataset_factory, seconds, path="torch"):
+    from engine import Run
+    from engine.events import Step, Steps
 
-    tr = Trainer(session, dataset=dataset_factory() if dataset_factory else None)
-    gen = tr.run()
+    run = Run(session, dataset=dataset_factory() if dataset_factory else None, path=path)
+    gen = run.events()
     t0 = s0 = None
     for ev in gen:
-        if isinstance(ev, Step):
-            if t0 is None and ev.step >= 20:  # skip the first steps (allocations, caches)
-                t0, s0 = time.perf_counter(), ev.step
+        if isinstance(ev, (Step, Steps)):
+            step = ev.step if isinstance(ev, Step) else ev.first_step + len(ev) - 1
+            if t0 is None and step >= 20:  # skip the first steps (allocations, caches)
+                t0, s0 = time.perf_counter(), step
             if t0 is not None and time.perf_counter() - t0 >= seconds:
-                rate = (ev.step - s0) / (time.perf_counter() - t0)
-                tr.stop()
+                rate = (step - s0) / (time.perf_counter() - t0)
+                run.stop()
                 for _ in gen:
                     pass
                 return rate
@@ -117,7 +119,7 @@ class Probe:
         return np.asarray(self.late)
 
 
-def windowed(app, session, dataset_factory, seconds, all_plots):
+def windowed(app, session, dataset_factory, seconds, all_plots, path="torch"):
     from PySide6.QtCore import QEventLoop, QTimer
 
     from engine.device import configure_process
@@ -135,6 +137,7 @@ def windowed(app, session, dataset_factory, seconds, all_plots):
     live = win.build_live_views()
     live.hub.draw_hidden = all_plots
     live.controller.dataset_factory = dataset_factory
+    live.controller.engine_path = path
     live.controller.notify = lambda *a: None
     win.resize(1600, 1000)
     win.show()
@@ -169,6 +172,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--visible-only", action="store_true", help="redraw only the visible plot tab")
     ap.add_argument("--only", choices=("spiral", "mlp"))
+    ap.add_argument("--path", choices=("torch", "compiled"), default="torch",
+                    help="the training path in both runs (compiled: small dense networks only)")
     args = ap.parse_args(argv)
 
     from PySide6.QtWidgets import QApplication
@@ -189,9 +194,9 @@ def main(argv=None):
         heads, wins, lates, fps = [], [], [], []
         for _ in range(args.rounds):
             s, ds = make()
-            heads.append(headless(s, ds, args.seconds))
+            heads.append(headless(s, ds, args.seconds, args.path))
             s, ds = make()
-            r, late, f = windowed(app, s, ds, args.seconds, not args.visible_only)
+            r, late, f = windowed(app, s, ds, args.seconds, not args.visible_only, args.path)
             wins.append(r)
             lates.append(late)
             fps.append(f)
@@ -199,7 +204,7 @@ def main(argv=None):
         h, w = float(np.mean(heads)), float(np.mean(wins))
         p50, p99, mx = np.percentile(late, 50), np.percentile(late, 99), late.max()
         ratio = w / h
-        print(f"\n{name}")
+        print(f"\n{name}  [{args.path} path]")
         print(f"  headless   {h:9.1f} steps/s   (rounds: {', '.join(f'{v:.0f}' for v in heads)})")
         print(f"  window     {w:9.1f} steps/s   (rounds: {', '.join(f'{v:.0f}' for v in wins)}; "
               f"{'all plots' if not args.visible_only else 'the visible plot'} live; "
