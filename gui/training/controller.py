@@ -209,6 +209,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         self._t_stop = time.perf_counter()
         w.run.stop()
         if w.meta is None:  # still building: give up on it now, the thread finishes on its own
+            w.abandon()
             self._worker = None
             if self.run is w.run and w.run.trainer is None:
                 self._forget_run()

@@ -12,6 +12,7 @@ views once, after a weight reset or a restore) or replay (the saved history firs
 """
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -92,6 +93,12 @@ class RunWorker(QObject):
         super().__init__()
         self.run, self.meta, self.run_kwargs, self.replay = run, meta, run_kwargs, replay
         self.trainer = run.trainer
+        self._abandoned = threading.Event()
+
+    def abandon(self):
+        """From the GUI thread: stop this job for good (a Stop during the build); it never trains after this."""
+        self._abandoned.set()
+        self.run.stop()
 
     @property
     def trains(self) -> bool:
@@ -105,6 +112,8 @@ class RunWorker(QObject):
         try:
             if self.meta is None:
                 self._build()
+                if self._abandoned.is_set():  # Stop during the build: the controller has let go of this job
+                    raise Cancelled("stopped while building the network")
             if self.replay:
                 from .replay import history_batch
 
@@ -162,6 +171,8 @@ class RunWorker(QObject):
         gen = self.run.events(**self.run_kwargs)
         finished = None
         for ev in gen:
+            if self._abandoned.is_set():  # closes the gap between the build's last check and the loop's start
+                self.run.stop()
             t = time.perf_counter()
             if isinstance(ev, Step):
                 b.xs.append(self._frac_epoch())

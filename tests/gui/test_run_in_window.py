@@ -211,3 +211,16 @@ def test_the_window_trains_on_the_compiled_path_with_every_plot(live_windows, qt
     np.testing.assert_allclose(lp.epochs.col(1), tr.history.epochs["train_loss"], rtol=1e-6)
     assert live.plots["Boundary"].frame is not None and live.plots["Weights"].latest
     assert "Train continues" in live.progress_panel.state.text()
+
+
+def test_a_run_abandoned_while_building_never_trains_in_the_background(live_windows, qtbot):
+    win = live_windows(example("circle_playground", epochs=10_000), strict=True)
+    c = win.controller
+    c.train()
+    run, worker = c.run, c._worker
+    thread = next(t for t, w in c._threads if w is worker)
+    c.stop()
+    assert c.state == "idle" and c.run is None
+    qtbot.waitUntil(thread.isFinished, timeout=20000)  # the abandoned build ended on its own
+    assert run.trainer is None or run.trainer.step == 0  # and no step was ever taken
+    assert worker._abandoned.is_set()
