@@ -221,6 +221,12 @@ def test_a_run_abandoned_while_building_never_trains_in_the_background(live_wind
     thread = next(t for t, w in c._threads if w is worker)
     c.stop()
     assert c.state == "idle" and c.run is None
-    qtbot.waitUntil(thread.isFinished, timeout=20000)  # the abandoned build ended on its own
+    def ended():
+        try:
+            return thread.isFinished()
+        except RuntimeError:  # already reaped and deleted: it finished
+            return True
+
+    qtbot.waitUntil(ended, timeout=20000)  # the abandoned build ended on its own
     assert run.trainer is None or run.trainer.step == 0  # and no step was ever taken
     assert worker._abandoned.is_set()
