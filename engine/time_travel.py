@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InvalidInput
-from .events import EpochEnd, Step
+from .events import EpochEnd, Step, Steps
 
 
 @dataclass
@@ -100,6 +100,9 @@ class Recorder:
         for ev in events:
             if isinstance(ev, Step) and self.wants(ev.step):
                 self.record(run)
+            elif isinstance(ev, Steps):  # a compiled chunk: one checkpoint at its end if any of its steps is wanted
+                if any([self.wants(k) for k in range(ev.first_step, ev.first_step + len(ev))]):
+                    self.record(run)
             elif isinstance(ev, EpochEnd):
                 self.record(run, epoch_end=True)
             yield ev

@@ -366,3 +366,17 @@ def test_a_run_refuses_at_build_what_validate_refuses():
     s["graph"]["layers"][3]["params"]["units"] = 3  # 3 outputs for a 2-class dataset
     with pytest.raises(InvalidInput, match="the output has 3 units but the dataset has 2 classes"):
         Run(s)
+
+
+def test_time_travel_records_compiled_runs_too():
+    from engine.time_travel import Recorder
+
+    s = dict(compiled_session(epochs=3), regularizers=[])
+    run = Run(s)
+    assert run.engine_path == "compiled"
+    rec = Recorder(dense=5)
+    for _ in rec.watch(run, run.events()):
+        pass
+    steps = [c.step for c in rec.checkpoints]
+    # compiled chunks end at most at an epoch's end: checkpoints fall on chunk ends, every epoch end included
+    assert steps == [9, 18, 27] and all(c.epoch_end for c in rec.checkpoints)
