@@ -27,6 +27,7 @@ S = TrainState
 
 
 class LiveTrainingController(DocumentSync, TrainingStateMachine):
+    MAX_PAST_RUNS = 8
     ready = Signal(object)  # engine.views.TrainingMeta of a built run, or None: the views start over
     progress = Signal(object)  # ProgressBatch
     finished = Signal(object)  # engine.events.Finished, or None after a snapshot
@@ -280,9 +281,14 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         return self.run
 
     def _retire_run(self):
-        """The current run makes way for another: kept in ``past_runs`` when it trained at all."""
+        """The current run makes way for another: kept in ``past_runs`` when it trained at all.
+
+        At most ``MAX_PAST_RUNS`` stay alive (each holds its network, optimizer and data); older ones are
+        let go, while their settings and curves stay in the Runs dock's records.
+        """
         if self.run is not None and self.run.trainer is not None and self.run.step > 0:
             self.past_runs.append(self.run)
+            del self.past_runs[:-self.MAX_PAST_RUNS]
         self._forget_run()
 
     def _forget_run(self):

@@ -230,3 +230,19 @@ def test_a_run_abandoned_while_building_never_trains_in_the_background(live_wind
     qtbot.waitUntil(ended, timeout=20000)  # the abandoned build ended on its own
     assert run.trainer is None or run.trainer.step == 0  # and no step was ever taken
     assert worker._abandoned.is_set()
+
+
+def test_replaced_runs_kept_alive_are_bounded(live_windows):
+    from types import SimpleNamespace
+
+    win = live_windows(example("circle_playground"), strict=True)
+    c = win.controller
+    made = []
+    for i in range(c.MAX_PAST_RUNS + 3):
+        c.run = SimpleNamespace(trainer=object(), step=i + 1)
+        made.append(c.run)
+        c._retire_run()
+    assert c.past_runs == made[-c.MAX_PAST_RUNS:] and c.run is None  # the newest kept, the oldest let go
+    c.run = SimpleNamespace(trainer=object(), step=0)  # never trained: nothing to keep
+    c._retire_run()
+    assert len(c.past_runs) == c.MAX_PAST_RUNS and c.past_runs[-1] is made[-1]
