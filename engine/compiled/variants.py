@@ -9,15 +9,20 @@ at once. A variant trains exactly as it would alone (the tests check it bit for 
 """
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import threading
+import time
 
 from ..data import make_dataset
 from ..errors import InvalidInput
+from ..events import Steps
 
 VARIANT_KEYS = frozenset({"seed", "lr", "optimizer", "batch_size", "schedule", "regularizers", "init"})
 _DONE = object()
+_TURN_EVENTS = 256  # events of one turn at most (unbatched Steps expand into one event per step)
+_BACKLOG = 512  # helper turns waiting for the consumer before helpers pause
 
 
 def variant_session(session, change: dict):
@@ -81,51 +86,99 @@ class Variants:
     def run(self, epochs: int | None = None, *, max_steps: int | None = None):
         """Train every variant; yields ``(variant index, event)`` as they come (each variant's own order kept).
 
-        ``threads`` workers take the variants in turn, a chunk of steps at a time, so all of them
-        progress together. Closing the generator stops them all.
+        The variants take turns, one kernel chunk (with the events around it) per turn. The thread
+        iterating this generator takes turns itself and ``threads − 1`` helper threads take the
+        others, so with ``threads`` = cores every core runs a kernel while one thread runs the
+        Python between chunks. Why so: at ~100k steps/s a chunk lasts half a millisecond, about
+        what the Python around it costs, so every hand-over between threads counts — a helper puts
+        a whole turn's events in one ``SimpleQueue.put``, the queue of waiting variants is a
+        lock-free deque, and the consumer never sleeps while there is a turn it could take.
+        Closing the generator stops them all.
         """
-        events: queue.Queue = queue.Queue(maxsize=4096)
         runs = {i: tr.run(epochs, max_steps=max_steps) for i, tr in enumerate(self.trainers)}
-        ready: queue.Queue = queue.Queue()
-        for i in runs:
-            ready.put(i)
-        errors, quit_ = [], threading.Event()
+        ready = collections.deque(runs)  # variants waiting for a turn; append/popleft are atomic
+        events = queue.SimpleQueue()  # (index, [events], done) per helper turn, or (None, error, True)
+        quit_ = threading.Event()
 
-        def worker():
-            while not quit_.is_set():
-                try:
-                    i = ready.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    ev = next(runs[i], _DONE)
-                except Exception as e:  # noqa: BLE001 - re-raised in the consumer's thread
-                    errors.append(e)
-                    quit_.set()
-                    events.put((i, _DONE))
-                    return
-                events.put((i, ev))
-                if ev is not _DONE:
-                    ready.put(i)  # back of the line: the variants take turns
+        def turn(i):
+            """Advance variant ``i`` to the end of its next chunk; returns (its events, whether it finished)."""
+            out, it = [], runs[i]
+            while True:
+                ev = next(it, _DONE)
+                if ev is _DONE:
+                    return out, True
+                out.append(ev)
+                if isinstance(ev, Steps) or len(out) >= _TURN_EVENTS:  # a chunk ran (or unbatched Steps piled up)
+                    return out, False
 
-        pool = [threading.Thread(target=worker, daemon=True, name=f"variants-{k}") for k in range(self.threads)]
+        def helper():
+            try:
+                while not quit_.is_set():
+                    try:
+                        i = ready.popleft()
+                    except IndexError:
+                        if all_taken.is_set():
+                            return
+                        time.sleep(0.0005)
+                        continue
+                    out, done = turn(i)
+                    events.put((i, out, done))  # before ``i`` is ready again: its events stay in order
+                    if not done:
+                        ready.append(i)
+                    while events.qsize() > _BACKLOG and not quit_.is_set():
+                        time.sleep(0.0005)  # the consumer is behind: wait rather than pile up events
+            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer's thread
+                quit_.set()
+                events.put((None, e, True))
+
+        all_taken = threading.Event()  # set once no variant will be ready again
+        pool = [threading.Thread(target=helper, daemon=True, name=f"variants-{k}") for k in range(self.threads - 1)]
         for t in pool:
             t.start()
         remaining = len(runs)
+
+        def drained():
+            nonlocal remaining
+            while True:
+                try:
+                    i, out, done = events.get_nowait()
+                except queue.Empty:
+                    return
+                if i is None:
+                    raise out
+                remaining -= done
+                for ev in out:
+                    yield i, ev
+
         try:
             while remaining:
-                i, ev = events.get()
-                if errors:
-                    raise errors[0]
-                if ev is _DONE:
-                    remaining -= 1
+                yield from drained()
+                if not remaining:
+                    break
+                try:
+                    i = ready.popleft()
+                except IndexError:  # every unfinished variant is in a helper's turn: wait for one
+                    try:
+                        j, out, done = events.get(timeout=0.05)
+                    except queue.Empty:
+                        continue
+                    if j is None:
+                        raise out
+                    remaining -= done
+                    for ev in out:  # the oldest turn in the queue: yielding it now keeps the order
+                        yield j, ev
                     continue
-                yield i, ev
+                # any earlier turn of ``i`` was put before ``i`` was ready again, so drained() yielded it
+                yield from drained()
+                out, done = turn(i)
+                remaining -= done
+                if not done:
+                    ready.append(i)
+                for ev in out:
+                    yield i, ev
         finally:
             quit_.set()
+            all_taken.set()
             self.stop()
-            while any(t.is_alive() for t in pool):  # drain, so no worker stays blocked on a full queue
-                try:
-                    events.get(timeout=0.01)
-                except queue.Empty:
-                    pass
+            for t in pool:
+                t.join()
