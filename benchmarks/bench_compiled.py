@@ -10,7 +10,8 @@ rounds, medians reported:
 * numpy: a hand-written numpy forward/backward/update (array ops, allocating).
 
 Then 16 side-by-side variants of it (``engine.compiled.Variants``: seeds and learning rates),
-trained together on every core: their aggregate model-steps/s against the plain torch loop.
+trained together on every core: their aggregate model-steps/s against the plain torch loop, and
+the same with the scheduling before commit 4b6923b (``earlier_run``), before and after in one run.
 
 Targets (issue 11): compiled ≥ 30× the plain torch loop and ≥ 3.5× the numpy loop; 16 variants
 ≥ 60× one plain torch loop.
@@ -55,22 +56,74 @@ def compiled_rate(session, data, seconds):
     return rate, tr
 
 
-def variants_rate(session, data, k, seconds):
-    """Aggregate model-steps/s of ``k`` variants (seed and lr differ) trained together."""
+def variants_rate(session, data, k, seconds, scheduler="current"):
+    """Aggregate model-steps/s of ``k`` variants (seed and lr differ) trained together, and the cores
+    the process kept busy meanwhile (CPU time ÷ wall time: below 2 the machine had no second core free).
+
+    ``scheduler`` "before": the same Variants driven by ``earlier_run`` (the scheduling before this
+    benchmark's change), so before and after are measured in the same run.
+    """
     v = Variants(session, [{"seed": i, "lr": 0.01 * (1 + i % 4)} for i in range(k)], dataset=data)
     steps, t0 = 0, None
-    it = v.run()
+    it = v.run() if scheduler == "current" else earlier_run(v)
     for _, ev in it:
         if isinstance(ev, Steps):
             if t0 is None:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 continue
             steps += len(ev)
             if time.perf_counter() - t0 > seconds:
                 break
-    rate = steps / (time.perf_counter() - t0)
+    dt = time.perf_counter() - t0
+    cores = (time.process_time() - c0) / dt
     it.close()
-    return rate, v.threads
+    return steps / dt, v.threads, cores
+
+
+def earlier_run(v, epochs=None):
+    """``Variants.run`` as it was before commit 4b6923b: ``threads`` workers, one queue put and get per event,
+    and a consumer thread of its own (kept here only to measure before and after in one run)."""
+    import queue
+    import threading
+
+    done_ = object()
+    events: queue.Queue = queue.Queue(maxsize=4096)
+    runs = {i: tr.run(epochs) for i, tr in enumerate(v.trainers)}
+    ready: queue.Queue = queue.Queue()
+    for i in runs:
+        ready.put(i)
+    quit_ = threading.Event()
+
+    def worker():
+        while not quit_.is_set():
+            try:
+                i = ready.get_nowait()
+            except queue.Empty:
+                return
+            ev = next(runs[i], done_)
+            events.put((i, ev))
+            if ev is not done_:
+                ready.put(i)
+
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(v.threads)]
+    for t in pool:
+        t.start()
+    remaining = len(runs)
+    try:
+        while remaining:
+            i, ev = events.get()
+            if ev is done_:
+                remaining -= 1
+                continue
+            yield i, ev
+    finally:
+        quit_.set()
+        v.stop()
+        while any(t.is_alive() for t in pool):
+            try:
+                events.get(timeout=0.01)
+            except queue.Empty:
+                pass
 
 
 def kernel_rate(tr, seconds):
@@ -126,24 +179,30 @@ def main():
     t = time.perf_counter()
     compiled_rate(session, data, 0.05)  # compile (or load the on-disk cache) once, outside the measurement
     print(f"compiled kernels ready in {time.perf_counter() - t:.1f} s (first run compiles, later ones load the cache)")
-    rates = {"compiled": [], "compiled kernel only": [], "plain torch": [], "numpy": [], "16 variants": []}
+    rates = {"compiled": [], "compiled kernel only": [], "plain torch": [], "numpy": [], "16 variants": [],
+             "16 variants (before)": []}
+    cores = {"16 variants": [], "16 variants (before)": []}
     for _ in range(args.rounds):
         r, tr = compiled_rate(session, data, args.seconds)
         rates["compiled"].append(r)
         rates["compiled kernel only"].append(kernel_rate(tr, args.seconds / 2))
         rates["plain torch"].append(plain_rate(data, hidden, act, classes, bs, opt, args.seconds))
         rates["numpy"].append(numpy_rate(data, bs, opt["params"]["lr"], args.seconds))
-        r, threads = variants_rate(session, data, 16, args.seconds)
-        rates["16 variants"].append(r)
+        for name, sched in (("16 variants", "current"), ("16 variants (before)", "before")):
+            r, threads, c = variants_rate(session, data, 16, args.seconds, sched)
+            rates[name].append(r)
+            cores[name].append(c)
     med = {k: statistics.median(v) for k, v in rates.items()}
     for k, v in med.items():
-        print(f"{k:22s} {v:10,.0f} {'model-' if 'variants' in k else ''}steps/s")
+        busy = f"  ({statistics.median(cores[k]):.2f} cores busy)" if k in cores else ""
+        print(f"{k:22s} {v:10,.0f} {'model-' if 'variants' in k else ''}steps/s{busy}")
     ok = True
     for base, target in TARGETS.items():
         ratio = med["compiled"] / med[base]
         good = ratio >= target
         ok &= good
         print(f"compiled / {base:12s} {ratio:6.1f}x (target >= {target}) {'ok' if good else 'BELOW TARGET'}")
+    print(f"16 variants now / before {med['16 variants'] / med['16 variants (before)']:6.2f}x")
     ratio = med["16 variants"] / med["plain torch"]
     good = ratio >= VARIANTS_TARGET
     ok &= good
