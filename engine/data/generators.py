@@ -191,6 +191,21 @@ def digits(rng, flat):
     return Generated(x, labels.astype(np.int64), CLASSIFICATION, 10, names, [str(d) for d in range(10)])
 
 
+# ------------------------------------------------------------- arithmetic
+@DATASETS.register("modular_addition", schema=schema(Param("p", "int", 23, min=2, max=200, doc="the modulus p")),
+                   group="classification",
+                   doc="Every pair (a, b) of 0..p-1 once, as one-hot a then one-hot b (2p inputs); class (a + b) mod p. "
+                       "The grokking task: the split decides the training fraction.")
+def modular_addition(rng, p):
+    # all p² pairs, in order: which ones are trained on is the session's split (a seeded shuffle)
+    a, b = np.divmod(np.arange(p * p), p)
+    x = np.zeros((p * p, 2 * p), np.float32)
+    x[np.arange(p * p), a] = 1.0
+    x[np.arange(p * p), p + b] = 1.0
+    names = [f"a={i}" for i in range(p)] + [f"b={i}" for i in range(p)]
+    return Generated(x, ((a + b) % p).astype(np.int64), CLASSIFICATION, p, names, [str(c) for c in range(p)])
+
+
 # ------------------------------------------------------- data written by hand
 def _brief(value, limit=60):
     return brief(value, limit)  # never builds the repr of a whole 10⁶-sample list

@@ -107,3 +107,14 @@ def test_batch_norm_trains_the_deep_sigmoid_net_the_plain_one_barely_moves():
     lb, lp = bn.history.epoch_array("train_loss"), plain.history.epoch_array("train_loss")
     assert lp[-1] > 0.99 * lp[0] and lp[-1] == pytest.approx(np.log(2), abs=0.01)
     assert lb.min() < 0.5 * lp[-1]  # (the min: BatchNorm's batch statistics make the curve jumpy)
+
+
+def test_modular_addition_is_every_pair_one_hot_with_its_sum_mod_p():
+    from engine.data.generators import DATASETS
+
+    g = DATASETS.entry("modular_addition").factory(np.random.default_rng(0), p=5)
+    assert g.x.shape == (25, 10) and g.n_classes == 5 and g.task == "classification"
+    assert np.all(g.x.sum(axis=1) == 2) and np.all(g.x[:, :5].sum(axis=1) == 1)
+    a, b = g.x[:, :5].argmax(axis=1), g.x[:, 5:].argmax(axis=1)
+    assert sorted(zip(a.tolist(), b.tolist())) == [(i, j) for i in range(5) for j in range(5)]
+    assert np.array_equal(g.y, (a + b) % 5) and g.y[g.x[:, 3].astype(bool) & g.x[:, 5 + 4].astype(bool)][0] == 2
