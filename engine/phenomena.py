@@ -17,7 +17,7 @@ from .errors import InvalidInput
 
 FOLDER = Path(__file__).resolve().parents[1] / "resources" / "phenomena"
 ORDER = ("vanishing_gradients", "vanishing_gradients_relu", "batch_norm", "dead_relus", "symmetry", "overfitting",
-         "overfitting_l2")
+         "overfitting_l2", "grokking")
 
 
 @dataclass(frozen=True)
@@ -98,3 +98,13 @@ def units_identical(run) -> bool:
         if not np.all(W == W[0]) or (b is not None and not np.all(b == b[0])):
             return False
     return True
+
+
+def first_epoch(history, key: str, at: float):
+    """0-based index of the first epoch whose ``key`` (e.g. "train_acc") reached ``at``; None if none did.
+
+    Grokking is measured with it: the epoch training accuracy hits 100 % against where validation is then.
+    """
+    vals = history.epoch_array(key)
+    hit = np.flatnonzero(vals >= at)
+    return int(hit[0]) if len(hit) else None
