@@ -5,7 +5,7 @@ until an entry is used: the Analyze window is created on first use by ``MainWind
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from ..menu_actions import menu_action
 
 ENTRIES = (  # name, text, page or None, shortcut, status tip
     ("evaluate", "&Evaluation…", "evaluation", "Ctrl+Shift+E",
@@ -29,17 +29,7 @@ def build_analyze_menu(win, menubar) -> dict:
     actions = {}
 
     def add(name, text, slot, shortcut=None, tip=None):
-        a = QAction(text, win)
-        a.setObjectName(f"action_analyze_{name}")
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-        if tip:
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-        a.triggered.connect(lambda _=False: slot())
-        m.addAction(a)
-        actions[f"analyze_{name}"] = a
-        return a
+        return menu_action(win, m, actions, "analyze", name, text, slot, shortcut, tip)
 
     for name, text, page, shortcut, tip in ENTRIES:
         add(name, text, lambda p=page: win.analysis_window().open_page(p), shortcut, tip)

@@ -5,7 +5,7 @@ or Optuna: the Experiments window is created on first use by ``MainWindow.experi
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
+from ..menu_actions import menu_action
 
 ENTRIES = (  # name, text, page, shortcut, status tip
     ("variants", "Side-by-side &Variants…", "variants", "Ctrl+Shift+V",
@@ -23,17 +23,7 @@ def build_experiments_menu(win, menubar) -> dict:
     actions = {}
 
     def add(name, text, slot, shortcut=None, tip=None):
-        a = QAction(text, win)
-        a.setObjectName(f"action_experiments_{name}")
-        if shortcut:
-            a.setShortcut(QKeySequence(shortcut))
-        if tip:
-            a.setStatusTip(tip)
-            a.setToolTip(tip)
-        a.triggered.connect(lambda _=False: slot())
-        m.addAction(a)
-        actions[f"experiments_{name}"] = a
-        return a
+        return menu_action(win, m, actions, "experiments", name, text, slot, shortcut, tip)
 
     add("runs", "&Runs", lambda: win.show_runs(), "Ctrl+Shift+R",
         "Every training of this session: overlay curves, restore settings, delete")

@@ -5,7 +5,7 @@ session when the old one was closed).
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QAction
+from ..menu_actions import menu_action
 
 from engine.errors import InvalidInput
 
@@ -85,12 +85,6 @@ def add_teach_menu(win, menubar) -> dict:
     m.setObjectName("teachMenu")
     actions = {}
     for name, text, fn, tip in ENTRIES:
-        a = QAction(text, win)
-        a.setObjectName(f"action_teach_{name}")
-        a.setStatusTip(tip)
-        a.setToolTip(tip)
-        a.triggered.connect(lambda _=False, fn=fn: fn(win))
-        m.addAction(a)
-        actions[f"teach_{name}"] = a
+        menu_action(win, m, actions, "teach", name, text, lambda fn=fn: fn(win), tip=tip)
     win.teach_menu = m
     return actions
