@@ -24,7 +24,7 @@ def small_session(tmp_path, filename="s.json", **changes):
     return p
 
 
-def one_error(capsys, argv, *needles, code=2):
+def assert_one_error(capsys, argv, *needles, code=2):
     assert run_cli([str(a) for a in argv]) == code
     err = capsys.readouterr().err
     assert "Traceback" not in err

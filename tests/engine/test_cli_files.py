@@ -17,7 +17,7 @@ import pytest
 from cli import run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_helpers import one_error, small_session  # noqa: E402
+from cli_helpers import assert_one_error, small_session  # noqa: E402
 
 
 def digest(p: Path) -> bytes:
@@ -29,7 +29,7 @@ def test_safetensors_export_never_replaces_a_users_json_beside_it(tmp_path, caps
     s = small_session(tmp_path)
     mine = small_session(tmp_path, "NAME.json", name="my other session")
     before = digest(mine)
-    one_error(capsys, ["export", s, "--format", "safetensors", "--out", tmp_path / "NAME.safetensors"],
+    assert_one_error(capsys, ["export", s, "--format", "safetensors", "--out", tmp_path / "NAME.safetensors"],
               "NAME.json", "not an architecture file written by NN Playground", "--force")
     assert digest(mine) == before and not (tmp_path / "NAME.safetensors").exists()  # nothing written at all
     # an architecture file we wrote earlier is ours to replace
@@ -42,7 +42,7 @@ def test_safetensors_export_never_replaces_a_users_json_beside_it(tmp_path, caps
     assert json.loads(mine.read_text())["format"] == "nn-playground-weights"
     capsys.readouterr()
     src = small_session(tmp_path, "self.json")
-    one_error(capsys, ["export", src, "--format", "safetensors", "--out", tmp_path / "self.safetensors", "--force"],
+    assert_one_error(capsys, ["export", src, "--format", "safetensors", "--out", tmp_path / "self.safetensors", "--force"],
               "self.json is the session being exported")
     assert json.loads(src.read_text())["name"] == "files"
 
@@ -62,13 +62,13 @@ def test_companion_paths_are_the_files_the_exporters_write(tmp_path):
 def test_train_out_refuses_the_input_and_non_archives(tmp_path, capsys):
     s = small_session(tmp_path)
     before = digest(s)
-    one_error(capsys, ["train", s, "--out", s], "--out must name a .nnp file")
+    assert_one_error(capsys, ["train", s, "--out", s], "--out must name a .nnp file")
     assert digest(s) == before
     a = tmp_path / "a.nnp"
     assert run_cli(["train", str(s), "--out", str(a)]) == 0
     saved = digest(a)
     capsys.readouterr()
-    one_error(capsys, ["train", a, "--epochs", "3", "--out", a], "is the session being read", "--force")
+    assert_one_error(capsys, ["train", a, "--epochs", "3", "--out", a], "is the session being read", "--force")
     assert digest(a) == saved
     assert run_cli(["train", str(a), "--epochs", "3", "--out", str(a), "--force"]) == 0  # continue in place
     from engine.archive import load_archive
@@ -80,7 +80,7 @@ def test_train_out_refuses_files_it_did_not_write_unless_forced(tmp_path, capsys
     s = small_session(tmp_path)
     notes = tmp_path / "notes.nnp"
     notes.write_text("my notes, not an archive\n")
-    one_error(capsys, ["train", s, "--out", notes], "not a .nnp archive written by NN Playground", "--force")
+    assert_one_error(capsys, ["train", s, "--out", notes], "not a .nnp archive written by NN Playground", "--force")
     assert notes.read_text() == "my notes, not an archive\n"
     assert run_cli(["train", str(s), "--out", str(notes), "--force"]) == 0
     assert zipfile.is_zipfile(notes)
@@ -111,7 +111,7 @@ def test_out_refuses_devices_fifos_and_folders_even_with_force(tmp_path, capsys)
     for target, word in ((fifo, "FIFO"), (folder, "folder"), ("/dev/null.nnp", None)):
         if word is None:
             continue
-        one_error(capsys, ["train", s, "--out", target, "--force"], word, "refusing to write over it")
+        assert_one_error(capsys, ["train", s, "--out", target, "--force"], word, "refusing to write over it")
     assert stat.S_ISFIFO(os.stat(fifo).st_mode) and folder.is_dir()
     from engine.errors import InvalidInput
     from engine.safe_io import atomic_write_bytes, check_output
@@ -121,7 +121,7 @@ def test_out_refuses_devices_fifos_and_folders_even_with_force(tmp_path, capsys)
     with pytest.raises(InvalidInput, match="a device"):
         atomic_write_bytes("/dev/null", b"x")  # the GUI's saves go through the same rule
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    out = one_error(capsys, ["export", s, "--format", "onnx", "--out", tmp_path / "missing" / "x.onnx"])
+    out = assert_one_error(capsys, ["export", s, "--format", "onnx", "--out", tmp_path / "missing" / "x.onnx"])
     assert "does not exist" in out
 
 
@@ -187,7 +187,7 @@ def test_a_folder_given_as_the_session(tmp_path, capsys, command):
     extra = ["--format", "onnx", "--out", str(tmp_path / "x.onnx")] if command == "export" else []
     for folder in (tmp_path, tmp_path / "d.nnp"):
         folder.mkdir(exist_ok=True)
-        one_error(capsys, [command, folder, *extra], "is a folder")
+        assert_one_error(capsys, [command, folder, *extra], "is a folder")
 
 
 def test_device_and_fifo_sessions_are_refused_at_once(tmp_path, capsys):
@@ -195,9 +195,9 @@ def test_device_and_fifo_sessions_are_refused_at_once(tmp_path, capsys):
     os.mkfifo(fifo)
     signal.alarm(20)  # a blocking open would hang the suite: fail loudly instead
     try:
-        one_error(capsys, ["validate", "/dev/zero"], "/dev/zero is a device")
-        one_error(capsys, ["validate", fifo], "is a FIFO")
-        one_error(capsys, ["train", tmp_path / "none.nnp"], "cannot open")
+        assert_one_error(capsys, ["validate", "/dev/zero"], "/dev/zero is a device")
+        assert_one_error(capsys, ["validate", fifo], "is a FIFO")
+        assert_one_error(capsys, ["train", tmp_path / "none.nnp"], "cannot open")
     finally:
         signal.alarm(0)
 
@@ -226,15 +226,15 @@ def test_read_limit_holds_whatever_stat_says(tmp_path, monkeypatch):
 def test_deep_nesting_is_refused(tmp_path, capsys, doc, needle):
     p = tmp_path / "deep.json"
     p.write_text(doc)
-    one_error(capsys, ["validate", p], needle)
+    assert_one_error(capsys, ["validate", p], needle)
 
 
 def test_early_stopping_true_is_refused_by_validate_and_train(tmp_path, capsys):
     s = small_session(tmp_path, training={"early_stopping": True})
     for cmd in ("validate", "train"):
-        one_error(capsys, [cmd, s], "training.early_stopping must be null or an object", "got true")
+        assert_one_error(capsys, [cmd, s], "training.early_stopping must be null or an object", "got true")
     s = small_session(tmp_path, training={"early_stopping": {"patience": 3, "restore": True}})
-    one_error(capsys, ["validate", s], "has no setting \"restore\"")
+    assert_one_error(capsys, ["validate", s], "has no setting \"restore\"")
 
 
 @pytest.mark.parametrize("argv, needle", [
@@ -244,11 +244,11 @@ def test_early_stopping_true_is_refused_by_validate_and_train(tmp_path, capsys):
     (["--epochs", "many"], "--epochs must be a whole number"),
 ])
 def test_out_of_range_flags(tmp_path, capsys, argv, needle):
-    one_error(capsys, ["train", small_session(tmp_path), *argv], needle)
+    assert_one_error(capsys, ["train", small_session(tmp_path), *argv], needle)
 
 
 def test_a_huge_seed_in_the_file(tmp_path, capsys):
-    one_error(capsys, ["train", small_session(tmp_path, seed=2**64)], "'seed' must be between 0 and")
+    assert_one_error(capsys, ["train", small_session(tmp_path, seed=2**64)], "'seed' must be between 0 and")
 
 
 @pytest.mark.parametrize("changes, needle", [
@@ -257,7 +257,7 @@ def test_a_huge_seed_in_the_file(tmp_path, capsys):
      "too large"),
 ])
 def test_huge_numbers_are_one_line_not_a_traceback(tmp_path, capsys, changes, needle):
-    line = one_error(capsys, ["train", small_session(tmp_path, **changes), "--epochs", "1"], needle)
+    line = assert_one_error(capsys, ["train", small_session(tmp_path, **changes), "--epochs", "1"], needle)
     assert len(line) < 300  # the 400-digit number is not echoed whole
 
 
@@ -276,4 +276,4 @@ def test_every_export_recognises_its_own_earlier_file(tmp_path, capsys, fmt, nam
     stranger = tmp_path / f"other{out.suffix}"
     stranger.write_bytes(b"PK\x03\x04 someone else's file with pytorch and NN Playground far below" + b" " * 70000)
     capsys.readouterr()
-    one_error(capsys, ["export", s, "--format", fmt, "--out", stranger], "refusing to replace it")
+    assert_one_error(capsys, ["export", s, "--format", fmt, "--out", stranger], "refusing to replace it")

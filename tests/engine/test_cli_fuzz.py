@@ -123,7 +123,7 @@ def _mutate_once(doc, rng: random.Random):
     return doc, f"{op} at {'/'.join(map(str, path))}"
 
 
-def check(argv, capsys, what):
+def assert_exit_0_or_2(argv, capsys, what):
     """Exit 0, or 2 with one short error line and no traceback (pytest's capsys collects stderr)."""
     with _quiet_stdout():
         code = run_cli(argv)
@@ -166,13 +166,13 @@ def _dump(doc) -> str:
     return text
 
 
-def run_session_case(tmp_path, capsys, name, doc):
+def assert_session_case(tmp_path, capsys, name, doc):
     p = tmp_path / "s.json"
     p.write_text(_dump(doc))
-    code = check(["validate", str(p)], capsys, f"validate {name}")
+    code = assert_exit_0_or_2(["validate", str(p)], capsys, f"validate {name}")
     if code == 0:
-        check(["train", str(p), "--epochs", "1"], capsys, f"train {name}")
-        check(["trace", str(p)], capsys, f"trace {name}")
+        assert_exit_0_or_2(["train", str(p), "--epochs", "1"], capsys, f"train {name}")
+        assert_exit_0_or_2(["trace", str(p)], capsys, f"trace {name}")
 
 
 # -- archives -----------------------------------------------------------------------------------------
@@ -280,14 +280,14 @@ def saved_archive(tmp_path_factory):
 
 def test_fuzzed_sessions_exit_0_or_2_with_one_line(tmp_path, capsys):
     for name, doc in SESSION_CASES:
-        run_session_case(tmp_path, capsys, name, doc)
+        assert_session_case(tmp_path, capsys, name, doc)
 
 
 def test_fuzzed_archives_exit_0_or_2_with_one_line(saved_archive, tmp_path, capsys):
     codes = []
     for name, path in archive_cases(saved_archive, tmp_path, 40):
-        codes.append(check(["validate", str(path)], capsys, f"validate {name}"))
-        codes.append(check(["train", str(path), "--epochs", "3"], capsys, f"train {name}"))
+        codes.append(assert_exit_0_or_2(["validate", str(path)], capsys, f"validate {name}"))
+        codes.append(assert_exit_0_or_2(["train", str(path), "--epochs", "3"], capsys, f"train {name}"))
     assert codes.count(2) >= 10 and codes.count(0) >= 5  # the mutations do damage, and not everything is refused
 
 
@@ -319,7 +319,7 @@ if __name__ == "__main__":  # a longer run by hand: python tests/engine/test_cli
     with tempfile.TemporaryDirectory() as d:
         for name, doc in session_cases(per, seed=SEED + 1000):
             try:
-                run_session_case(Path(d), cap, name, doc)
+                assert_session_case(Path(d), cap, name, doc)
             except AssertionError as e:
                 failures += 1
                 print(str(e)[:1500], file=sys.__stdout__)

@@ -15,7 +15,7 @@ import pytest
 from cli import run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_helpers import ROOT, _strict_json, one_error, small_session  # noqa: E402
+from cli_helpers import ROOT, _strict_json, assert_one_error, small_session  # noqa: E402
 
 
 # -- a mistyped command never opens the window -----------------------------------------------------
@@ -36,7 +36,7 @@ def no_window(monkeypatch):
     (["s.txt"], "unknown command 's.txt'"),
 ])
 def test_mistyped_commands_are_usage_errors(capsys, no_window, argv, needle):
-    one_error(capsys, argv, needle)
+    assert_one_error(capsys, argv, needle)
     assert no_window == []
 
 
@@ -44,14 +44,14 @@ def test_only_no_arguments_or_one_session_file_open_the_window(tmp_path, capsys,
     s = small_session(tmp_path)
     assert run_cli([]) == 0 and run_cli([str(s)]) == 0 and run_cli(["later.nnp"]) == 0
     assert no_window == [[], [str(s)], ["later.nnp"]]
-    one_error(capsys, [s, "--epochs", "2"], "no options", f"main.py train {s} --epochs 2")
+    assert_one_error(capsys, [s, "--epochs", "2"], "no options", f"main.py train {s} --epochs 2")
 
 
 def test_without_a_display_one_line_instead_of_qts_abort(capsys, monkeypatch, no_window):
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
-    one_error(capsys, [], "no display", "QT_QPA_PLATFORM=offscreen")
+    assert_one_error(capsys, [], "no display", "QT_QPA_PLATFORM=offscreen")
     assert no_window == []
 
 
@@ -229,7 +229,7 @@ def _damaged(tmp_path, edit):
     (lambda m: m.update(schedule=None), "training_state.schedule must be an object"),
 ])
 def test_a_damaged_training_state_is_refused_not_trained(tmp_path, capsys, edit, needle):
-    one_error(capsys, ["train", _damaged(tmp_path, edit), "--epochs", "3"], needle)
+    assert_one_error(capsys, ["train", _damaged(tmp_path, edit), "--epochs", "3"], needle)
 
 
 def test_nan_weights_are_reported_as_damage_not_divergence(tmp_path, capsys):
@@ -248,5 +248,5 @@ def test_nan_weights_are_reported_as_damage_not_divergence(tmp_path, capsys):
                 data = save(t)
             out.writestr(info.filename, data)
     capsys.readouterr()
-    line = one_error(capsys, ["train", bad, "--epochs", "3"], "'model.layers.h.weight' holds NaN or infinity")
+    line = assert_one_error(capsys, ["train", bad, "--epochs", "3"], "'model.layers.h.weight' holds NaN or infinity")
     assert "diverged" not in line.split("(")[0]
