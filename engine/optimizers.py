@@ -31,35 +31,30 @@ def _plist(params):
     return out
 
 
-_EMA_CLASS = None
-_NOTES_CLASSES: dict = {}
+_MOMENTUM_CLASSES: dict = {}
 
 
-def _notes_classes() -> dict:
-    """The notes' momentum forms as torch optimizers, built on first use (keeps torch out of import time)."""
-    if _NOTES_CLASSES:
-        return _NOTES_CLASSES
+def _momentum_classes() -> dict:
+    """The momentum forms torch lacks (ema, velocity, the notes' Nesterov), built on first use.
+
+    They share one update, v = γ·v + c_g·g; w −= c_v·v, and differ in its two coefficients and in
+    where the gradient is taken; building them lazily keeps torch out of import time.
+    """
+    if _MOMENTUM_CLASSES:
+        return _MOMENTUM_CLASSES
     import torch
 
-    class VelocityMomentum(torch.optim.Optimizer):
-        """Seed 002's momentum: v = γv + η_k·g; θ −= v (v starts at 0; the lr sits inside the velocity).
-
-        With a constant η it is the same path as torch's form (v = γv + g; θ −= ηv); when a
-        schedule changes η, only the new gradients are weighted by the new η, while torch
-        rescales the whole accumulated velocity.
-        """
-
+    class _VelocityOptimizer(torch.optim.Optimizer):
         def __init__(self, params, lr=0.01, momentum=0.9):
             super().__init__(params, dict(lr=lr, momentum=momentum))
 
-        @torch.no_grad()
-        def step(self, closure=None):
-            loss = None
-            if closure is not None:
-                with torch.enable_grad():
-                    loss = closure()
+        def coefficients(self, group) -> tuple[float, float]:
+            """(c_g, c_v): the gradient's weight in the velocity and the velocity's in the step."""
+            raise NotImplementedError
+
+        def _update(self):
             for group in self.param_groups:
-                g_, lr = group["momentum"], group["lr"]
+                c_g, c_v = self.coefficients(group)
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -67,11 +62,40 @@ def _notes_classes() -> dict:
                     if "velocity" not in state:
                         state["velocity"] = torch.zeros_like(p)
                     v = state["velocity"]
-                    v.mul_(g_).add_(p.grad, alpha=lr)
-                    p.sub_(v)
+                    v.mul_(group["momentum"]).add_(p.grad, alpha=c_g)
+                    p.sub_(v, alpha=c_v)
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                with torch.enable_grad():
+                    loss = closure()
+            self._update()
             return loss
 
-    class NotesNesterov(torch.optim.Optimizer):
+    class VelocityMomentum(_VelocityOptimizer):
+        """Seed 002's momentum: v = γv + η_k·g; θ −= v (v starts at 0; the lr sits inside the velocity).
+
+        With a constant η it is the same path as torch's form (v = γv + g; θ −= ηv); when a
+        schedule changes η, only the new gradients are weighted by the new η, while torch
+        rescales the whole accumulated velocity.
+        """
+
+        def coefficients(self, group):
+            return group["lr"], 1.0
+
+    class EMAMomentum(_VelocityOptimizer):
+        """Momentum as an exponential moving average: ν = αν + (1−α)g; w −= ην (ν starts at 0).
+
+        With a constant η this is exactly classic momentum run with learning rate η(1−α):
+        the same path, steps (1−α) times as long.
+        """
+
+        def coefficients(self, group):
+            return 1.0 - group["momentum"], group["lr"]
+
+    class NotesNesterov(VelocityMomentum):
         """Nesterov as the notes write it: v = γv + η_k·∇E(θ − γv); θ −= v. The weights are θ itself.
 
         The gradient is taken at the look-ahead point θ − γv, so ``step`` needs a closure: it moves
@@ -81,9 +105,6 @@ def _notes_classes() -> dict:
 
         needs_closure = True
         accepts_clipping = True  # the trainer's closure may clip the look-ahead gradient
-
-        def __init__(self, params, lr=0.01, momentum=0.9):
-            super().__init__(params, dict(lr=lr, momentum=momentum))
 
         @torch.no_grad()
         def step(self, closure=None):
@@ -100,69 +121,18 @@ def _notes_classes() -> dict:
                 loss = closure()
             for p, v, g_ in moved:
                 p.add_(v, alpha=g_)  # back to θ
-            for group in self.param_groups:
-                g_, lr = group["momentum"], group["lr"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    state = self.state[p]
-                    if "velocity" not in state:
-                        state["velocity"] = torch.zeros_like(p)
-                    v = state["velocity"]
-                    v.mul_(g_).add_(p.grad, alpha=lr)
-                    p.sub_(v)
+            self._update()
             return loss
 
-    _NOTES_CLASSES.update(VelocityMomentum=VelocityMomentum, NotesNesterov=NotesNesterov)
-    for cls in _NOTES_CLASSES.values():
+    _MOMENTUM_CLASSES.update(VelocityMomentum=VelocityMomentum, EMAMomentum=EMAMomentum, NotesNesterov=NotesNesterov)
+    for cls in _MOMENTUM_CLASSES.values():
         cls.__module__, cls.__qualname__ = __name__, cls.__name__
-    return _NOTES_CLASSES
-
-
-def _ema_momentum_class():
-    """Build the EMA-momentum optimizer class on first use (keeps torch out of import time)."""
-    global _EMA_CLASS
-    if _EMA_CLASS is None:
-        import torch
-
-        class EMAMomentum(torch.optim.Optimizer):
-            """Momentum as an exponential moving average: ν = αν + (1−α)g; w −= ην (ν starts at 0).
-
-            With a constant η this is exactly classic momentum run with learning rate η(1−α):
-            the same path, steps (1−α) times as long.
-            """
-
-            def __init__(self, params, lr=0.01, momentum=0.9):
-                super().__init__(params, dict(lr=lr, momentum=momentum))
-
-            @torch.no_grad()
-            def step(self, closure=None):
-                loss = None
-                if closure is not None:
-                    with torch.enable_grad():
-                        loss = closure()
-                for group in self.param_groups:
-                    a, lr = group["momentum"], group["lr"]
-                    for p in group["params"]:
-                        if p.grad is None:
-                            continue
-                        state = self.state[p]
-                        if "velocity" not in state:
-                            state["velocity"] = torch.zeros_like(p)
-                        v = state["velocity"]
-                        v.mul_(a).add_(p.grad, alpha=1.0 - a)
-                        p.add_(v, alpha=-lr)
-                return loss
-
-        _EMA_CLASS = EMAMomentum
-    return _EMA_CLASS
+    return _MOMENTUM_CLASSES
 
 
 def __getattr__(name):  # module attributes ``EMAMomentum`` etc. without importing torch up front
-    if name == "EMAMomentum":
-        return _ema_momentum_class()
-    if name in ("VelocityMomentum", "NotesNesterov"):
-        return _notes_classes()[name]
+    if name in ("VelocityMomentum", "EMAMomentum", "NotesNesterov"):
+        return _momentum_classes()[name]
     raise AttributeError(name)
 
 
@@ -196,9 +166,9 @@ def _momentum(params, lr, momentum, form):
     import torch
 
     if form == "ema":
-        return _ema_momentum_class()(_plist(params), lr=lr, momentum=momentum)
+        return _momentum_classes()["EMAMomentum"](_plist(params), lr=lr, momentum=momentum)
     if form == "velocity":
-        return _notes_classes()["VelocityMomentum"](_plist(params), lr=lr, momentum=momentum)
+        return _momentum_classes()["VelocityMomentum"](_plist(params), lr=lr, momentum=momentum)
     return torch.optim.SGD(_plist(params), lr=lr, momentum=momentum, dampening=0.0)
 
 
@@ -220,7 +190,7 @@ def _nesterov(params, lr, momentum, form):
     import torch
 
     if form == "notes":
-        return _notes_classes()["NotesNesterov"](_plist(params), lr=lr, momentum=momentum)
+        return _momentum_classes()["NotesNesterov"](_plist(params), lr=lr, momentum=momentum)
     return torch.optim.SGD(_plist(params), lr=lr, momentum=momentum, dampening=0.0, nesterov=True)
 
 
