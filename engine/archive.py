@@ -53,6 +53,8 @@ class Archive:
     runs: list = field(default_factory=list)  # engine.runs.RunRecord s kept with the session (runs/ members)
     summary: dict | None = None
     path: str | None = None
+    checkpoints: object | None = None  # engine.time_travel.Recorder of the saved training (checkpoints/ members)
+    checkpoint_note: str | None = None  # one line: checkpoints that could not be read (the rest opened)
 
     @property
     def trained(self) -> bool:
@@ -189,8 +191,12 @@ def _npy_bytes(arr) -> bytes:
     return buf.getvalue()
 
 
-def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes | None = None, runs=None):
-    """The archive as a buffer (a memoryview of the zip), checked against the load limits."""
+def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes | None = None, runs=None,
+                        checkpoints=None):
+    """The archive as a buffer (a memoryview of the zip), checked against the load limits.
+
+    ``checkpoints``: an ``engine.time_travel.Recorder`` of the training, saved with it (time travel).
+    """
     check_session_limits(session)  # never write what load_archive would refuse
     d = session.to_dict()
     data_members: dict = {}  # imported data (DataArrays) as data/<sha256>.npy members, never JSON lists
@@ -209,6 +215,10 @@ def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes 
             members.append((name, _npy_bytes(arr), True))
         d["history_files"] = files
         members.append((WEIGHTS_MEMBER, save_tensors(tensors), False))
+        if checkpoints is not None:  # numbers are stored like the weights, the JSON index deflated
+            from .time_travel_io import INDEX, checkpoint_members
+
+            members += [(name, data, name == INDEX) for name, data in checkpoint_members(checkpoints)]
     else:
         d["training_state"] = None
     if thumbnail_png is not None:
@@ -237,10 +247,11 @@ def build_archive_bytes(session: Session, trainer=None, *, thumbnail_png: bytes 
     return buf.getbuffer()
 
 
-def save_archive(path, session: Session, trainer=None, *, thumbnail_png: bytes | None = None, runs=None) -> str:
+def save_archive(path, session: Session, trainer=None, *, thumbnail_png: bytes | None = None, runs=None,
+                 checkpoints=None) -> str:
     """Write ``path`` atomically: on any failure the previous file is left byte-for-byte intact."""
     path = os.fspath(path)
-    data = build_archive_bytes(session, trainer, thumbnail_png=thumbnail_png, runs=runs)
+    data = build_archive_bytes(session, trainer, thumbnail_png=thumbnail_png, runs=runs, checkpoints=checkpoints)
     try:
         atomic_write_bytes(path, data)
     except OSError as e:
@@ -255,6 +266,10 @@ def _limit_for(name):
         from .runs import member_limit
 
         return member_limit(name)
+    if name.startswith("checkpoints/"):
+        from .time_travel_io import member_limit as checkpoint_limit
+
+        return checkpoint_limit(name)
     if name in LIMITS:
         return LIMITS[name]
     return NPY_LIMIT if name.endswith(".npy") else 0
@@ -423,7 +438,21 @@ def _load_members(zf, members, path, where) -> Archive:
     archive.tensors = _load_weights(_read(zf, members, WEIGHTS_MEMBER, where), where)
     _meta_check_model(session, report, archive.tensors, where)
     archive.history = _load_history(zf, members, extra.get("history_files"), meta, where)
+    from .time_travel_io import INDEX, load_checkpoints
+
+    if INDEX in members:  # time travel's checkpoints; archives before them have none
+        shapes = {k[len("model."):]: tuple(v.shape) for k, v in archive.tensors.items() if k.startswith("model.")}
+        archive.checkpoints, archive.checkpoint_note = load_checkpoints(
+            lambda name: _read_apart(zf, members, name, where), where, shapes)
     return archive
+
+
+def _read_apart(zf, members, name, where) -> bytes:
+    """``_read`` for a member whose damage must not stop the rest of the archive from opening."""
+    try:
+        return _read(zf, members, name, where)
+    except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError, zlib.error) as e:
+        raise SessionError(f"{where}: {name} is damaged ({type(e).__name__}: {e})") from None
 
 
 def _load_data_arrays(zf, members, dataset, where):

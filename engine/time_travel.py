@@ -107,17 +107,23 @@ class Recorder:
                 self.record(run, epoch_end=True)
             yield ev
 
+    def resume_after(self, step: int):
+        """Continue the spacing after ``step`` (a restored or branched run goes on from there)."""
+        while self._next_log <= step:
+            self._next_log = max(self._next_log * self.growth, self._next_log + 1)
+
     def nearest(self, step: int) -> Checkpoint:
         if not self.checkpoints:
             raise InvalidInput("no checkpoint has been recorded yet")
         return min(self.checkpoints, key=lambda c: (abs(c.step - step), -c.step))
 
 
-def branch(session, checkpoint: Checkpoint, **changes):
+def branch(session, checkpoint: Checkpoint, *, path: str = "torch", dataset=None, **changes):
     """A new Run of ``session`` with ``changes`` (session fields: optimizer, training, ...) from the checkpoint.
 
     The optimizer state comes along when the optimizer type is unchanged (a new type starts fresh,
-    as a live change would). The step and epoch counters start from the checkpoint's.
+    as a live change would). The step and epoch counters start from the checkpoint's. ``path`` and
+    ``dataset`` are ``Run``'s (the window branches on the path it trains on, with the same data).
     """
     import torch
 
@@ -128,7 +134,7 @@ def branch(session, checkpoint: Checkpoint, **changes):
         if not hasattr(s, key):
             raise InvalidInput(f"a branch can change session fields (optimizer, training, regularizers, ...), not {key!r}")
         setattr(s, key, copy.deepcopy(value))
-    run = Run(s, path="torch")
+    run = Run(s, path=path, dataset=dataset)
     same_type = s.canonicalize().optimizer["type"] == session.copy().canonicalize().optimizer["type"]
     with run.snapshot() as tr:
         tr.model.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in checkpoint.weights.items()})
@@ -137,6 +143,9 @@ def branch(session, checkpoint: Checkpoint, **changes):
             tr.optimizer.load_state_dict(copy.deepcopy(checkpoint.optimizer_state))
             for g, lr in zip(tr.optimizer.param_groups, lrs):  # the branch's own settings win
                 g["lr"] = lr
+        if hasattr(tr, "_opt_code"):  # the compiled path reads its optimizer slots back from torch's state
+            from .compiled.optstate import import_optimizer_state
+            import_optimizer_state(tr)
         tr.step, tr.epoch = checkpoint.step, checkpoint.epoch
     run.branched_from = (checkpoint.step, checkpoint.epoch)
     return run
