@@ -13,11 +13,13 @@ import threading
 import numpy as np
 
 from .errors import InvalidInput
+from .layers.base import MAX_UNITS
 
 MIN_VALUES, MAX_VALUES = 2, 16
-SETTINGS = ("lr", "optimizer", "initializer", "seed", "batch_size", "activation")
+SETTINGS = ("lr", "optimizer", "initializer", "seed", "batch_size", "activation", "units")
 LABELS = {"lr": "learning rate", "optimizer": "optimizer", "initializer": "initializer", "seed": "seed",
-          "batch_size": "batch size", "activation": "activation"}
+          "batch_size": "batch size", "activation": "activation", "units": "width (first hidden layer's units)"}
+NUMERIC = ("lr", "seed", "batch_size", "units")  # settings whose final losses can be plotted against the value
 GRID = 40  # boundary thumbnails: GRID × GRID predictions per variant
 
 
@@ -45,13 +47,16 @@ def parse_value(setting: str, text: str):
         if not v > 0 or not np.isfinite(v):
             raise InvalidInput(f"a learning rate must be positive, got {text!r:.40}")
         return v
-    if setting in ("seed", "batch_size"):
+    if setting in ("seed", "batch_size", "units"):
+        what = "width" if setting == "units" else LABELS[setting]
         try:
             v = int(text)
         except ValueError:
-            raise InvalidInput(f"a {LABELS[setting]} must be a whole number, got {text!r:.40}") from None
+            raise InvalidInput(f"a {what} must be a whole number, got {text!r:.40}") from None
         if v < (0 if setting == "seed" else 1):
-            raise InvalidInput(f"a {LABELS[setting]} must be at least {0 if setting == 'seed' else 1}, got {v}")
+            raise InvalidInput(f"a {what} must be at least {0 if setting == 'seed' else 1}, got {v}")
+        if setting == "units" and v > MAX_UNITS:
+            raise InvalidInput(f"a width must be at most {MAX_UNITS:,} units, got {v:,}")
         return v
     if not text:
         raise InvalidInput(f"an empty {LABELS.get(setting, setting)} name")
@@ -89,6 +94,8 @@ def with_variant(session, setting: str, value):
             raise InvalidInput("the network has no Dense layer whose initializer could vary")
         for n in nodes:
             n.init = dict(n.init or {}, weight=spec)
+    elif setting == "units":
+        _set_width(s, int(value))
     elif setting == "activation":
         name = ACTIVATIONS.canonical(str(value))["type"]  # an unknown name is refused with the known ones
         nodes = _dense_nodes(s, hidden_only=True)
@@ -97,6 +104,26 @@ def with_variant(session, setting: str, value):
         for n in nodes:
             n.params = dict(n.params, activation=name)
     return s
+
+
+def _set_width(s, units: int):
+    """The width sweep (double descent): the first hidden Dense layer in network order gets ``units``.
+
+    That is the layer a "wider network" means in a plain MLP, and the frozen random-features layer
+    of the double-descent preset. Explicit ``values`` weights fix its width, so they are refused.
+    """
+    from .graph import analyze
+
+    hidden = {n.id for n in _dense_nodes(s, hidden_only=True)}
+    first = next((nid for nid in analyze(s.graph).order if nid in hidden), None)
+    if first is None:
+        raise InvalidInput("the network has no hidden Dense layer whose width could vary")
+    node = s.graph.node(first)
+    fixed = [k for k, v in (node.init or {}).items() if isinstance(v, dict) and v.get("type") == "values"]
+    if fixed:
+        raise InvalidInput(f"layer {first!r} has explicit {', '.join(fixed)} values, which fix its width; "
+                           "give it a random initializer to vary the width")
+    node.params = dict(node.params, units=units)
 
 
 def variant_sessions(session, setting: str, values) -> list:
