@@ -1,4 +1,4 @@
-"""The Analyze menu: the evaluation views, explanations, learning curve, sanity checks and transfer learning.
+"""The Analyze menu: the evaluation views, explanations, learning curve, sanity checks, curvature and transfer learning.
 
 Built with the other menus (``gui.window_actions.build_actions``); nothing here imports pyqtgraph or torch
 until an entry is used: the Analyze window is created on first use by ``MainWindow.analysis_window()``.
@@ -17,6 +17,9 @@ ENTRIES = (  # name, text, page or None, shortcut, status tip
      "Training and validation loss against the number of training samples (trains fresh networks in the background)"),
     ("sanity", "&Sanity Checks…", "sanity", "Ctrl+Shift+K",
      "Loss at initialisation vs ln C, overfitting 4 samples, gradient check against finite differences"),
+    ("curvature", "&Curvature (Hessian)…", "curvature", None,
+     "The Hessian at the current weights: critical point or not, minimum or saddle, conditioning, the step-size "
+     "limit 2/λ_max"),
 )
 
 

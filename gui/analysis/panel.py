@@ -1,4 +1,4 @@
-"""The Analyze window: Evaluation, Explanations, Learning curve and Sanity checks as tabs, opened from the
+"""The Analyze window: Evaluation, Explanations, Learning curve, Sanity checks and Curvature as tabs, opened from the
 Analyze menu (non-modal, beside the main window, so training goes on and its plots stay visible).
 
 ``run_provider()`` gives the run that trained the document's current network (or None) and
@@ -11,12 +11,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from .curvature_view import CurvatureView
 from .evaluation_view import EvaluationView
 from .explain_view import ExplainView
 from .learning_curve_view import LearningCurveView
 from .sanity_view import SanityView
 
-PAGES = ("evaluation", "explain", "learning_curve", "sanity")
+PAGES = ("evaluation", "explain", "learning_curve", "sanity", "curvature")
 
 
 class AnalysisWindow(QWidget):
@@ -33,6 +34,7 @@ class AnalysisWindow(QWidget):
             "explain": ExplainView(run_provider),
             "learning_curve": LearningCurveView(run_provider, session_provider=session_provider),
             "sanity": SanityView(run_provider, session_provider=session_provider),
+            "curvature": CurvatureView(run_provider),
         }
         for v in self.views.values():
             self.tabs.addTab(v, v.title)
@@ -57,7 +59,7 @@ class AnalysisWindow(QWidget):
         self.activateWindow()
         # evaluation and explanations follow the current weights; the learning curve and the sanity checks
         # (fresh networks, slower) start on first opening and then wait for their button
-        if compute and not view.runner.busy and (name in ("evaluation", "explain") or view.result is None):
+        if compute and not view.runner.busy and (name in ("evaluation", "explain", "curvature") or view.result is None):
             view.compute()
         return view
 
@@ -65,7 +67,7 @@ class AnalysisWindow(QWidget):
         """A training stopped: a shown evaluation or explanation is recomputed for the new weights."""
         view = self.current_view()
         if self.isVisible() and view is not None and view.result is not None and view in (
-                self.views["evaluation"], self.views["explain"]) and not view.runner.busy:
+                self.views["evaluation"], self.views["explain"], self.views["curvature"]) and not view.runner.busy:
             view.compute()
 
     def current_view(self):

@@ -140,3 +140,51 @@ def test_import_refusals_are_one_line_in_the_status_bar(live_windows, tmp_path):
     assert import_layers(win, dialogs=FakeDialogs(str(bad))) is None
     assert win.statusBar().currentMessage().startswith("Cannot import layers:")
     assert win.doc.graph.ids() == before
+
+
+def test_curvature_page_shows_the_hessian_of_the_trained_run(live_windows, qtbot):
+    """Analyze ▸ Curvature: the table, spectrum and profiles equal an independent float64 Hessian of the run."""
+    import numpy as np
+    import torch
+
+    win = live_windows(circle_session(epochs=2), strict=True)
+    run = train_in(win, qtbot)
+    view = win.analysis_window().views["curvature"]
+    view.radius.setValue(0.5)
+    with qtbot.waitSignal(view.computed, timeout=60000):
+        win.actions_by_name["analyze_curvature"].trigger()
+    assert win.analysis.tabs.currentWidget() is view
+    # independently: autograd's Hessian of the mean BCE over the training split, parameter by parameter
+    with run.snapshot() as tr:
+        model = __import__("copy").deepcopy(tr.model).double().eval()
+        x = torch.as_tensor(tr.data.x_train, dtype=torch.float64)
+        y = torch.as_tensor(tr.data.y_train).double()
+    params = [p for p in model.parameters() if p.requires_grad]
+    flat0 = torch.cat([p.detach().reshape(-1) for p in params])
+
+    def loss_of(theta):
+        off, out = 0, x
+        chunks = []
+        for p in params:
+            chunks.append(theta[off: off + p.numel()].reshape(p.shape))
+            off += p.numel()
+        w1, b1, w2, b2, w3, b3 = chunks
+        out = torch.tanh(out @ w1.T + b1)
+        out = torch.tanh(out @ w2.T + b2)
+        z = (out @ w3.T + b3).reshape(-1)
+        return torch.nn.functional.binary_cross_entropy_with_logits(z, y)
+
+    h = torch.autograd.functional.hessian(loss_of, flat0).numpy()
+    expected = np.linalg.eigvalsh(h)
+    c, profiles = view.result
+    np.testing.assert_allclose(c.eigenvalues, expected, rtol=1e-7, atol=1e-10)
+    rows = {view.table.item(r, 0).text(): view.table.item(r, 1).text() for r in range(view.table.rowCount())}
+    assert rows["parameters n"] == f"{len(flat0):,}" and rows["λ_max"] == f"{expected[-1]:.4g}"
+    assert rows["GD limit 2/λ_max"] == f"{2 / expected[-1]:.4g}" and rows["optimizer η"] == "0.3"
+    neg = int((expected < -1e-7 * abs(expected).max()).sum())
+    assert rows["negative / zero / positive"].startswith(f"{neg} / ")
+    xs, ys = view.steep_curve.getData()
+    assert xs[0] == pytest.approx(-0.5) and xs[-1] == pytest.approx(0.5)
+    v = c.eigenvectors[:, -1]
+    assert ys[0] == pytest.approx(float(loss_of(flat0 - 0.5 * torch.as_tensor(v))), rel=1e-9)
+    assert view.verdict.text().startswith("‖∇L‖ = ")
