@@ -93,7 +93,13 @@ class TrainingPanel(QScrollArea):
         apply_help(self.pairing_ok, "pairing")
         lay.addWidget(self._group("Loss", self.loss, self.pairing, self.pairing_ok))
         lay.addWidget(self._group("Optimizer", self.optimizer))
-        lay.addWidget(self._group("Learning-rate schedule", self.schedule))
+        self.convergence = QLabel()
+        self.convergence.setObjectName("scheduleConvergence")
+        self.convergence.setWordWrap(True)
+        self.convergence.setStyleSheet("color: #5b6573;")
+        self.convergence.setToolTip("Lecture 003 §4.3.3.1: SGD converges to the minimum of a strictly convex loss "
+                                    "when αₙ ≥ 0, Σαₙ = ∞ and Σαₙ² < ∞.")
+        lay.addWidget(self._group("Learning-rate schedule", self.schedule, self.convergence))
         lay.addWidget(self._batches())
         lay.addWidget(self._regularization())
         lay.addWidget(self._early_stopping())
@@ -291,6 +297,21 @@ class TrainingPanel(QScrollArea):
             self._updating = False
         self.update_pairing()
         self._update_early_note()
+        self._update_convergence()
+
+    def _update_convergence(self):
+        """The schedule against SGD's step-size conditions, by its formula (``engine.schedule_convergence``)."""
+        from engine.schedule_convergence import conditions
+
+        s = self.doc.session
+        try:
+            text = conditions(s.schedule, float(s.optimizer["params"]["lr"])).text()
+        except (InvalidInput, KeyError, TypeError, ValueError):
+            text = ""
+        if text and s.optimizer.get("type") != "sgd":
+            text += " (The conditions are stated for SGD; this optimizer rescales each step.)"
+        self.convergence.setText(text)
+        self.convergence.setVisible(bool(text))
 
     def _training(self) -> dict:
         try:

@@ -211,3 +211,20 @@ def test_early_stopping_watches_the_score_chosen_in_the_panel(qtbot):
     assert doc.session.training["early_stopping"]["monitor"] == "val_loss"
     doc.set_session_field("training", dict(doc.session.training, early_stopping={"patience": 3, "monitor": "train_f1"}))
     assert panel.monitor.currentData() == "train_f1"  # a score from the file is shown as it is
+
+
+def test_the_schedule_says_whether_it_meets_sgds_convergence_conditions(qtbot):
+    """Lecture 003: Σαₙ = ∞ and Σαₙ² < ∞. The note under the schedule follows the combo, its parameters and η."""
+    doc, panel = make_panel(qtbot)
+    doc.set_session_field("optimizer", {"type": "sgd", "params": {"lr": 0.1}})
+    note = panel.convergence
+    assert note.isVisible() and "ends at a constant > 0" in note.text() and "Σαₙ² = ∞ ✗" in note.text()
+    panel.schedule.combo.setCurrentIndex(panel.schedule.combo.findData("inverse_time"))
+    assert doc.session.schedule["type"] == "inverse_time"
+    assert note.text() == "αₙ ∝ 1/n: Σαₙ = ∞ ✓, Σαₙ² < ∞ ✓ — meets both SGD convergence conditions."
+    type_into(panel.schedule.editors["decay"], "0")  # no decay: a constant again
+    assert "ends at a constant" in note.text()
+    panel.schedule.combo.setCurrentIndex(panel.schedule.combo.findData("exponential"))
+    assert "Σαₙ < ∞ ✗ (may stop short of the minimum)" in note.text()
+    doc.set_session_field("optimizer", {"type": "adam", "params": {"lr": 0.01}})
+    assert note.text().endswith("(The conditions are stated for SGD; this optimizer rescales each step.)")
