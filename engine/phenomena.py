@@ -8,7 +8,7 @@ that the preset really shows what its card says.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,23 @@ from .errors import InvalidInput
 
 FOLDER = Path(__file__).resolve().parents[1] / "resources" / "phenomena"
 ORDER = ("vanishing_gradients", "vanishing_gradients_relu", "batch_norm", "dead_relus", "symmetry", "overfitting",
-         "overfitting_l2", "grokking")
+         "overfitting_l2", "grokking", "double_descent")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Side-by-side variants a preset's card can start in one click: one setting at several values."""
+    setting: str
+    values: tuple
+    epochs: int
+
+    def text(self) -> str:
+        return ", ".join(str(v) for v in self.values)
+
+
+# Double descent is seen across widths, not in one run: its card starts this sweep (Experiments ▸ Variants).
+# 60 training points: the peak is where the features first span 60 directions (about p = 70, see the card).
+SWEEPS = {"double_descent": Sweep("units", (5, 10, 20, 40, 50, 60, 65, 70, 80, 100, 150, 300, 600, 1200), 3)}
 
 
 @dataclass(frozen=True)
@@ -26,6 +42,7 @@ class Preset:
     title: str
     card: str
     path: Path
+    sweep: Sweep | None = field(default=None)
 
 
 def presets() -> list[Preset]:
@@ -35,7 +52,7 @@ def presets() -> list[Preset]:
     out = []
     for k in keys:
         doc = json.loads(files[k].read_text(encoding="utf-8"))
-        out.append(Preset(k, doc.get("name", k), doc.get("notes", ""), files[k]))
+        out.append(Preset(k, doc.get("name", k), doc.get("notes", ""), files[k], SWEEPS.get(k)))
     return out
 
 
@@ -108,3 +125,52 @@ def first_epoch(history, key: str, at: float):
     vals = history.epoch_array(key)
     hit = np.flatnonzero(vals >= at)
     return int(hit[0]) if len(hit) else None
+
+
+# -- double descent --------------------------------------------------------------------------------
+def width_sweep(session, widths, *, epochs: int | None = None, path: str = "auto") -> dict:
+    """``{width: run}``: the session trained at each width of its first hidden layer (``engine.variants``).
+
+    The same machinery as Experiments ▸ Side-by-side variants with the setting "units"; each run keeps
+    its history (``history.epoch_array("val_loss")[-1]`` is the held-out error at that width).
+    """
+    from .variants import VariantSet
+
+    vs = VariantSet(session, "units", list(widths), path=path)
+    for ev in vs.fit(epochs):
+        if isinstance(ev, Exception):
+            raise ev
+    return dict(zip(widths, vs.runs))
+
+
+def final_losses(runs: dict, key: str = "val_loss") -> dict:
+    """``{width: last epoch's key}`` of a ``width_sweep``."""
+    return {p: float(r.history.epoch_array(key)[-1]) for p, r in runs.items()}
+
+
+def feature_rank(run) -> int:
+    """Independent directions the head can use on the training split: rank of [features, 1].
+
+    The head interpolates every training point once this reaches the number of points n. Random ReLU
+    units that are zero on every training point, or positive on all of them (then only a linear
+    function of the inputs, like the others of that kind), add nothing, so it lags behind the width p.
+    """
+    acts = hidden_activations(run)
+    first = next(iter(acts.values()))
+    f = np.c_[first.astype(np.float64), np.ones(len(first))]
+    return int(np.linalg.matrix_rank(f))
+
+
+def peak_ratios(losses: dict, n: int) -> tuple:
+    """``(peak width, peak / best width ≤ n/2, peak / best width ≥ 4n)`` of ``{width: held-out loss}``.
+
+    Double descent is the claim that both ratios are large: the error peaks near the interpolation
+    threshold p ≈ n and is lower on *both* sides of it.
+    """
+    near = {p: v for p, v in losses.items() if n / 2 < p < 4 * n}
+    small = [v for p, v in losses.items() if p <= n / 2]
+    large = [v for p, v in losses.items() if p >= 4 * n]
+    if not near or not small or not large:
+        raise InvalidInput(f"a double-descent sweep needs widths ≤ {n // 2}, between {n // 2} and {4 * n}, and ≥ {4 * n}")
+    peak = max(near, key=near.get)
+    return peak, near[peak] / min(small), near[peak] / min(large)
