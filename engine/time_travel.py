@@ -51,6 +51,7 @@ class Recorder:
             raise InvalidInput("dense must be ≥ 0 and growth > 1")
         self.budget, self.dense, self.growth = budget_bytes, dense, float(growth)
         self.checkpoints: list[Checkpoint] = []
+        self.note: str | None = None  # why recording stopped (a checkpoint larger than the budget)
         self._next_log = float(max(dense, 1)) * self.growth
 
     @property
@@ -96,16 +97,31 @@ class Recorder:
             self.checkpoints = [c for c in self.checkpoints if id(c) not in ids]
 
     def watch(self, run, events):
-        """Pass ``events`` (from ``run.events(...)``) through, recording at the chosen steps and epoch ends."""
+        """Pass ``events`` (from ``run.events(...)``) through, recording at the chosen steps and epoch ends.
+
+        A network whose one checkpoint is larger than the budget trains on unrecorded: ``note`` says why.
+        """
         for ev in events:
-            if isinstance(ev, Step) and self.wants(ev.step):
-                self.record(run)
-            elif isinstance(ev, Steps):  # a compiled chunk: one checkpoint at its end if any of its steps is wanted
-                if any([self.wants(k) for k in range(ev.first_step, ev.first_step + len(ev))]):
-                    self.record(run)
-            elif isinstance(ev, EpochEnd):
-                self.record(run, epoch_end=True)
+            if self.note is None:
+                try:
+                    if isinstance(ev, Step) and self.wants(ev.step):
+                        self.record(run)
+                    elif isinstance(ev, Steps):  # a compiled chunk: one checkpoint at its end if any step is wanted
+                        if any([self.wants(k) for k in range(ev.first_step, ev.first_step + len(ev))]):
+                            self.record(run)
+                    elif isinstance(ev, EpochEnd):
+                        self.record(run, epoch_end=True)
+                except InvalidInput as e:
+                    self.note = f"No checkpoints kept: {e}"
             yield ev
+
+    def set_budget(self, budget_bytes: int, *, thin: bool = True):
+        """A new budget; ``thin`` drops checkpoints past it now (else at the next record, on the training thread)."""
+        if not (isinstance(budget_bytes, int) and budget_bytes > 0):
+            raise InvalidInput(f"the checkpoint budget must be a whole number of bytes > 0, got {budget_bytes!r}")
+        self.budget, self.note = budget_bytes, None
+        if thin:
+            self._thin()
 
     def resume_after(self, step: int):
         """Continue the spacing after ``step`` (a restored or branched run goes on from there)."""
@@ -118,12 +134,34 @@ class Recorder:
         return min(self.checkpoints, key=lambda c: (abs(c.step - step), -c.step))
 
 
-def branch(session, checkpoint: Checkpoint, *, path: str = "torch", dataset=None, **changes):
+def history_until(history, step: int, epoch: int):
+    """A copy of ``history`` as it was at ``step`` (after ``epoch`` epochs): a branch's curves start as the original's."""
+    from .history import History
+
+    a = history.to_arrays()
+    out = {}
+    for k, v in a.items():
+        if k.endswith(".x") and k[:-2] + ".y" in a:
+            keep = np.asarray(v) <= step
+            out[k], out[k[:-2] + ".y"] = np.asarray(v)[keep].copy(), np.asarray(a[k[:-2] + ".y"])[keep].copy()
+        elif k.endswith(".meta"):
+            m = np.array(v, copy=True)
+            m[1] = 0  # nothing to skip: the next point is recorded
+            out[k] = m
+        elif k.startswith("epochs."):
+            out[k] = np.asarray(v)[:epoch].copy()
+        elif k not in out:
+            out[k] = np.array(v, copy=True)
+    return History.from_arrays(out, copy.deepcopy(history.epoch_metrics[:epoch]))
+
+
+def branch(session, checkpoint: Checkpoint, *, path: str = "torch", dataset=None, history=None, **changes):
     """A new Run of ``session`` with ``changes`` (session fields: optimizer, training, ...) from the checkpoint.
 
     The optimizer state comes along when the optimizer type is unchanged (a new type starts fresh,
-    as a live change would). The step and epoch counters start from the checkpoint's. ``path`` and
-    ``dataset`` are ``Run``'s (the window branches on the path it trains on, with the same data).
+    as a live change would). The step and epoch counters start from the checkpoint's (a checkpoint
+    inside an epoch starts that epoch afresh). ``path`` and ``dataset`` are ``Run``'s (the window
+    branches on the path it trains on); ``history``: the original run's, kept up to the checkpoint.
     """
     import torch
 
@@ -147,6 +185,8 @@ def branch(session, checkpoint: Checkpoint, *, path: str = "torch", dataset=None
             from .compiled.optstate import import_optimizer_state
             import_optimizer_state(tr)
         tr.step, tr.epoch = checkpoint.step, checkpoint.epoch
+        if history is not None:
+            tr.history = history_until(history, checkpoint.step, checkpoint.epoch)
     run.branched_from = (checkpoint.step, checkpoint.epoch)
     return run
 

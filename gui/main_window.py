@@ -349,7 +349,8 @@ class MainWindow(QMainWindow):
 
         thumb = self.thumbnail_png()
         with self.controller.snapshot() as trainer:  # between two steps; the training goes on afterwards
-            save_archive(path, self.doc.session, trainer, thumbnail_png=thumb, runs=self.runs.records)
+            save_archive(path, self.doc.session, trainer, thumbnail_png=thumb, runs=self.runs.records,
+                         checkpoints=self.controller.recorder if trainer is not None else None)
             return trainer.step if trainer is not None else None
 
     def view_state(self) -> dict:

@@ -2,7 +2,8 @@
 
 Qt only (no pyqtgraph, no torch import of its own): it is created with the window so no training is
 missed. The current run's record is updated each time it finishes again (Train continues the same
-run); a run replaced by a structural edit stays in the list. Restoring a run's settings is one
+run); a run replaced by a structural edit stays in the list, and so does the run a branch started from
+(the branch's record is named after it: "run 3 (branched from run 2 at step 120)"). Restoring a run's settings is one
 undoable edit (a macro of field edits); deleting a run also lets the controller drop its weights.
 """
 from __future__ import annotations
@@ -25,8 +26,10 @@ class RunBook(QObject):
         self._by_run: dict = {}  # id(engine.Run) -> its record, while that run lives
         self._runs: dict = {}  # id(record) -> the engine.Run it came from
         self._count = 0
+        self._branch_notes: dict = {}  # id(new Run) -> "branched from run 2 at step 120"
         if controller is not None:
             controller.finished.connect(self._on_finished)
+            controller.branched.connect(self._on_branched)
         if document is not None:
             document.sessionReplaced.connect(self.clear)
 
@@ -39,9 +42,20 @@ class RunBook(QObject):
             return
         self.record(run)
 
+    @Slot(object, object, object)
+    def _on_branched(self, old, new, checkpoint):
+        """A branch replaced ``old``: it keeps (or gets) its record; the branch's will say where it started."""
+        prev = self._by_run.get(id(old))
+        if prev is None and old.trainer is not None and old.step > 0:
+            prev = self.record(old)
+        where = prev.name if prev is not None else "the previous run"
+        self._branch_notes[id(new)] = f"branched from {where} at step {checkpoint.step:,}"
+
     def record(self, run, name: str | None = None) -> RunRecord:
         """Add ``run`` (or refresh its record when it was recorded before)."""
         old = self._by_run.get(id(run))
+        if name is None and old is None and id(run) in self._branch_notes:
+            name = f"{self._next_name()} ({self._branch_notes.pop(id(run))})"
         rec = RunRecord.from_run(run, name or (old.name if old else None) or self._next_name(),
                                  keep_weights=self.keep_weights)
         if old is not None and old in self.records:

@@ -178,6 +178,28 @@ class RangeKeeper:
             self.item.setYRange(*ny, padding=0)
 
 
+class TimeMarker:
+    """A vertical line at one moment of a curve plot (time travel's checkpoint), hidden until placed."""
+
+    def __init__(self, item: pg.PlotItem):
+        self.line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((214, 39, 40), width=2))
+        self.line.setZValue(20)
+        self.line.setVisible(False)
+        item.addItem(self.line, ignoreBounds=True)  # the axes keep fitting the curves, not the marker
+
+    def set(self, x):
+        """Put the line at ``x`` (epochs), or hide it with None."""
+        if x is None:
+            self.line.setVisible(False)
+        else:
+            self.line.setValue(float(x))
+            self.line.setVisible(True)
+
+    @property
+    def value(self):
+        return self.line.value() if self.line.isVisible() else None
+
+
 class GrowBuf:
     """Preallocated columns that double when full and thin out past ``cap`` (every 2nd point kept)."""
 

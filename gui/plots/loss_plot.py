@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QSlider
 
-from . import (TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, epoch_symbols, fast_curve, legend_above,
+from . import (TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, TimeMarker, epoch_symbols, fast_curve, legend_above,
                plot_widget)
 
 CHUNK = 256
@@ -81,6 +81,7 @@ class LossPlot(LivePlot):
             self.legend.addItem(c, name)
         self.body_layout.addWidget(self.pw, 1)
         self.range = RangeKeeper(self.item)
+        self.marker = TimeMarker(self.item)  # time travel: the checkpoint the window shows
         self.steps = GrowBuf(3)  # x, loss, smoothed
         self.epochs = GrowBuf(3)  # epoch, train loss, val loss
         self._smoothed_n = 0

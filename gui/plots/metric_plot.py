@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from . import TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, epoch_symbols, legend_above, plot_widget
+from . import TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, TimeMarker, epoch_symbols, legend_above, plot_widget
 
 NAN = float("nan")
 
@@ -31,6 +31,7 @@ class MetricPlot(LivePlot):
         ]
         self.body_layout.addWidget(self.pw, 1)
         self.range = RangeKeeper(self.item)
+        self.marker = TimeMarker(self.item)  # time travel: the checkpoint the window shows
         self.buf = GrowBuf(4)
         self.keys = ("accuracy",)
 

@@ -6,7 +6,8 @@ effect before its next step; Stop during the build returns to idle at once. Savi
 exports read the Run under ``snapshot()`` (between two steps): the training is never stopped or
 restarted for them. Live settings follow the document through ``DocumentSync``; a structural edit
 (graph, data, loss, seed) never discards a trained run silently: the user is asked, and a replaced
-run is kept in ``past_runs``.
+run is kept in ``past_runs``. Every training job records its run's checkpoints (``time_travel.py``:
+one Recorder per Run, branching a new run from a checkpoint).
 """
 from __future__ import annotations
 
@@ -21,18 +22,20 @@ from engine.session import TRAINING_SCHEMA
 
 from .state import TrainingStateMachine, TrainState
 from .sync import DocumentSync
+from .time_travel import TimeTravelControl
 from .worker import RunWorker
 
 S = TrainState
 
 
-class LiveTrainingController(DocumentSync, TrainingStateMachine):
+class LiveTrainingController(DocumentSync, TimeTravelControl, TrainingStateMachine):
     MAX_PAST_RUNS = 8
     ready = Signal(object)  # engine.views.TrainingMeta of a built run, or None: the views start over
     progress = Signal(object)  # ProgressBatch
     finished = Signal(object)  # engine.events.Finished, or None after a snapshot
     failed = Signal(str)
     networkChanged = Signal(bool)  # True: the document's network is not the one the run trained (any more)
+    branched = Signal(object, object, object)  # (old Run, new Run, engine.time_travel.Checkpoint it started from)
 
     def __init__(self, document, parent=None):
         super().__init__(parent)
@@ -52,6 +55,8 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
         self.dataset_factory = None  # benchmarks: the Dataset to train on, built by this callable
         self.engine_path = None  # None: "auto" once the compiled kernels are cached, else "torch" (fast_path)
         self.thread_log: list | None = None
+        self._ready_note = None  # the message when the next replay job is ready (a branch says so)
+        self._init_time_travel()
         document.sessionChanged.connect(self._on_session_field)
         document.graphChanged.connect(self._on_graph_changed)
         document.sessionReplaced.connect(self._on_session_replaced)
@@ -228,6 +233,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
             self.message.emit("The network gets fresh weights when training starts")
             return
         run.reset_weights()
+        self.recorders.pop(run, None)  # its checkpoints were of the weights just thrown away
         self.ready.emit(self.meta)  # the views start over
         self._start(run, None)
         self.message.emit("Weights re-initialized from the seed")
@@ -243,6 +249,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
 
         self._retire_run()
         self.run = Run(archive, build=False, path=self._path())
+        self._adopt_checkpoints(self.run, archive)
         self._run_key, self._kept_key = self._document_key(), None
         self.message.emit("Restoring the saved training…")
         self._start(self.run, None, replay=True)
@@ -329,7 +336,7 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
     # -- running a job ---------------------------------------------------------------------------
     def _start(self, run, run_kwargs, replay=False):
         worker = RunWorker(run, run_kwargs=run_kwargs, meta=self.meta if run.trainer is not None else None,
-                           replay=replay)
+                           replay=replay, recorder=self._recorder_for(run) if run_kwargs is not None else None)
         thread = QThread(self)
         thread.setObjectName("training")
         worker.moveToThread(thread)
@@ -390,8 +397,13 @@ class LiveTrainingController(DocumentSync, TrainingStateMachine):
             self.message.emit(f"Training ({run.engine_path}): {run.trainer.n_params:,} parameters")
         elif self._worker.replay:
             tr = run.trainer
-            self.message.emit(f"Restored {tr.epoch} epoch{'s' * (tr.epoch != 1)}, {tr.step:,} steps of training "
-                              "— Train continues")
+            note, self._ready_note = self._ready_note, None
+            if note is None:
+                note = (f"Restored {tr.epoch} epoch{'s' * (tr.epoch != 1)}, {tr.step:,} steps of training "
+                        "— Train continues")
+                if self.checkpoint_note:
+                    note += f" · {self.checkpoint_note}"
+            self.message.emit(note)
 
     @Slot(object)
     def _on_progress(self, batch):

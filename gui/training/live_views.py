@@ -3,13 +3,14 @@
 ``LiveTraining`` is built by ``MainWindow.build_live_views()`` right after the first paint (pyqtgraph
 costs ~0.7 s to import): it puts the views into the window through its public hooks (``add_plot_tab``,
 ``set_dock_widget``, the Train and Export menus) and connects them to the controller's GUI-thread
-signals; a ``PlotHub`` redraws them on its own timer.
+signals; a ``PlotHub`` redraws them on its own timer. The time-travel bar (``timeline.py``) sits under
+the plot tabs in the Plots dock.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 
 class EdgeColours(QObject):
@@ -92,6 +93,17 @@ class LiveTraining:
         side.addWidget(self.diagnostics)
         side.setStretchFactor(1, 1)
         win.set_dock_widget("diagnosticsDock", side)
+        from .timeline import Timeline
+
+        self.timeline = Timeline(self, controller, win)
+        host = QWidget()
+        host.setObjectName("plotsHost")
+        lay = QVBoxLayout(host)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(tabs, 1)
+        lay.addWidget(self.timeline.bar)
+        win.set_dock_widget("plotsDock", host)
         c = self.controller
         c.ready.connect(self.hub.set_meta)
         c.ready.connect(self._on_meta)

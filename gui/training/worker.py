@@ -9,6 +9,8 @@ commands; the controller calls them directly.
 
 A job is one of: train (``run_kwargs`` for ``Run.events``), snapshot (``run_kwargs`` None: the
 views once, after a weight reset or a restore) or replay (the saved history first, then a snapshot).
+A training job with a ``recorder`` (``engine.time_travel.Recorder``) keeps its checkpoints on this
+thread, between two steps (``Recorder.watch``): dense early, log-spaced later, every epoch end.
 """
 from __future__ import annotations
 
@@ -89,9 +91,10 @@ class RunWorker(QObject):
     failed = Signal(str)
     cancelled = Signal()  # stopped while building
 
-    def __init__(self, run, *, run_kwargs=None, meta=None, replay=False):
+    def __init__(self, run, *, run_kwargs=None, meta=None, replay=False, recorder=None):
         super().__init__()
         self.run, self.meta, self.run_kwargs, self.replay = run, meta, run_kwargs, replay
+        self.recorder = recorder
         self.trainer = run.trainer
         self._abandoned = threading.Event()
 
@@ -169,6 +172,8 @@ class RunWorker(QObject):
             return
         last_emit = 0.0
         gen = self.run.events(**self.run_kwargs)
+        if self.recorder is not None:  # time travel: checkpoints between two steps, on this thread
+            gen = self.recorder.watch(self.run, gen)
         finished = None
         for ev in gen:
             if self._abandoned.is_set():  # closes the gap between the build's last check and the loop's start

@@ -1,0 +1,349 @@
+"""The timeline under the curves: scrub the current run's checkpoints and the whole window shows that moment.
+
+Every training in the window keeps checkpoints (``time_travel.py``). The bar under the plot tabs has a
+slider over them, Play/Pause at a chosen speed, **Live** (back to the present) and **Branch from
+here**. Moving the slider shows the checkpoint everywhere: decision boundary, neuron maps, weight
+histogram, the canvas's edge colours, the loss/accuracy at that checkpoint (in the bar) and a marker
+on the loss and accuracy curves. The numbers come from ``engine.time_travel_views.PastViews`` (a copy of
+the network with the checkpoint's weights) on a thread of this module; the result is applied on the
+GUI thread. The live run is never touched.
+
+While a training runs the bar only counts checkpoints: scrubbing is enabled when the training is
+paused, stopped or finished, and Train/Resume first returns the window to Live, so the past never
+fights the live updates.
+"""
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
+
+from ..status_bar import ElidedLabel
+from .state import TrainState
+from .time_travel import MiB
+
+S = TrainState
+
+
+def _num(v, fmt=".3f"):
+    return "—" if v is None or v != v else format(v, fmt)
+
+
+def moment_text(m, epochs: int) -> str:
+    """'Viewing step 120 · epoch 3 of 40 · train loss 0.412, acc 0.830 · val … — Live returns'."""
+    parts = [f"Viewing step {m.step:,} · epoch {m.epoch} of {epochs}"]
+    mt = m.metrics
+    for split in ("train", "val"):
+        loss, acc = mt.get(f"{split}_loss"), mt.get(f"{split}_acc")
+        if loss is None:
+            continue
+        parts.append(f"{split} loss {_num(loss, '.4g')}" + (f", acc {_num(acc)}" if acc is not None else ""))
+    return " · ".join(parts) + " — Live returns"
+
+
+class TimelineBar(QWidget):
+    """The widgets (two short rows: the plots dock is ~370 px wide in a 1024 px window)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.play = QPushButton("Play")
+        self.play.setObjectName("timelinePlay")
+        self.play.setToolTip("Play the checkpoints from here (Pause stops)")
+        self.speed = QSpinBox(minimum=1, maximum=60, value=8, suffix=" /s")
+        self.speed.setObjectName("timelineSpeed")
+        self.speed.setToolTip("Checkpoints shown per second while playing")
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setObjectName("timelineSlider")
+        self.slider.setToolTip("The run's checkpoints: dense early, log-spaced later, every epoch end")
+        self.slider.setMinimumWidth(60)
+        self.live = QPushButton("Live")
+        self.live.setObjectName("timelineLive")
+        self.live.setToolTip("Show the present again")
+        self.branch = QPushButton("Branch from here")
+        self.branch.setObjectName("timelineBranch")
+        self.branch.setToolTip("Start a new run from this checkpoint with the current settings (the old run is kept)")
+        self.budget = QSpinBox(minimum=1, maximum=4096, value=64, suffix=" MB")
+        self.budget.setObjectName("timelineBudget")
+        self.budget.setToolTip("Memory the checkpoints of one run may take; older ones are thinned out past it")
+        self.text = ElidedLabel(max_width=2000)
+        self.text.setObjectName("timelineText")
+        self.text.setMinimumWidth(1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 0, 4, 2)
+        lay.setSpacing(2)
+        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        for w in (self.play, self.speed):
+            row1.addWidget(w)
+        row1.addWidget(self.slider, 1)
+        row1.addWidget(self.live)
+        row1.addWidget(self.branch)
+        row2.addWidget(QLabel("Time travel:"))
+        row2.addWidget(self.text, 1)
+        row2.addWidget(QLabel("keep"))
+        row2.addWidget(self.budget)
+        lay.addLayout(row1)
+        lay.addLayout(row2)
+
+    def set_text(self, text):
+        self.text.setText(text)
+        self.text.setToolTip(text)
+
+
+class _Results(QObject):
+    """Lives on the GUI thread; the computing thread emits ``done`` and Qt queues it here."""
+
+    done = Signal(int, object)  # (request number, Moment or an error text)
+
+
+class Timeline(QObject):
+    """The bar's behaviour: which checkpoints, what the window shows, Play, Live and Branch."""
+
+    moment_shown = Signal(object)  # engine.time_travel_views.Moment, once applied to the window
+
+    def __init__(self, live, controller, parent=None):
+        super().__init__(parent)
+        self.live, self.c = live, controller
+        self.bar = TimelineBar()
+        self.bar.budget.setValue(controller.checkpoint_budget // MiB)
+        self.index = None  # the checkpoint shown (its slider position), None while the window is live
+        self.moment = None  # the Moment shown
+        self.shown_checkpoint = None
+        self._saved = None  # what the views showed live before the first look back
+        self._views = None  # (run, PastViews) of the current run's network
+        self._cond = threading.Condition()
+        self._want = None  # (request number, run, meta, checkpoint) for the thread
+        self._serial = 0
+        self._thread = None
+        self.busy = False  # a checkpoint is being computed
+        self._results = _Results(self)
+        self._results.done.connect(self._on_done)
+        self.player = QTimer(self)
+        self.player.timeout.connect(self._advance)
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(500)
+        self._count_timer.timeout.connect(self.refresh)
+        b = self.bar
+        b.slider.valueChanged.connect(self.show_index)
+        b.play.clicked.connect(self.toggle_play)
+        b.live.clicked.connect(self.go_live)
+        b.branch.clicked.connect(self.branch_here)
+        b.budget.valueChanged.connect(self._budget_changed)
+        b.speed.valueChanged.connect(lambda v: self.player.setInterval(int(1000 / v)))
+        controller.ready.connect(self._on_ready)
+        controller.stateChanged.connect(self._on_state)
+        controller.progress.connect(self._on_progress)
+        controller.finished.connect(lambda _ev: self.refresh())
+        self.refresh()
+
+    # -- what can be shown -----------------------------------------------------------------
+    def checkpoints(self) -> list:
+        rec = self.c.recorder
+        return list(rec.checkpoints) if rec is not None else []
+
+    def can_scrub(self) -> bool:
+        c = self.c
+        return bool(self.checkpoints()) and c.meta is not None and (c.state == S.PAUSED or not c.busy)
+
+    def refresh(self):
+        """Slider range, enabled state and the line of text (after a job, a new run, a budget change)."""
+        cps, b, c = self.checkpoints(), self.bar, self.c
+        ok = self.can_scrub()
+        for w in (b.slider, b.play, b.branch):
+            w.setEnabled(ok)
+        b.live.setEnabled(self.index is not None)
+        b.slider.blockSignals(True)
+        b.slider.setRange(0, max(len(cps) - 1, 0))
+        if self.index is None:
+            b.slider.setValue(b.slider.maximum())
+        b.slider.blockSignals(False)
+        if self.index is not None and self.moment is not None:
+            return  # the bar says which moment is shown
+        rec = c.recorder
+        if rec is not None and rec.note:
+            b.set_text(rec.note)
+        elif not cps:
+            b.set_text(c.checkpoint_note or "Live — Train keeps checkpoints of the run here; scrub them when paused "
+                       "or finished")
+        else:
+            where = ("scrub when paused or finished" if c.state in (S.RUNNING, S.BUILDING) else
+                     "move the slider to look back")
+            b.set_text(f"Live — {len(cps)} checkpoints, {rec.nbytes / MiB:.1f} of {rec.budget / MiB:.0f} MB; {where}")
+
+    @Slot(object)
+    def _on_progress(self, _batch):
+        if not self._count_timer.isActive():
+            self._count_timer.start()  # the count, twice a second at most
+
+    @Slot(object)
+    def _on_ready(self, _meta):
+        """A new run, reset weights or another document: the views started over, nothing to restore."""
+        self.player.stop()
+        self.bar.play.setText("Play")
+        self._views = None
+        self._saved, self.index, self.moment, self.shown_checkpoint = None, None, None, None
+        self._markers(None)
+        self.refresh()
+
+    @Slot(str)
+    def _on_state(self, state):
+        if state in (S.RUNNING, S.BUILDING) and self.index is not None:
+            self.go_live()  # the live updates take over again
+        self.refresh()
+
+    @Slot(int)
+    def _budget_changed(self, mb):
+        self.c.set_checkpoint_budget(mb)
+        self.refresh()
+
+    # -- looking back --------------------------------------------------------------------------
+    @Slot(int)
+    def show_index(self, i):
+        cps = self.checkpoints()
+        if not self.can_scrub() or not 0 <= i < len(cps):
+            return
+        self.index = i
+        self.bar.live.setEnabled(True)
+        self.request(cps[i])
+
+    def request(self, cp):
+        """Compute ``cp``'s moment on the thread (only the latest request counts)."""
+        run, meta = self.c.run, self.c.meta
+        with self._cond:
+            self._serial += 1
+            self._want = (self._serial, run, meta, cp)
+            self._cond.notify()
+        self.busy = True
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._work, name="time-travel-views", daemon=True)
+            self._thread.start()
+
+    def _work(self):
+        from engine.time_travel_views import PastViews
+
+        while True:
+            with self._cond:
+                while self._want is None:
+                    if not self._cond.wait(30.0):
+                        if self._want is None:
+                            self._thread = None
+                            return  # idle: a later request starts a new thread
+                serial, run, meta, cp = self._want
+                self._want = None
+            try:
+                views = self._views
+                if views is None or views[0] is not run:
+                    with run.snapshot() as tr:  # the copy is taken between two steps
+                        views = self._views = (run, PastViews(tr, meta))
+                out = views[1].moment(cp)
+            except Exception as e:  # noqa: BLE001 - say what went wrong in the bar, never a dead thread
+                out = f"Cannot show this checkpoint: {type(e).__name__}: {e}"
+            self._results.done.emit(serial, (cp, out))
+
+    @Slot(int, object)
+    def _on_done(self, serial, result):
+        if serial != self._serial:
+            return  # a later request is on its way
+        self.busy = False
+        cp, m = result
+        if isinstance(m, str):
+            self.bar.set_text(m)
+            return
+        if self.index is None or not self.can_scrub():
+            return  # Live was pressed, or training resumed, meanwhile
+        self._apply(cp, m)
+
+    def _apply(self, cp, m):
+        plots, edges = self.live.plots, self.live.edges
+        boundary, neurons, weights = plots["Boundary"], plots["Neurons"], plots["Weights"]
+        if self._saved is None:
+            self._saved = (boundary.frame, neurons.frame, dict(weights.latest), edges.stats)
+        if m.boundary is not None:
+            boundary.frame = neurons.frame = m.boundary
+            boundary.dirty = neurons.dirty = True
+        weights.latest = {f"{ls.node}.{ls.param}": ls for ls in m.stats.layers}
+        weights.dirty = True
+        edges.stats, edges.dirty = m.stats, True
+        spe = max(self.c.trainer.steps_per_epoch, 1) if self.c.trainer is not None else 1
+        self._markers(m.step / spe)
+        self.moment, self.shown_checkpoint = m, cp
+        self.bar.set_text(moment_text(m, self.c.run.epoch))
+        self.live.hub.wake()
+        self.moment_shown.emit(m)
+
+    def _markers(self, x):
+        for title in ("Loss", "Accuracy"):
+            self.live.plots[title].marker.set(x)
+
+    @Slot()
+    def go_live(self):
+        """Back to the present: the live views' own last frame, histogram and edge colours again."""
+        self.player.stop()
+        self.bar.play.setText("Play")
+        with self._cond:
+            self._serial += 1  # a result still on its way is dropped
+            self._want = None
+        self.busy = False
+        if self._saved is not None:
+            plots, edges = self.live.plots, self.live.edges
+            frame, nframe, latest, stats = self._saved
+            plots["Boundary"].frame, plots["Neurons"].frame = frame, nframe
+            plots["Weights"].latest = latest
+            edges.stats = stats
+            for v in (plots["Boundary"], plots["Neurons"], plots["Weights"], edges):
+                v.dirty = True
+            if stats is None:
+                self.live.win.scene.clear_edge_styles()
+            self.live.hub.wake()
+        self._saved, self.index, self.moment, self.shown_checkpoint = None, None, None, None
+        self._markers(None)
+        self.refresh()
+
+    # -- play -------------------------------------------------------------------------------
+    @Slot()
+    def toggle_play(self):
+        if self.player.isActive():
+            self.player.stop()
+            self.bar.play.setText("Play")
+            return
+        if not self.can_scrub():
+            return
+        s = self.bar.slider
+        if self.index is None or s.value() >= s.maximum():
+            s.setValue(0)
+            self.show_index(0)
+        self.player.start(int(1000 / self.bar.speed.value()))
+        self.bar.play.setText("Pause")
+
+    @Slot()
+    def _advance(self):
+        s = self.bar.slider
+        if self.busy:
+            return  # the previous checkpoint is still being drawn: no backlog
+        if s.value() >= s.maximum() or not self.can_scrub():
+            self.toggle_play()
+            return
+        s.setValue(s.value() + 1)
+
+    # -- branch -----------------------------------------------------------------------------
+    @Slot()
+    def branch_here(self):
+        cps = self.checkpoints()
+        if not cps:
+            return False
+        i = self.index if self.index is not None else len(cps) - 1
+        return self.c.branch_from(cps[min(i, len(cps) - 1)])
+
+    def focus(self):
+        """Teach ▸ Time Travel: show the plots dock and put the keyboard on the slider."""
+        win = self.live.win
+        dock = win.docks["plotsDock"]
+        dock.show()
+        dock.raise_()
+        self.bar.slider.setFocus()
+        if not self.checkpoints():
+            win.statusBar().showMessage("Time travel: press Train — every training keeps checkpoints on the timeline "
+                                        "under the curves; scrub it when paused or finished", 10000)
+        return self
