@@ -332,12 +332,21 @@ def evaluate(output, y_true, task: str, loss_name: str, n_classes: int | None = 
 # Lecture 002's names for the binary rates (class 1 is the class to identify)
 # ---------------------------------------------------------------------------
 def binary_rates(y_true, y_pred) -> dict:
-    """TP, FN, TN, FP and the rates built from them, under the names the notes use.
+    """TP, FN, TN, FP and the rates built from them, under the names the notes use (see ``rates_from_counts``)."""
+    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred, 2).tolist()
+    return rates_from_counts(tp, fn, tn, fp)
+
+
+def rates_from_counts(tp: int, fn: int, tn: int, fp: int) -> dict:
+    """The rates of lecture 002 from the four counts of a binary confusion matrix.
 
     completeness = TPR = recall = TP/(TP+FN); contamination = false discovery rate = FP/(TP+FP);
     efficiency = purity = precision = 1 − contamination; FPR = FP/(TN+FP). Zero denominators give 0.
     """
-    (tn, fp), (fn, tp) = confusion_matrix(y_true, y_pred, 2).tolist()
+    counts = (tp, fn, tn, fp)
+    if any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 0 for c in counts):
+        raise InvalidInput(f"TP, FN, TN and FP must be whole numbers ≥ 0, got {counts}")
+    tp, fn, tn, fp = (int(c) for c in counts)
     completeness = float(_safe_div(tp, tp + fn))
     contamination = float(_safe_div(fp, tp + fp))
     return {"tp": tp, "fn": fn, "tn": tn, "fp": fp, "completeness": completeness, "tpr": completeness,

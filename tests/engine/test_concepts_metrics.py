@@ -32,3 +32,16 @@ def test_completeness_efficiency_curve_matches_brute_force_thresholds():
     assert comp[-1] == 1.0 and eff[-1] == pytest.approx(y.mean())
     with pytest.raises(InvalidInput, match="label 2"):
         completeness_efficiency_curve([0, 2], [0.1, 0.2])
+
+
+def test_rates_from_counts_are_the_notes_quasars_and_refuse_bad_counts():
+    import pytest
+
+    from engine.errors import InvalidInput
+    from engine.metrics import rates_from_counts
+
+    r = rates_from_counts(900, 100, 99_000, 1000)
+    assert (r["completeness"], r["fpr"]) == (0.9, 0.01) and round(r["contamination"], 2) == 0.53
+    for bad in ((-1, 0, 0, 0), (1.5, 0, 0, 0), (True, 0, 0, 0)):
+        with pytest.raises(InvalidInput, match="whole numbers ≥ 0"):
+            rates_from_counts(*bad)

@@ -43,3 +43,11 @@ def test_sandbox_alone_on_rosenbrock(qtbot, monkeypatch):
     x, y = view.curves["newton"].getData()
     assert view.key == "rosenbrock" and (x[-1], y[-1]) == pytest.approx((1.0, 1.0), abs=1e-6)
     view.close()
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
+def test_rates_view_alone_opens_on_the_quasars(qtbot, monkeypatch):
+    (view,) = [w for w in _run(monkeypatch, "gui.teaching.rates_view") if type(w).__name__ == "RatesView"]
+    qtbot.addWidget(view)
+    assert view.result["contamination"] == pytest.approx(1000 / 1900) and view.result["fpr"] == pytest.approx(0.01)
+    view.close()
