@@ -1,7 +1,8 @@
 """The window's Teach menu: each teaching view opens in its own window over the current session.
 
 One open view per kind: asking again raises the one already open (re-opened on the current
-session when the old one was closed).
+session when the old one was closed). Time Travel is no window of its own: it shows the timeline
+under the curves, where every training in the main window keeps its checkpoints.
 """
 from __future__ import annotations
 
@@ -66,9 +67,8 @@ def open_rates(win):
 
 
 def open_time_travel(win):
-    from .time_travel_view import from_window
-
-    return _open(win, "time_travel", from_window)
+    """The timeline under the curves: every training in the window keeps checkpoints there."""
+    return win.build_live_views().timeline.focus()
 
 
 ENTRIES = (
@@ -79,7 +79,7 @@ ENTRIES = (
     ("landscape", "Loss &Landscape…", open_landscape,
      "A 2-D slice of the loss around the trained weights, with the optimizer's path projected on it"),
     ("time_travel", "&Time Travel…", open_time_travel,
-     "Record a training's checkpoints, scrub back through them and branch a new run from any of them"),
+     "The timeline under the curves: scrub this run's checkpoints, play them, branch a new run from one"),
     ("sandbox", "&Optimizer Sandbox…", open_sandbox,
      "Watch SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and Newton on classic 2-parameter surfaces"),
     ("rates", "&Rates from Counts…", open_rates,
