@@ -18,8 +18,9 @@ from .builder import build_model
 from .checkpoint import restore_trainer_state, trainer_state
 from .data import make_dataset
 from .device import select_device
-from .diagnostics import EXPLODED_FACTOR, diagnose_history, diagnose_nan
+from .diagnostics import EXPLODED_FACTOR, diagnose_nan
 from .early_stopping import EarlyStopping
+from .epoch_curves import EpochCurves
 from .errors import InvalidInput
 from .graph import last_activation, output_width
 from .events import EpochEnd, Finished, LayerStats, Started, Stats, Step
@@ -103,6 +104,7 @@ class Trainer:
         self._epoch_loss = [0.0, 0]
         self._lr = None
         self._grad_norms: list[float] = []
+        self._curves = EpochCurves()
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -303,7 +305,8 @@ class Trainer:
         self.history.add_epoch(train_loss=train_loss, val_loss=val_loss, train_acc=train_metrics.get("accuracy"),
                                val_acc=val_metrics.get("accuracy"), lr=lr, seconds=dt, metrics=val_metrics)
         self.schedule.observe(self.epoch, val_loss if val_loss is not None else train_loss)
-        diags = tuple(diagnose_history(self.history, epochs_seen=self.epoch, planned=self.training["epochs"]))
+        # the same as diagnostics.diagnose_history, without re-reading the whole history every epoch
+        diags = tuple(self._curves.diagnose(self.history, epochs_seen=self.epoch, planned=self.training["epochs"]))
         return EpochEnd(self.epoch, train_loss, val_loss, train_metrics, val_metrics, lr, dt,
                         self.steps_per_epoch / dt, diags)
 

@@ -59,22 +59,41 @@ def add_steps(history: History, first_step: int, losses, lrs):
     extend_series(history.step_lr, steps, lrs)
 
 
+def _stat_tables(prog):
+    """(offsets, sizes) of the parameter tensors in theta, computed once per program."""
+    tables = getattr(prog, "_stat_tables", None)
+    if tables is None:
+        offs = np.array([e[3] for e in prog.params], dtype=np.int64)
+        sizes = np.array([math.prod(e[4]) for e in prog.params], dtype=np.int64)
+        tables = prog._stat_tables = (offs, sizes, sizes.tolist())
+    return tables
+
+
 def layer_stats(prog, theta, grad: np.ndarray, step: int, epoch: int) -> Stats:
-    """Weight and gradient statistics per parameter tensor, as ``Trainer._stats`` computes them (one kernel call)."""
+    """Weight and gradient statistics per parameter tensor, as ``Trainer._stats`` computes them (one kernel call).
+
+    The counts and edges of every tensor are converted in one numpy call each (a call per tensor
+    was most of the cost of a Stats event on a tiny network).
+    """
     from .step import tensor_stats
 
     bins = History.HIST_BINS
     n = len(prog.params)
-    offs = np.array([e[3] for e in prog.params], dtype=np.int64)
-    sizes = np.array([math.prod(e[4]) for e in prog.params], dtype=np.int64)
+    offs, sizes, size_list = _stat_tables(prog)
     out, counts = np.zeros((n, 5)), np.zeros((n, bins))
     tensor_stats(theta, grad, offs, sizes, bins, HIST_SAMPLE, out, counts)
+    lo, hi = out[:, 2].copy(), out[:, 3].copy()
+    flat = hi <= lo
+    lo[flat] -= 0.5
+    hi[flat] += 0.5
+    # elementwise lo + (hi − lo)·i / bins, in that order: the same floats as Trainer._stats
+    edges = (lo[:, None] + (hi - lo)[:, None] * np.arange(bins + 1) / bins).tolist()
+    all_counts = np.rint(counts).astype(np.int64).tolist()
     layers, total = [], 0.0
-    for (nid, pname, _, _, _), (mean, std, lo, hi, g), c, size in zip(prog.params, out.tolist(), counts, sizes):
+    for (nid, pname, _, _, _), (mean, std, _, _, g), c, e, size in zip(prog.params, out.tolist(), all_counts, edges,
+                                                                       size_list):
         total += g * g
-        if hi <= lo:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = lo + (hi - lo) * np.arange(bins + 1) / bins  # elementwise: the same floats as Trainer._stats
-        layers.append(LayerStats(nid, pname, mean, std, math.sqrt(int(size) * (std * std + mean * mean)), g,
-                                 tuple(np.rint(c).astype(np.int64).tolist()), tuple(edges.tolist())))
+        layers.append(LayerStats(nid, pname, mean, std, math.sqrt(size * (std * std + mean * mean)), g,
+                                 tuple(c), tuple(e)))
     return Stats(step, epoch, tuple(layers), math.sqrt(total))
+

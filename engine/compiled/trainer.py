@@ -34,7 +34,12 @@ from .support import change_reason, supports
 EVAL_ROWS = 1024  # samples per slab of the evaluation buffer
 CHUNK_WORK = 2_000_000  # multiply-adds per chunk: ~1-5 ms, so stop/pause answer at once
 MAX_CHUNK = 2048
-FULL_EVAL_STEPS = 500  # steps between full epoch-end evaluations, at least (see _end_epoch)
+# Full epoch-end evaluations (train/val metrics, diagnoses) at least this many steps apart, and weight
+# statistics no closer than STATS_MIN_STEPS: each costs ~1 ms and ~0.1–0.2 ms of Python that holds the
+# GIL, which side-by-side variants share. At 50–100k steps/s these still come 25–100 times a second,
+# more than the window redraws (≤ 30 Hz); at 500 and 256 they took a third of a tiny net's step time.
+FULL_EVAL_STEPS = 2000
+STATS_MIN_STEPS = 1024
 
 
 class NotCompiled(InvalidInput):
@@ -46,12 +51,12 @@ class CompiledTrainer(Trainer):
     path = "compiled"
 
     def __init__(self, session, *, device: str | None = None, dataset=None, checkpoint=None, dtype=None,
-                 batched: bool = True, metrics_every: int | None = None, stats_min_steps: int = 256):
+                 batched: bool = True, metrics_every: int | None = None, stats_min_steps: int = STATS_MIN_STEPS):
         """As ``Trainer``; ``dtype`` "float32" (default) or "float64"; ``batched`` False yields one ``Step`` per step.
 
         ``metrics_every``: full evaluations (train/val metrics, diagnoses) every this many epochs; the epochs
-        between carry the losses only (see ``_end_epoch``). None: every epoch once epochs have ≥ 500 steps,
-        else often enough for one per ~500 steps. ``stats_min_steps``: weight statistics come every
+        between carry the losses only (see ``_end_epoch``). None: every epoch once epochs have ≥ 2,000 steps,
+        else often enough for one per ~2,000 steps. ``stats_min_steps``: weight statistics come every
         ``stats_every`` steps, but no closer than this (a multiple of ``stats_every``; 1: as on torch).
         """
         reason = supports(session, device, dataset=dataset)
@@ -268,20 +273,25 @@ class CompiledTrainer(Trainer):
         t0 = time.perf_counter()
         n = len(self._np_x["train"])
         reason = "completed"
+        # The Python here runs once per chunk and serialises on the GIL while variants train in
+        # threads (variants.py), so what does not change between chunks is looked up once.
+        spe, every = self.steps_per_epoch, self._stats_interval()
         while self.epoch < self.training["epochs"]:
             if self.batch_in_epoch == 0 or self._perm is None:
                 self._perm = (torch.randperm(n, generator=self.gen) if self.training["shuffle"] else torch.arange(n))
                 t0 = time.perf_counter()
-            while self.batch_in_epoch < self.steps_per_epoch:
-                if self._halted():
-                    return (yield self._finish("stopped", t_start))
+            while self.batch_in_epoch < spe:
+                if self._stop.is_set() or not self._running.is_set():
+                    if self._halted():
+                        return (yield self._finish("stopped", t_start))
                 st = None
                 with self.step_lock:  # a snapshot waits for this chunk, never races it
                     if self._pending:
                         self._apply_pending()
-                        if self.batch_in_epoch >= self.steps_per_epoch:
+                        spe, every = self.steps_per_epoch, self._stats_interval()
+                        if self.batch_in_epoch >= spe:
                             break
-                    k = min(self._chunk, self.steps_per_epoch - self.batch_in_epoch)
+                    k = min(self._chunk, spe - self.batch_in_epoch)
                     if max_steps is not None:
                         k = min(k, max_steps - steps_done)
                     first = self.step + 1
@@ -292,7 +302,6 @@ class CompiledTrainer(Trainer):
                         self._epoch_loss[0] += float(good.sum())
                         self._epoch_loss[1] += len(good)
                         add_steps(self.history, first, good, good_lrs)
-                    every = self._stats_interval()
                     if not bad and self.step // every > (self.step - len(losses)) // every:
                         st = self._stats()  # one per chunk that reached a stats_every boundary
                         self.history.add_stats(st)
@@ -309,7 +318,7 @@ class CompiledTrainer(Trainer):
                         return (yield self._diverged(float("nan"), float(lrs[-1]), t_start))
                     yield st
                 if max_steps is not None and steps_done >= max_steps:
-                    if self.batch_in_epoch < self.steps_per_epoch:
+                    if self.batch_in_epoch < spe:
                         return (yield self._finish("step", t_start))
                     to_epoch_end = True
                     break
@@ -319,13 +328,14 @@ class CompiledTrainer(Trainer):
                 break
             if outcome is not None:
                 return (yield outcome)
+            spe, every = self.steps_per_epoch, self._stats_interval()  # a request applied at the epoch end
         yield self._finish(reason, t_start, test=True)
 
     @property
     def _perm_np(self):
         p = self._perm
         if not isinstance(p, np.ndarray):
-            p = self._perm = p.cpu().numpy().astype(np.int64)
+            p = self._perm = np.ascontiguousarray(p.cpu().numpy(), dtype=np.int64)  # randperm's int64: no copy
         return p
 
     def reset_weights(self, seed: int | None = None):
