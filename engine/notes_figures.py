@@ -47,7 +47,7 @@ class Verdict:
     @property
     def sentence(self) -> str:
         f, d = self.figure, self.decimals
-        ex = f"{self.exact:.{max(d, 4) + 2}f}".rstrip("0")
+        ex = f"{self.exact:.{max(d, 4) + 2}f}".rstrip("0").rstrip(".")
         own = f"; their own figures give {f.own:.{d + 2}f}" if f.own is not None and self.status == "slip" else ""
         tail = f". {f.note}" if f.note and self.status != "matches" else ""
         return {"matches": f"{f.label}: the notes print {f.printed}, exactly {ex} — matches",
@@ -147,7 +147,19 @@ THREE_FOUR_ONE_002 = (
       for k, v in enumerate(("0.648", "0.758", "0.836", "0.881", "0.908", "0.925"), start=1)),
 )
 
+_E9 = math.exp(-9.0)
+LOGISTIC_001 = (  # X = 3, y = 1, W = 3; the notes' ξ₁ = −WᵀX is the node's −z
+    Figure("WᵀX = −ξ₁", "z", "p", (0,), "9", 3.0 * 3.0),
+    Figure("∂L/∂W", "grad", "p.weight", (0, 0), "0.00037018372",
+           # their derivative column, ∂L/∂ξ₅·∂ξ₅/∂ξ₄·∂ξ₄/∂ξ₃·∂ξ₃/∂ξ₂·∂ξ₂/∂ξ₁·∂ξ₁/∂W, with ∂ξ₄/∂ξ₃ = −1/ξ₃² as written
+           (-1.0) * (1 + _E9) * (-1.0 / (1 + _E9) ** 2) * 1.0 * _E9 * (-3.0),
+           "The value column prints ∂ξ₄/∂ξ₃ as (1/(1+e⁻⁹))², dropping the minus of −1/ξ₃² that the formula "
+           "column has, so the product comes out positive: ∂L/∂W = −X·e⁻⁹/(1+e⁻⁹)."),
+)
+
 TABLES = {"xor_worked_example": ("Lecture 000, XOR example", XOR_000),
+          "logistic_derivative_worked_example": ("Lecture 001, logistic derivative at X = 3, y = 1, W = 3",
+                                                 LOGISTIC_001),
           "three_four_one_worked_example": ("Lecture 002, 3-4-1 example", THREE_FOUR_ONE_002)}
 
 

@@ -190,3 +190,23 @@ def test_conv_layers_show_channels_as_heatmaps(qtbot):
     np.testing.assert_allclose(view.inspector.current().grads["c.weight"][:, 0], gW, atol=1e-12)
     view.next()  # the Flatten-free stages: the maps hide again for a flat node
     assert view.stages()[view.stage][0] == "update" and not view.maps.isVisible()
+
+
+def test_logistic_derivative_example_marks_the_notes_sign_slip(qtbot):
+    """Lecture 001 at X = 3, y = 1, W = 3: ∂L/∂W = −X·e⁻⁹/(1 + e⁻⁹); the notes print it positive."""
+    import math
+
+    from gui.teaching.backprop_view import BackpropInspectorView
+
+    view = BackpropInspectorView(load_session(EX / "logistic_derivative_worked_example.json"))
+    qtbot.addWidget(view)
+    for _ in range(len(view.stages()) - 1):  # to the update: the gradient is on screen
+        qtbot.mouseClick(view.next_btn, Qt.LeftButton)
+    want = -3 * math.exp(-9) / (1 + math.exp(-9))
+    assert view.inspector.current().grads["p.weight"][0, 0] == pytest.approx(want, rel=1e-12)
+    notes = {view.notes.item(i).text().split(":")[0]: (view.notes.item(i).data(Qt.UserRole), view.notes.item(i).text())
+             for i in range(1, view.notes.count())}
+    assert notes["WᵀX = −ξ₁"][0] == "matches"
+    status, text = notes["∂L/∂W"]
+    assert status == "slip" and "the notes print 0.00037018372" in text and f"exactly {want:.13f}".rstrip("0") in text
+    assert "dropping the minus" in text
