@@ -40,17 +40,21 @@ def _custom_modules():
             return torch.zeros_like(g), None
 
     class Step(torch.nn.Module):
-        def __init__(self, grad="zero"):
+        """``high`` where z > 0, else ``low``: Heaviside (0/1) or sign (−1/+1)."""
+
+        def __init__(self, grad="zero", low=0.0):
             super().__init__()
-            self.grad = grad
+            self.grad, self.low = grad, float(low)
 
         def forward(self, z):
             if torch.is_grad_enabled() and z.requires_grad:
-                return _StepFn.apply(z, self.grad == "ste")
-            return (z > 0).to(z.dtype)  # plain op: traceable for export
+                out = _StepFn.apply(z, self.grad == "ste")
+            else:
+                out = (z > 0).to(z.dtype)  # plain op: traceable for export
+            return out if self.low == 0.0 else out * (1.0 - self.low) + self.low
 
         def extra_repr(self):
-            return f"grad={self.grad!r}"
+            return f"grad={self.grad!r}" + (f", low={self.low!r}" if self.low else "")
 
     class Maxout(torch.nn.Module):
         def __init__(self, pieces=2):
@@ -94,6 +98,20 @@ def step(grad="zero"):
     grad="ste" is the straight-through estimator: the incoming gradient passes unchanged where |z| ≤ 1 (zero outside).
     """
     return _custom_modules()[0](grad)
+
+
+@ACTIVATIONS.register(
+    "sign",
+    schema=schema(Param("grad", "choice", "zero", choices=("zero", "ste"), doc="gradient used by backpropagation")),
+    group="Threshold",
+)
+def sign(grad="zero"):
+    """Sign, the perceptron's other threshold (lecture 004): −1 for z ≤ 0, else +1 (2·step − 1); zero gradient.
+
+    Like step, grad="zero" backpropagates the true zero gradient and grad="ste" lets the incoming
+    gradient through where |z| ≤ 1, here times 2, the slope of 2·step − 1's straight-through estimate.
+    """
+    return _custom_modules()[0](grad, low=-1.0)
 
 
 @ACTIVATIONS.register("sigmoid", aliases=("logistic",), group="Squashing")
@@ -212,6 +230,8 @@ def _np_table():
     return {
         "identity": lambda z: (z, np.ones_like(z)),
         "step": lambda z, grad: ((z > 0).astype(float), np.zeros_like(z) if grad == "zero" else (abs(z) <= 1).astype(float)),
+        "sign": lambda z, grad: (np.where(z > 0, 1.0, -1.0),
+                                 np.zeros_like(z) if grad == "zero" else 2.0 * (abs(z) <= 1).astype(float)),
         "sigmoid": lambda z: (_sig(z), _sig(z) * (1 - _sig(z))),
         "tanh": lambda z: (np.tanh(z), 1 - np.tanh(z) ** 2),
         "relu": lambda z: (np.maximum(z, 0), (z > 0).astype(float)),

@@ -68,18 +68,18 @@ HELPERS = {
         return flat.to(torch.float32).reshape(x.shape)
 ''',
     "Step": '''class Step(nn.Module):
-    """Heaviside step: 1 where z > 0, else 0. grad="ste" lets the gradient through where |z| <= 1."""
+    """Threshold: 1 where z > 0, else low (0: Heaviside; -1: sign). grad="ste" lets the gradient through where |z| <= 1."""
 
-    def __init__(self, grad="zero"):
+    def __init__(self, grad="zero", low=0.0):
         super().__init__()
-        self.grad = grad
+        self.grad, self.low = grad, low
 
     def forward(self, z):
         out = (z > 0).to(z.dtype)
         if self.grad == "ste" and z.requires_grad:
             passed = z * (z.abs() <= 1).to(z.dtype)
             out = out + (passed - passed.detach())  # adds exactly 0, carries the gradient
-        return out
+        return out if self.low == 0.0 else out * (1.0 - self.low) + self.low
 ''',
     "Maxout": '''class Maxout(nn.Module):
     """Maxout: the largest of each group of `pieces` consecutive features (or channels)."""
@@ -140,7 +140,7 @@ def _act_ctor(module, helpers: set) -> str:
         return _torch_ctor(module)
     if name == "Step":
         helpers.add("Step")
-        return f"Step(grad={module.grad!r})"
+        return f"Step(grad={module.grad!r}, low={module.low!r})"
     if name == "Maxout":
         helpers.add("Maxout")
         return f"Maxout(pieces={module.pieces})"

@@ -29,6 +29,8 @@ ELEMENTWISE = [
     "swish",
     {"type": "step", "params": {"grad": "ste"}},
     {"type": "step", "params": {"grad": "zero"}},
+    {"type": "sign", "params": {"grad": "ste"}},
+    {"type": "sign", "params": {"grad": "zero"}},
 ]
 
 
@@ -82,6 +84,19 @@ def test_step_forward_and_both_gradient_modes():
     v, g = torch_value_and_grad("step", z)  # default: the true (zero) gradient
     assert v.tolist() == [0, 0, 0, 0, 1, 1, 1]
     assert g.tolist() == [0] * 7
+
+
+def test_sign_is_the_perceptrons_minus_one_plus_one_threshold():
+    """Lecture 004: heaviside(z) = 0 for z ≤ 0, else 1; or sign(z): −1 for z ≤ 0, else +1."""
+    z = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+    v, g = torch_value_and_grad({"type": "sign", "params": {"grad": "ste"}}, z)
+    h, hg = torch_value_and_grad({"type": "step", "params": {"grad": "ste"}}, z)
+    assert v.tolist() == [-1, -1, -1, -1, 1, 1, 1] and np.array_equal(v, 2 * h - 1)
+    assert g.tolist() == [0, 2, 2, 2, 2, 2, 0]  # straight through 2·step − 1: twice the step's slope
+    v, g = torch_value_and_grad("sign", z)
+    assert g.tolist() == [0] * 7
+    with torch.no_grad():
+        assert ACTIVATIONS.create("sign")(torch.tensor([[0.0, 3.0]])).tolist() == [[-1.0, 1.0]]
 
 
 def test_step_zero_gradient_keeps_upstream_in_the_graph():
@@ -148,7 +163,7 @@ def test_aliases_and_registry_entries():
     assert ACTIVATIONS.resolve("logistic")[0].name == "sigmoid"
     assert ACTIVATIONS.resolve("silu")[0].name == "swish"
     assert set(ACTIVATIONS.names()) == {
-        "identity", "step", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "softplus", "swish", "maxout", "softmax"
+        "identity", "step", "sign", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "softplus", "swish", "maxout", "softmax"
     }
     for e in ACTIVATIONS.entries():
         assert e.doc and e.doc[0].isupper() and len(e.doc) > 30, e.name

@@ -29,6 +29,7 @@ ZOO_NODES = [
     {"id": "d1", "type": "Dense", "params": {"units": 8, "activation": "maxout", "activation_params": {"pieces": 2}}},
     {"id": "d2", "type": "Dense", "params": {"units": 8, "activation": "step", "activation_params": {"grad": "ste"}}},
     {"id": "act", "type": "Activation", "params": {"activation": "prelu"}},
+    {"id": "sg", "type": "Activation", "params": {"activation": "sign", "activation_params": {"grad": "ste"}}},
     {"id": "add", "type": "Add"},
     {"id": "drop", "type": "Dropout", "params": {"p": 0.5, "mode": "weight_scaling"}},
     {"id": "bn", "type": "BatchNorm"},
@@ -46,7 +47,7 @@ ZOO_NODES = [
     {"id": "out", "type": "Dense", "params": {"units": 3}},
     {"id": "output", "type": "Output"},
 ]
-ZOO_EDGES = [("input", "d1"), ("input", "d2"), ("d1", "act"), ("act", "add"), ("d2", "add"), ("add", "drop"),
+ZOO_EDGES = [("input", "d1"), ("input", "d2"), ("d1", "act"), ("act", "add"), ("d2", "sg"), ("sg", "add"), ("add", "drop"),
              ("drop", "bn"), ("input", "rs"), ("rs", "conv"), ("conv", "pool"), ("pool", "flat"), ("flat", "ln"),
              ("bn", "cat"), ("ln", "cat"), ("cat", "rs1"), ("rs1", "c1"), ("c1", "ap"), ("ap", "f2"),
              ("f2", "drop2"), ("drop2", "out"), ("out", "output")]
@@ -145,7 +146,7 @@ def test_pytorch_source_is_standalone_and_matches(zoo, tmp_path):
     for node in ZOO_NODES:
         assert f"# {node['id']}: {node['type']}" in src  # a comment names each node
     assert "self.d1 = nn.Linear(16, 16, bias=True)" in src and "self.d1_act = Maxout(pieces=2)" in src
-    assert "h_add = h_act + h_d2" in src and "torch.cat([h_bn, h_ln], dim=1)" in src
+    assert "h_add = h_act + h_sg" in src and "Step(grad='ste', low=-1.0)" in src and "torch.cat([h_bn, h_ln], dim=1)" in src
     net = _import(out).load()
     x = torch.randn(5, 16, generator=torch.Generator().manual_seed(3))
     np.testing.assert_allclose(net(x).detach().numpy(), _ref(tr, x), atol=1e-6, rtol=0)
