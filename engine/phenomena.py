@@ -33,7 +33,7 @@ class Sweep:
 
 # Double descent is seen across widths, not in one run: its card starts this sweep (Experiments ▸ Variants).
 # 60 training points: the peak is where the features first span 60 directions (about p = 70, see the card).
-SWEEPS = {"double_descent": Sweep("units", (5, 10, 20, 40, 50, 60, 65, 70, 80, 100, 150, 300, 600, 1200), 3)}
+SWEEPS = {"double_descent": Sweep("units", (5, 10, 20, 40, 50, 60, 65, 70, 80, 100, 150, 300, 600, 1200), 5)}
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Side-by-side variants: one setting, 2–16 values, trained together; overlaid curves and a grid of boundaries.
 
 The classic teaching view ("which learning rate?"): the same network at 0.003, 0.03 and 0.3, watched
-as their losses and decision boundaries diverge. The runs are ``engine.variants.VariantSet``'s (each
+as their losses and decision boundaries diverge. For a number (learning rate, batch size, width) a
+second plot draws each variant's final loss against the value on log scales: the width sweep of
+double descent is read there (its peak at the number of training points, marked). The runs are ``engine.variants.VariantSet``'s (each
 its own generators; small dense networks take the compiled path), driven by a plain thread; the
 view redraws on its own ~30 Hz timer. Finished variants are added to the session's runs.
 """
@@ -18,7 +20,9 @@ from .live import LiveJob
 
 DEFAULT_VALUES = {"lr": "0.003, 0.03, 0.3", "optimizer": "sgd, momentum, adam", "seed": "0, 1, 2, 3",
                   "initializer": "xavier_uniform, he_normal, normal", "batch_size": "1, 10, 50",
-                  "activation": "relu, tanh, sigmoid"}
+                  "activation": "relu, tanh, sigmoid", "units": "4, 16, 64, 256"}
+SWEEP_PLOT = ("lr", "batch_size", "units")  # numbers: final loss against the value (log x) makes sense
+AXIS = {"units": "width p (units of the first hidden layer)"}
 
 
 def parse_values(setting: str, text: str) -> list:
@@ -36,6 +40,9 @@ class VariantsView(QWidget):
         self.curves_data: list = []  # per variant: list of (epoch, train_loss, val_loss)
         self.grids: list = []
         self.extent = None
+        self.levels = None  # regression thumbnails: (lo, hi) from the training targets, the same for every variant
+        self.n_train = None
+        self.sweep_values: list = []  # the values of the variants being trained, in their order
         self._dirty = False
         self.job = LiveJob(self, self._on_items)
         lay = QVBoxLayout(self)
@@ -47,7 +54,7 @@ class VariantsView(QWidget):
         self.values = QLineEdit(DEFAULT_VALUES["lr"])
         self.values.setObjectName("variantValues")
         self.values.setToolTip("2 to 16 values, separated by commas")
-        self.setting.currentIndexChanged.connect(lambda _: self.values.setText(DEFAULT_VALUES[self.setting.currentData()]))
+        self.setting.currentIndexChanged.connect(self._setting_changed)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 100_000)
         self.epochs.setValue(30)
@@ -74,12 +81,27 @@ class VariantsView(QWidget):
         self.status = QLabel("Pick a setting and its values, then Train variants.")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+        import pyqtgraph as pg
+        from PySide6.QtCore import Qt
+
         from gui.plots import layout_widget, legend_above, plot_widget
 
         self.plot = plot_widget(x="epoch", y="loss")
         self.legend = legend_above(self.plot, columns=4)
         self.plot.setMinimumHeight(160)
-        lay.addWidget(self.plot, 2)
+        plots = QHBoxLayout()
+        plots.addWidget(self.plot, 3)
+        self.sweep_plot = plot_widget(x=LABELS["lr"], y="final loss (log)")
+        self.sweep_plot.setObjectName("variantSweepPlot")
+        self.sweep_plot.getPlotItem().setLogMode(x=True, y=True)
+        self.sweep_curve = self.sweep_plot.plot([], [], pen=pg.mkPen("#0877bd", width=2), symbol="o", symbolSize=6,
+                                                symbolBrush="#0877bd", symbolPen=None)
+        self.n_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1.5, style=Qt.DashLine),
+                                      label="n", labelOpts={"position": 0.08, "color": "#d62728"})
+        self.n_line.setVisible(False)
+        self.sweep_plot.addItem(self.n_line)
+        plots.addWidget(self.sweep_plot, 2)
+        lay.addLayout(plots, 2)
         self.grid_widget = layout_widget()
         self.grid_widget.setObjectName("variantBoundaries")
         self.grid_widget.setMinimumHeight(160)
@@ -88,6 +110,20 @@ class VariantsView(QWidget):
         self.images: list = []
         self.titles: list = []
         self.redraw_timer_frames = 0
+        self._setting_changed()
+
+    def _setting_changed(self, *_):
+        setting = self.setting.currentData()
+        self.values.setText(DEFAULT_VALUES[setting])
+        self.sweep_plot.setVisible(setting in SWEEP_PLOT)
+        self.sweep_plot.getPlotItem().setLabel("bottom", AXIS.get(setting, LABELS[setting]) + " (log)")
+
+    def configure(self, setting: str, values: str, epochs: int | None = None):
+        """Fill the form (a phenomenon card's one-click sweep): the setting, its values, the epochs."""
+        self.setting.setCurrentIndex(SETTINGS.index(setting))
+        self.values.setText(values)
+        if epochs is not None:
+            self.epochs.setValue(int(epochs))
 
     # -- running ---------------------------------------------------------------------------------
     def start(self):
@@ -104,7 +140,8 @@ class VariantsView(QWidget):
         self.vs = vs
         self.curves_data = [[] for _ in vs.runs]
         self.grids = [None] * len(vs.runs)
-        self.extent = None
+        self.extent = self.levels = self.n_train = None
+        self.sweep_values = list(values)
         self._build_items(vs.labels)
         epochs = self.epochs.value()
         self.start_button.setEnabled(False)
@@ -131,6 +168,7 @@ class VariantsView(QWidget):
                 if extent is None:
                     extent = data_extent(vs.runs[i])
                     put(("extent", extent))
+                    put(("data", *_data_facts(vs.runs[i])))
                 put(("epoch", i, ev.epoch, ev.train_loss, ev.val_loss))
                 grid = boundary_grid(vs.runs[i], extent) if extent is not None else None
                 if grid is not None:
@@ -161,6 +199,8 @@ class VariantsView(QWidget):
                 self.grids[item[1]] = item[2]
             elif kind == "extent":
                 self.extent = item[1]
+            elif kind == "data":
+                self.n_train, self.levels = item[1], item[2]
             elif kind == "variant_failed":
                 self.titles[item[1]].setText(f"{self.vs.labels[item[1]]}: failed", color="#b00020")
                 self.status.setText(f"{self.vs.labels[item[1]]} failed: {item[2]}")
@@ -185,6 +225,10 @@ class VariantsView(QWidget):
         text = f"Done: {len(done)} of {len(self.vs.runs)} variants trained"
         if best is not None:
             text += f"; lowest final loss: {self.vs.labels[best]}"
+            worst = max(done, key=lambda i: self.curves_data[i][-1][k])
+            low, high = self.curves_data[best][-1][k], self.curves_data[worst][-1][k]
+            if self.vs.setting in SWEEP_PLOT and low > 0 and high >= 10 * low:
+                text += f", highest: {self.vs.labels[worst]} ({high / low:,.0f}× the lowest)"
         self.status.setText(text + (" (added to the Runs panel)" if self.book is not None and done else ""))
 
     def _mark(self, *_):
@@ -207,7 +251,8 @@ class VariantsView(QWidget):
             self.legend.addItem(c, label)
         self.grid_widget.clear()
         self.images, self.titles = [], []
-        cols = int(np.ceil(np.sqrt(len(labels))))
+        aspect = max(self.grid_widget.width(), 1) / max(self.grid_widget.height(), 1)  # wide: more columns
+        cols = max(1, min(len(labels), int(np.ceil(np.sqrt(len(labels) * min(max(aspect, 1.0), 4.0))))))
         for k, label in enumerate(labels):
             r, col = divmod(k, cols)
             cell = self.grid_widget.addLayout(row=r, col=col)
@@ -232,13 +277,52 @@ class VariantsView(QWidget):
         self.plot.getPlotItem().setLabel("left", self.curve_key.currentText())
         from PySide6.QtCore import QRectF
 
+        self._redraw_sweep(col)
         for img, grid in zip(self.images, self.grids):
             if grid is not None:
-                task_multi = grid.max() > 1.0
-                img.setImage(grid, autoLevels=task_multi)
+                if self.levels is not None:  # regression: one colour scale for all, so wild fits stand out
+                    img.setImage(grid, autoLevels=False, levels=self.levels)
+                else:
+                    img.setImage(grid, autoLevels=grid.max() > 1.0)
                 if self.extent is not None:
                     x0, x1, y0, y1 = self.extent
-                    img.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+                    rect = QRectF(x0, y0, x1 - x0, y1 - y0)
+                    if img.boundingRect() != rect or img.mapRectToParent(img.boundingRect()) != rect:
+                        img.setRect(rect)
+                        img.getViewBox().setRange(rect, padding=0)  # else the box keeps the 40-pixel first range
+
+    def sweep_points(self, col: int | None = None) -> list:
+        """``[(value, last loss)]`` of every variant with an epoch, sorted by value (what the sweep plot draws)."""
+        col = self.curve_key.currentData() if col is None else col
+        if self.vs is None or self.vs.setting not in SWEEP_PLOT:
+            return []
+        pts = [(float(v), data[-1][col]) for v, data in zip(self.sweep_values, self.curves_data) if data]
+        return sorted(p for p in pts if np.isfinite(p[1]))
+
+    def _redraw_sweep(self, col):
+        pts = [(x, max(y, 1e-12)) for x, y in self.sweep_points(col) if x > 0]
+        arr = np.asarray(pts, dtype=float).reshape(-1, 2)
+        self.sweep_curve.setData(arr[:, 0], arr[:, 1])
+        if len(arr):  # decades only: pyqtgraph's log axis labels every minor tick when there is room
+            lo, hi = np.floor(np.log10(arr[:, 0].min())), np.ceil(np.log10(arr[:, 0].max()))
+            ticks = [(k, f"{10.0 ** k:g}") for k in np.arange(lo, hi + 1)]
+            self.sweep_plot.getPlotItem().getAxis("bottom").setTicks([ticks, []])
+        self.sweep_plot.getPlotItem().setLabel("left", f"final {self.curve_key.currentText().lower()} (log)")
+        show_n = self.vs is not None and self.vs.setting == "units" and self.n_train
+        if show_n:
+            self.n_line.setValue(np.log10(self.n_train))
+            self.n_line.label.setFormat(f"n = {self.n_train}")
+        self.n_line.setVisible(bool(show_n))
+
+
+def _data_facts(run):
+    """(training points, colour levels for regression thumbnails or None): what every variant shares."""
+    d = run.data
+    levels = None
+    if d.task == "regression":
+        m = float(np.max(np.abs(d.y_train))) if len(d.y_train) else 1.0
+        levels = (-max(m, 1e-6), max(m, 1e-6))
+    return len(d.x_train), levels
 
 
 if __name__ == "__main__":  # python -m gui.experiments.variants_view: three learning rates on the circle
