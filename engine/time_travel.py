@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +31,26 @@ class Checkpoint:
     nbytes: int = field(default=0)
 
 
+def _copy_optimizer_state(sd: dict) -> dict:
+    """An independent copy of an optimizer ``state_dict()``: tensors cloned, lists copied (no deepcopy: it is
+    the slow part of a checkpoint). Hyperparameters are numbers or tuples, immutable; nested lists are copied."""
+    import torch
+
+    def value(v):
+        if torch.is_tensor(v):
+            return v.detach().clone()
+        if isinstance(v, list):
+            return [value(x) for x in v]
+        if isinstance(v, dict):
+            return {k: value(x) for k, x in v.items()}
+        return v
+
+    state = {k: {n: value(t) for n, t in st.items()} for k, st in sd.get("state", {}).items()}
+    groups = [{k: (list(v) if k == "params" else value(v) if isinstance(v, (list, dict)) else v) for k, v in g.items()}
+              for g in sd.get("param_groups", [])]
+    return {"state": state, "param_groups": groups}
+
+
 def _state_bytes(state) -> int:
     import torch
 
@@ -44,19 +65,30 @@ def _state_bytes(state) -> int:
 class Recorder:
     """Keep checkpoints of a run within ``budget_bytes``: steps 1..``dense`` each, then every ×``growth``."""
 
-    def __init__(self, budget_bytes: int = 64 * 2 ** 20, dense: int = 20, growth: float = 1.25):
+    def __init__(self, budget_bytes: int = 64 * 2 ** 20, dense: int = 20, growth: float = 1.25,
+                 max_share: float = 0.03):
         if not (isinstance(budget_bytes, int) and budget_bytes > 0):
             raise InvalidInput(f"the checkpoint budget must be a whole number of bytes > 0, got {budget_bytes!r}")
         if not (isinstance(dense, int) and dense >= 0) or not (isinstance(growth, (int, float)) and growth > 1):
             raise InvalidInput("dense must be ≥ 0 and growth > 1")
         self.budget, self.dense, self.growth = budget_bytes, dense, float(growth)
+        self.max_share = float(max_share)  # of the training's time that epoch-end checkpoints may take
+        self.skipped_epoch_ends = 0
         self.checkpoints: list[Checkpoint] = []
         self.note: str | None = None  # why recording stopped (a checkpoint larger than the budget)
+        self._counted, self._bytes = None, 0  # the list ``_bytes`` was counted for, and its total
+        self._layout = None  # (model, where its tensors are) for ``_tensors``
         self._next_log = float(max(dense, 1)) * self.growth
 
     @property
     def nbytes(self) -> int:
         return sum(c.nbytes for c in self.checkpoints)
+
+    def _total(self) -> int:
+        """``nbytes`` without a sum over every checkpoint each time one is taken."""
+        if self._counted is not self.checkpoints:  # the list was replaced (thinned, loaded, seeded)
+            self._counted, self._bytes = self.checkpoints, self.nbytes
+        return self._bytes
 
     def wants(self, step: int) -> bool:
         """Dense early, then log-spaced: 1..dense, then ≈ dense·growthᵏ."""
@@ -68,29 +100,64 @@ class Recorder:
             return True
         return False
 
+    def wants_range(self, first: int, last: int) -> bool:
+        """Whether any of the steps ``first..last`` is wanted (one compiled chunk), without asking step by step."""
+        if last < first:
+            return False
+        hit = first <= self.dense or last >= self._next_log
+        while self._next_log <= last:
+            self._next_log = max(self._next_log * self.growth, self._next_log + 1)
+        return hit
+
     def record(self, run, *, epoch_end: bool = False) -> Checkpoint:
-        """Copy the run's weights and optimizer state now (between two steps, under its snapshot)."""
+        """Copy the run's weights and optimizer state now (between two steps, under its snapshot).
+
+        Cheap on purpose (it runs on the training thread, ~every epoch end): the tensors to copy are
+        found once per model, the optimizer state is copied tensor by tensor instead of deep-copied.
+        """
         with run.snapshot() as tr:
+            step, epoch = tr.step, tr.epoch
+            last = self.checkpoints[-1] if self.checkpoints else None
+            if last is not None and last.step == step:  # an epoch end right after its last step
+                last.epoch_end |= epoch_end
+                last.epoch = epoch
+                return last
             if hasattr(tr, "_opt_code"):  # the compiled path keeps its optimizer slots outside torch
                 from .compiled.optstate import export_optimizer_state
                 export_optimizer_state(tr)
-            weights = {k: v.detach().cpu().numpy().copy() for k, v in tr.model.state_dict().items()}
-            opt = copy.deepcopy(tr.optimizer.state_dict())
-            step, epoch = tr.step, tr.epoch
-        if self.checkpoints and self.checkpoints[-1].step == step:  # an epoch end right after its last step
-            self.checkpoints[-1].epoch_end |= epoch_end
-            self.checkpoints[-1].epoch = epoch
-            return self.checkpoints[-1]
+            weights = {k: v.detach().cpu().numpy().copy() for k, v in self._tensors(tr.model)}
+            opt = _copy_optimizer_state(tr.optimizer.state_dict())
         cp = Checkpoint(step, epoch, weights, opt, epoch_end,
                         sum(a.nbytes for a in weights.values()) + _state_bytes(opt))
         if cp.nbytes > self.budget:
             raise InvalidInput(f"one checkpoint takes {cp.nbytes:,} bytes, more than the budget of {self.budget:,}")
+        total = self._total()
         self.checkpoints.append(cp)
+        self._bytes = total + cp.nbytes
         self._thin()
         return cp
 
+    def _tensors(self, model):
+        """``(state_dict key, tensor)`` now: parameters (kept as objects, so a re-pointed ``.data`` is seen)
+        and persistent buffers (looked up afresh, in case one was reassigned), in state_dict order."""
+        cached = self._layout
+        if cached is None or cached[0] is not model:
+            layout = []
+            for prefix, mod in model.named_modules():
+                pre = f"{prefix}." if prefix else ""
+                params = [(pre + n, p) for n, p in mod._parameters.items() if p is not None]
+                bufs = [n for n in mod._buffers if n not in mod._non_persistent_buffers_set]
+                if params or bufs:
+                    layout.append((pre, mod, params, bufs))
+            cached = self._layout = (model, layout)
+        out = []
+        for pre, mod, params, bufs in cached[1]:
+            out += params
+            out += [(pre + n, mod._buffers[n]) for n in bufs if mod._buffers.get(n) is not None]
+        return out
+
     def _thin(self):
-        while self.nbytes > self.budget and len(self.checkpoints) > 2:
+        while self._total() > self.budget and len(self.checkpoints) > 2:
             old = self.checkpoints[1: max(2, len(self.checkpoints) // 2)]
             drop = [c for c in old[::2] if not c.epoch_end] or old[::2]
             ids = {id(c) for c in drop}
@@ -99,18 +166,33 @@ class Recorder:
     def watch(self, run, events):
         """Pass ``events`` (from ``run.events(...)``) through, recording at the chosen steps and epoch ends.
 
-        A network whose one checkpoint is larger than the budget trains on unrecorded: ``note`` says why.
+        Epoch ends are skipped while their checkpoints have taken more than ``max_share`` of the time since
+        the watch began (only very short epochs get there, e.g. a tiny net on the compiled path, whose epoch
+        takes ~0.1 ms; the count is in ``skipped_epoch_ends``); the last step is always kept. A network whose one checkpoint is larger
+        than the budget trains on unrecorded: ``note`` says why.
         """
+        from .events import Finished
+
+        t0, spent = time.perf_counter(), 0.0  # spent: on epoch-end checkpoints (the others are few)
         for ev in events:
             if self.note is None:
                 try:
-                    if isinstance(ev, Step) and self.wants(ev.step):
-                        self.record(run)
+                    if isinstance(ev, Step):
+                        if self.wants(ev.step):
+                            self.record(run)
                     elif isinstance(ev, Steps):  # a compiled chunk: one checkpoint at its end if any step is wanted
-                        if any([self.wants(k) for k in range(ev.first_step, ev.first_step + len(ev))]):
+                        if self.wants_range(ev.first_step, ev.first_step + len(ev) - 1):
                             self.record(run)
                     elif isinstance(ev, EpochEnd):
-                        self.record(run, epoch_end=True)
+                        t = time.perf_counter()
+                        if spent <= self.max_share * (t - t0):
+                            self.record(run, epoch_end=True)
+                            spent += time.perf_counter() - t
+                        else:
+                            self.skipped_epoch_ends += 1
+                    elif isinstance(ev, Finished) and run.trainer is not None:
+                        if not self.checkpoints or self.checkpoints[-1].step != run.step:
+                            self.record(run)  # the present, wherever the training stopped
                 except InvalidInput as e:
                     self.note = f"No checkpoints kept: {e}"
             yield ev

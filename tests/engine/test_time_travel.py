@@ -28,7 +28,7 @@ def test_steps_are_dense_early_then_log_spaced():
 def test_recording_respects_the_budget_keeps_ends_and_thins_the_old_half():
     run = Run(_session(epochs=8), path="torch")
     one = sum(v.nbytes for v in run.weights().values())
-    rec = Recorder(budget_bytes=12 * 3 * one, dense=3, growth=1.5)  # room for ~12 checkpoints with momentum state
+    rec = Recorder(budget_bytes=12 * 3 * one, dense=3, growth=1.5, max_share=1.0)  # room for ~12 with momentum state
     for _ in rec.watch(run, run.events()):
         pass
     cps = rec.checkpoints
@@ -70,3 +70,25 @@ def test_branch_with_a_changed_lr_differs_and_keeps_the_new_lr():
         branch(a.session, cp, colour="red")
     with pytest.raises(InvalidInput, match="budget"):
         Recorder(budget_bytes=0)
+
+
+def test_epoch_ends_give_way_when_they_would_slow_the_training():
+    """Epoch-end checkpoints may take at most ``max_share`` of the training's time; steps and the end stay."""
+    run = Run(_session(epochs=8), path="torch")
+    none = Recorder(dense=2, growth=2.0, max_share=0.0)
+    for _ in none.watch(run, run.events()):
+        pass
+    # the first epoch end is free (nothing spent yet), the other 7 are skipped; the last step is kept anyway
+    assert none.skipped_epoch_ends == 7 and [c.step for c in none.checkpoints] == [1, 2, 4, 8, 16, 32]
+    assert [c.epoch_end for c in none.checkpoints] == [False, False, True, False, False, False]
+    every = Recorder(dense=2, growth=2.0, max_share=1.0)
+    run = Run(_session(epochs=8), path="torch")
+    for _ in every.watch(run, run.events()):
+        pass
+    assert every.skipped_epoch_ends == 0 and sum(c.epoch_end for c in every.checkpoints) == 8
+    # a chunk is wanted exactly when one of its steps would be, asked one by one
+    one = Recorder(dense=5, growth=2.0)
+    wanted = {s for s in range(1, 400) if one.wants(s)}  # 1..5, 10, 20, 40, 80, 160, 320
+    chunks = Recorder(dense=5, growth=2.0)
+    for a in range(1, 400, 7):
+        assert chunks.wants_range(a, a + 6) == bool(wanted & set(range(a, a + 7))), a

@@ -3,6 +3,7 @@ the whole window to a checkpoint (numbers checked against independent computatio
 Branch from here starts a new run from one."""
 from __future__ import annotations
 
+import math
 import zipfile
 
 import numpy as np
@@ -21,7 +22,7 @@ def _session(epochs=12, lr=0.3):
                              {"id": "h", "type": "Dense", "params": {"units": H, "activation": "tanh"}},
                              {"id": "h2", "type": "Dense", "params": {"units": 4, "activation": "tanh"}},
                              {"id": "o", "type": "Dense", "params": {"units": 1}}]},
-        "dataset": {"type": "circle", "params": {"n": 60, "noise": 0.1}},
+        "dataset": {"type": "circle", "params": {"n": 160, "noise": 0.1}},
         "loss": "bce_logits", "optimizer": {"type": "sgd", "params": {"lr": lr}},
         "training": {"epochs": epochs, "batch_size": 10}})
 
@@ -71,8 +72,10 @@ def test_every_training_keeps_checkpoints_dense_early_sparse_late(trained):
     logs = [s for s in steps[20:] if s % spe]  # between epoch ends: log-spaced, ever wider
     gaps = np.diff([20] + logs)
     assert len(logs) >= 2 and all(g > 1 for g in gaps) and all(np.diff(gaps) >= -1)
-    # exactly: steps 1..20, then ×1.25 (25, 31.25 → 32, 39.06 → 40, 48.8 → 49), and the 12 epoch ends
-    assert spe == 5 and steps == sorted(set(range(1, 21)) | {25, 32, 40, 49} | {5 * e for e in range(1, 13)})
+    # exactly: steps 1..20, then the first step at or past 20·1.25ᵏ (25, 32, 40, 49, 62, ...), and the 12 epoch ends
+    logs = {math.ceil(20 * 1.25 ** k) for k in range(1, 40) if 20 * 1.25 ** k <= tr.step}
+    assert steps == sorted(set(range(1, 21)) | logs | {spe * e for e in range(1, 13)})
+    assert c.recorder.skipped_epoch_ends == 0
     assert c.recorder.nbytes <= c.checkpoint_budget
     assert trained.live.timeline.bar.slider.maximum() == len(steps) - 1 and trained.live.timeline.bar.slider.isEnabled()
 
