@@ -19,7 +19,6 @@ MIN_VALUES, MAX_VALUES = 2, 16
 SETTINGS = ("lr", "optimizer", "initializer", "seed", "batch_size", "activation", "units")
 LABELS = {"lr": "learning rate", "optimizer": "optimizer", "initializer": "initializer", "seed": "seed",
           "batch_size": "batch size", "activation": "activation", "units": "width (first hidden layer's units)"}
-NUMERIC = ("lr", "seed", "batch_size", "units")  # settings whose final losses can be plotted against the value
 GRID = 40  # boundary thumbnails: GRID × GRID predictions per variant
 
 
