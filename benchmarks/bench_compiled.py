@@ -21,6 +21,7 @@ Targets (issue 11): compiled ≥ 30× the plain torch loop and ≥ 3.5× the num
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -182,6 +183,7 @@ def main():
     rates = {"compiled": [], "compiled kernel only": [], "plain torch": [], "numpy": [], "16 variants": [],
              "16 variants (before)": []}
     cores = {"16 variants": [], "16 variants (before)": []}
+    print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     for _ in range(args.rounds):
         r, tr = compiled_rate(session, data, args.seconds)
         rates["compiled"].append(r)
@@ -195,7 +197,11 @@ def main():
     med = {k: statistics.median(v) for k, v in rates.items()}
     for k, v in med.items():
         busy = f"  ({statistics.median(cores[k]):.2f} cores busy)" if k in cores else ""
-        print(f"{k:22s} {v:10,.0f} {'model-' if 'variants' in k else ''}steps/s{busy}")
+        spread = f"{min(rates[k]):,.0f}–{max(rates[k]):,.0f}"
+        print(f"{k:22s} {v:10,.0f} {'model-' if 'variants' in k else ''}steps/s  (range {spread}){busy}")
+    ratios = [a / b for a, b in zip(rates["16 variants"], rates["plain torch"])]
+    print(f"16 variants / plain torch per round: {', '.join(f'{r:.1f}x' for r in ratios)}")
+    print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     ok = True
     for base, target in TARGETS.items():
         ratio = med["compiled"] / med[base]

@@ -23,7 +23,7 @@ from .early_stopping import EarlyStopping
 from .epoch_curves import EpochCurves
 from .errors import InvalidInput
 from .graph import last_activation, output_width
-from .events import EpochEnd, Finished, LayerStats, Started, Stats, Step
+from .events import EpochEnd, Finished, Started, Stats, Step
 from .history import History
 from .live_changes import apply_live_changes, check_live_changes
 from .losses import LOSSES, check_pairing
@@ -33,10 +33,10 @@ from .regularizers import regularizers_from
 from .schedules import SCHEDULES
 from .second_order import bind_batch
 from .session import Session
+from .weight_stats import cpu_stats_kernel, layer_stats
 
 EVAL_CHUNK = 4096
 TRAIN_EVAL_LIMIT = 1024  # training metrics are measured on a fixed subset this large
-HIST_SAMPLE = 16384  # weights histogrammed per tensor, at most
 
 
 class Trainer:
@@ -105,6 +105,7 @@ class Trainer:
         self._lr = None
         self._grad_norms: list[float] = []
         self._curves = EpochCurves()
+        self._stats_kernel = None  # resolved at the first statistics (see _stats)
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -239,29 +240,11 @@ class Trainer:
         self.step += 1
         return loss.item(), lr
 
-    @torch.no_grad()
     def _stats(self) -> Stats:
-        """Weight and gradient statistics; one host read per parameter keeps tiny nets fast."""
-        layers, total, bins = [], 0.0, History.HIST_BINS
-        zero = torch.zeros((), device=self.device)
-        for nid, pname, p in self._stat_params:
-            w = p.detach().reshape(-1).float()
-            std, mean = torch.std_mean(w, correction=0)
-            lo, hi = torch.aminmax(w)
-            g = p.grad.detach().float().norm() if p.grad is not None else zero
-            mean, std, lo, hi, g = torch.stack([mean, std, lo, hi, g]).tolist()
-            total += g * g
-            if hi <= lo:
-                lo, hi = lo - 0.5, hi + 0.5
-            # A histogram's shape needs no more than a strided sample of a big tensor (deterministic).
-            stride = -(-w.numel() // HIST_SAMPLE)
-            counts = torch.histc(w[::stride], bins=bins, min=lo, max=hi).tolist()
-            if stride > 1:
-                counts = [c * w.numel() / (-(-w.numel() // stride)) for c in counts]
-            layers.append(LayerStats(nid, pname, mean, std, math.sqrt(w.numel() * (std * std + mean * mean)), g,
-                                     tuple(int(round(c)) for c in counts),
-                                     tuple(lo + (hi - lo) * i / bins for i in range(bins + 1))))
-        st = Stats(self.step, self.epoch, tuple(layers), math.sqrt(total))
+        """Weight and gradient statistics per parameter (``engine.weight_stats``: why it is fast)."""
+        if self._stats_kernel is None:
+            self._stats_kernel = cpu_stats_kernel(self.device)
+        st = layer_stats(self._stat_params, self.step, self.epoch, self._stats_kernel)
         self._grad_norms.append(st.grad_norm)
         return st
 
