@@ -1,4 +1,4 @@
-"""The Analyze window: Evaluation, Explanations, Learning curve, Sanity checks and Curvature as tabs, opened from the
+"""The Analyze window: Evaluation, Explanations, Surrogate tree, Learning curve, Sanity checks and Curvature as tabs, opened from the
 Analyze menu (non-modal, beside the main window, so training goes on and its plots stay visible).
 
 ``run_provider()`` gives the run that trained the document's current network (or None) and
@@ -16,8 +16,12 @@ from .evaluation_view import EvaluationView
 from .explain_view import ExplainView
 from .learning_curve_view import LearningCurveView
 from .sanity_view import SanityView
+from .surrogate_view import SurrogateView
 
-PAGES = ("evaluation", "explain", "learning_curve", "sanity", "curvature")
+PAGES = ("evaluation", "explain", "surrogate", "learning_curve", "sanity", "curvature")
+# these follow the current weights (recomputed on opening and when a training stops); the learning curve and
+# the sanity checks train fresh networks (slower): they start on first opening and then wait for their button
+FOLLOW_WEIGHTS = ("evaluation", "explain", "surrogate", "curvature")
 
 
 class AnalysisWindow(QWidget):
@@ -32,6 +36,7 @@ class AnalysisWindow(QWidget):
         self.views = {
             "evaluation": EvaluationView(run_provider),
             "explain": ExplainView(run_provider),
+            "surrogate": SurrogateView(run_provider),
             "learning_curve": LearningCurveView(run_provider, session_provider=session_provider),
             "sanity": SanityView(run_provider, session_provider=session_provider),
             "curvature": CurvatureView(run_provider),
@@ -57,17 +62,16 @@ class AnalysisWindow(QWidget):
             self.show()
         self.raise_()
         self.activateWindow()
-        # evaluation and explanations follow the current weights; the learning curve and the sanity checks
-        # (fresh networks, slower) start on first opening and then wait for their button
-        if compute and not view.runner.busy and (name in ("evaluation", "explain", "curvature") or view.result is None):
+        if compute and not view.runner.busy and (name in FOLLOW_WEIGHTS or view.result is None):
             view.compute()
         return view
 
     def training_finished(self, *_):
         """A training stopped: a shown evaluation or explanation is recomputed for the new weights."""
         view = self.current_view()
-        if self.isVisible() and view is not None and view.result is not None and view in (
-                self.views["evaluation"], self.views["explain"], self.views["curvature"]) and not view.runner.busy:
+        following = [self.views[k] for k in FOLLOW_WEIGHTS]
+        if self.isVisible() and view is not None and view.result is not None and view in following \
+                and not view.runner.busy:
             view.compute()
 
     def current_view(self):

@@ -37,7 +37,8 @@ def train_in(win, qtbot):
 def test_analyze_menu_opens_the_views_on_the_trained_run(live_windows, qtbot):
     win = live_windows(circle_session(), strict=True)
     names = [a.text().replace("&", "") for a in win.analyze_menu.actions() if a.text()]
-    assert names[:4] == ["Evaluation…", "Explanations…", "Learning Curve…", "Sanity Checks…"]
+    assert names[:6] == ["Evaluation…", "Explanations…", "Surrogate Tree…", "Learning Curve…", "Sanity Checks…",
+                         "Curvature (Hessian)…"]
     assert "Import Layers from .nnp…" in names
     # before training: the view says what to do
     win.actions_by_name["analyze_evaluate"].trigger()
@@ -188,3 +189,30 @@ def test_curvature_page_shows_the_hessian_of_the_trained_run(live_windows, qtbot
     v = c.eigenvectors[:, -1]
     assert ys[0] == pytest.approx(float(loss_of(flat0 - 0.5 * torch.as_tensor(v))), rel=1e-9)
     assert view.verdict.text().startswith("‖∇L‖ = ")
+
+
+def test_surrogate_tree_page_fits_trees_to_the_networks_predictions(live_windows, qtbot):
+    """Analyze ▸ Surrogate Tree: bars = each depth's impurity-decrease importance, legend = fidelity (R²)."""
+    import numpy as np
+
+    from engine.surrogate import fit_tree
+
+    win = live_windows(circle_session(epochs=2), strict=True)
+    run = train_in(win, qtbot)
+    view = win.analysis_window().views["surrogate"]
+    view.depth_a.setValue(2)
+    view.depth_b.setValue(5)
+    with qtbot.waitSignal(view.computed, timeout=60000):
+        win.actions_by_name["analyze_surrogate"].trigger()
+    x = run.data.raw_x("train")
+    p = run.predict(x)[:, 0]
+    for bar, depth, t in zip(view.bars, (2, 5), view.result["trees"]):
+        independent = fit_tree(x, p, max_depth=depth)  # the same CART on the network's P(class 1)
+        np.testing.assert_allclose(bar.opts["height"], independent.importances, rtol=1e-6, atol=1e-9)
+        pred = independent.predict(x)[:, 0]
+        r2 = 1 - ((p - pred) ** 2).sum() / ((p - p.mean()) ** 2).sum()
+        assert t["fidelity"] == pytest.approx(r2, rel=1e-5)
+    assert view.result["trees"][1]["fidelity"] > view.result["trees"][0]["fidelity"]
+    text = view.rules.toPlainText()
+    assert text.startswith("depth-2 tree on P(class 1) (train, n = ") and "≤" in text
+    assert "Fidelity is the R² to the network's outputs" in view.reading.text()
