@@ -1,4 +1,5 @@
-"""File ▸ Export: the model in five formats, the training history and the dataset as CSV, the current plot.
+"""File ▸ Export: the model in five formats, the training history and the dataset as CSV, a TensorBoard log
+(``gui.export_tensorboard``), the current plot.
 
 Model exports go through ``engine.export.export_session`` with the live
 trainer when it trained the open network (read under ``snapshot()``, so no step
@@ -60,6 +61,9 @@ class ExportMenu:
         a.setObjectName("action_export_dataset")
         a.setStatusTip("The data points (before scaling and feature expansion), their split and target")
         a.triggered.connect(lambda _=False: self.export_dataset())
+        from .export_tensorboard import TensorBoardExport
+
+        self.tensorboard = TensorBoardExport(win, self.menu)  # File ▸ Export ▸ TensorBoard Log…
         self.menu.aboutToShow.connect(self.arrange)
 
     # -- dialogs (replaced in tests) ----------------------------------------------
