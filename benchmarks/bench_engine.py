@@ -2,14 +2,15 @@
 
 Prints steps/s for both and their ratio, for a TF-Playground-sized task
 (2-8-8-1 tanh, 500 points, batch 10, SGD) and a 784-256-128-10 MLP (batch 128,
-Adam). Runs alternate A/B several times and report medians, because these
-machines are noisy. The engine runs as the command line runs it: the thread
+Adam). Runs alternate A/B several times and report the median of the per-round ratios (each
+pair ran back to back, on the same machine load), because these machines are noisy. The
+engine runs as the command line runs it: the thread
 policy of ``engine.device.apply_thread_policy(headless=True)`` (one thread for
 tiny nets, every core for large ones). Targets: tiny >= 0.7 of the plain loop at
 the same thread count; MLP >= 0.95 of it, and >= 0.9 of a plain loop on every core.
 (The compiled path for tiny nets is ``bench_compiled.py``.)
 
-    .venv/bin/python benchmarks/bench_engine.py [--seconds 2] [--rounds 5]
+    .venv/bin/python benchmarks/bench_engine.py [--seconds 1.5] [--rounds 7] [--only tiny|mlp]
 """
 from __future__ import annotations
 
@@ -114,20 +115,21 @@ def plain_rate(data, hidden, act, classes, bs, opt, seconds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=2.0, help="per measurement")
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=1.5, help="per measurement")
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--only", choices=("tiny", "mlp"))
     args = ap.parse_args()
     import os
 
     targets = {"tiny": 0.7, "mlp": 0.95}
     cores = os.cpu_count() or 1
+    print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {cores} cores")
     for kind in ("tiny", "mlp"):
         if args.only and kind != args.only:
             continue
         session, data, hidden, act, classes, bs, opt = make_case(kind)
         eng, base, every = [], [], []
-        for _ in range(args.rounds):
+        for _ in range(args.rounds):  # engine and plain loop back to back: each pair saw the same machine
             r, threads = engine_rate(session, data, args.seconds)
             eng.append(r)
             base.append(plain_rate(data, hidden, act, classes, bs, opt, args.seconds))  # same thread count
@@ -135,15 +137,19 @@ def main():
                 torch.set_num_threads(cores)
                 every.append(plain_rate(data, hidden, act, classes, bs, opt, args.seconds))
         e, b = statistics.median(eng), statistics.median(base)
-        ratio = e / b
+        pairs = [x / y for x, y in zip(eng, base)]
+        ratio = statistics.median(pairs)
         status = "ok" if ratio >= targets[kind] else "BELOW TARGET"
-        print(f"{kind:5s} threads={threads}  engine {e:8.0f} steps/s   plain torch {b:8.0f} steps/s   "
-              f"ratio {ratio:.2f} (target >= {targets[kind]}) {status}")
+        print(f"{kind:5s} threads={threads}  engine {e:8.0f} steps/s ({min(eng):.0f}–{max(eng):.0f})   "
+              f"plain torch {b:8.0f} steps/s ({min(base):.0f}–{max(base):.0f})")
+        print(f"{kind:5s} engine / plain, median of {len(pairs)} back-to-back rounds: {ratio:.2f} "
+              f"(rounds {min(pairs):.2f}–{max(pairs):.2f}; target >= {targets[kind]}) {status}")
         if kind == "mlp":
-            a = statistics.median(every) if every else b  # the policy already used every core: the same loop
-            r2 = e / a
-            print(f"mlp   vs a plain loop on all {cores} cores: {a:8.0f} steps/s   ratio {r2:.2f} (target >= 0.9) "
-                  f"{'ok' if r2 >= 0.9 else 'BELOW TARGET'}")
+            alls = every if every else base  # the policy already used every core: the same loop
+            r2 = statistics.median([x / y for x, y in zip(eng, alls)])
+            print(f"mlp   vs a plain loop on all {cores} cores: {statistics.median(alls):8.0f} steps/s   ratio {r2:.2f} "
+                  f"(target >= 0.9) {'ok' if r2 >= 0.9 else 'BELOW TARGET'}")
+    print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

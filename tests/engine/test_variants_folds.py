@@ -124,3 +124,53 @@ def test_variants_on_two_threads_equal_each_trained_alone():
         alone.fit()
         w, wa = run.weights(), alone.weights()
         assert all(np.array_equal(w[k], wa[k]) for k in w)
+
+
+def _stream(vs, **kw):
+    """Each run's events as (type, epoch, step) rows, and the (index, event) pairs in arrival order."""
+    rows, pairs = {}, []
+    for i, ev in vs.events(**kw):
+        pairs.append((i, ev))
+        rows.setdefault(i, []).append((type(ev).__name__, getattr(ev, "epoch", None), getattr(ev, "first_step", None),
+                                       getattr(ev, "train_loss", None)))
+    return rows, pairs
+
+
+def test_threaded_variants_give_each_run_its_own_stream_in_order_and_keep_a_failure_to_its_run():
+    """Three threads, four runs on the compiled path (auto): each run's events are its single-threaded stream,
+    one run failing mid-way yields its exception once and the others finish."""
+    s = tiny(epochs=6, batch=5)
+    alone, _ = _stream(VariantSet(s, "seed", [0, 1, 2, 3]))
+    vs = VariantSet(s, "seed", [0, 1, 2, 3])
+    vs.runs[2].build()
+    real = vs.runs[2].events
+
+    def failing(epochs=None, **kw):
+        for ev in real(epochs, **kw):
+            yield ev
+            if type(ev).__name__ == "EpochEnd" and ev.epoch == 2:
+                raise RuntimeError("variant 2 broke")
+
+    vs.runs[2].events = failing
+    rows, pairs = _stream(vs, threads=3)
+    assert vs.runs[0].engine_path == "compiled"
+    for i in (0, 1, 3):
+        assert rows[i] == alone[i] and rows[i][-1][0] == "Finished"
+        assert [r[1] for r in rows[i] if r[0] == "EpochEnd"] == [1, 2, 3, 4, 5, 6]
+    assert rows[2][:-1] == alone[2][:len(rows[2]) - 1] and rows[2][-1][0] == "RuntimeError"
+    assert sum(isinstance(ev, Exception) for _, ev in pairs) == 1
+    assert rows[0] != rows[1]  # different seeds: the comparison is not between equal streams
+
+
+def test_closing_the_threaded_stream_leaves_no_helper_running():
+    import threading
+
+    vs = VariantSet(tiny(epochs=10_000, batch=5), "seed", [0, 1, 2])
+    before = threading.active_count()
+    it = vs.events(threads=3)
+    for _, ev in it:
+        if type(ev).__name__ == "EpochEnd" and ev.epoch == 3:
+            break
+    it.close()
+    assert threading.active_count() == before
+    assert all(r.epoch < 10_000 for r in vs.runs)
