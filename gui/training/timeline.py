@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
-
-from ..status_bar import ElidedLabel
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget
 from .state import TrainState
 from .time_travel import MiB
 
 S = TrainState
+NARROW_WIDTH = 240  # px the bar needs at least (controls on one row, branch and budget on the next)
 
 
 def _num(v, fmt=".3f"):
@@ -31,19 +30,21 @@ def _num(v, fmt=".3f"):
 
 
 def moment_text(m, epochs: int) -> str:
-    """'Viewing step 120 · epoch 3 of 40 · train loss 0.412, acc 0.830 · val … — Live returns'."""
-    parts = [f"Viewing step {m.step:,} · epoch {m.epoch} of {epochs}"]
+    """'Viewing step 120 · epoch 3 of 40 — Live returns · train loss 0.412, acc 0.830 · val …' (the moment first:
+    on a narrow dock the numbers wrap to the next line, the words saying it is the past never do)."""
+    parts = [f"Viewing step {m.step:,} · epoch {m.epoch} of {epochs} — Live returns"]
     mt = m.metrics
     for split in ("train", "val"):
         loss, acc = mt.get(f"{split}_loss"), mt.get(f"{split}_acc")
         if loss is None:
             continue
         parts.append(f"{split} loss {_num(loss, '.4g')}" + (f", acc {_num(acc)}" if acc is not None else ""))
-    return " · ".join(parts) + " — Live returns"
+    return " · ".join(parts)
 
 
 class TimelineBar(QWidget):
-    """The widgets (two short rows: the plots dock is ~370 px wide in a 1024 px window)."""
+    """The widgets: one row of controls and a line of text when the dock is wide; the branch and budget
+    controls move to a row of their own when it is narrow (~340 px in a 1024 px window)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -51,13 +52,13 @@ class TimelineBar(QWidget):
         self.play = QPushButton("Play")
         self.play.setObjectName("timelinePlay")
         self.play.setToolTip("Play the checkpoints from here (Pause stops)")
-        self.speed = QSpinBox(minimum=1, maximum=60, value=8, suffix=" /s")
+        self.speed = QSpinBox(minimum=1, maximum=60, value=8, suffix="/s")
         self.speed.setObjectName("timelineSpeed")
         self.speed.setToolTip("Checkpoints shown per second while playing")
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setObjectName("timelineSlider")
         self.slider.setToolTip("The run's checkpoints: dense early, log-spaced later, every epoch end")
-        self.slider.setMinimumWidth(60)
+        self.slider.setMinimumWidth(40)
         self.live = QPushButton("Live")
         self.live.setObjectName("timelineLive")
         self.live.setToolTip("Show the present again")
@@ -67,24 +68,46 @@ class TimelineBar(QWidget):
         self.budget = QSpinBox(minimum=1, maximum=4096, value=64, suffix=" MB")
         self.budget.setObjectName("timelineBudget")
         self.budget.setToolTip("Memory the checkpoints of one run may take; older ones are thinned out past it")
-        self.text = ElidedLabel(max_width=2000)
+        self.text = QLabel()
         self.text.setObjectName("timelineText")
+        self.text.setWordWrap(True)
         self.text.setMinimumWidth(1)
+        self.text.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # wraps instead of widening the dock
+        self.tools = QWidget()
+        tl = QHBoxLayout(self.tools)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addWidget(self.branch)
+        tl.addWidget(QLabel("keep"))
+        tl.addWidget(self.budget)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 0, 4, 2)
         lay.setSpacing(2)
-        row1, row2 = QHBoxLayout(), QHBoxLayout()
+        self.row1, self.row2 = QHBoxLayout(), QHBoxLayout()
         for w in (self.play, self.speed):
-            row1.addWidget(w)
-        row1.addWidget(self.slider, 1)
-        row1.addWidget(self.live)
-        row1.addWidget(self.branch)
-        row2.addWidget(QLabel("Time travel:"))
-        row2.addWidget(self.text, 1)
-        row2.addWidget(QLabel("keep"))
-        row2.addWidget(self.budget)
-        lay.addLayout(row1)
-        lay.addLayout(row2)
+            self.row1.addWidget(w)
+        self.row1.addWidget(self.slider, 1)
+        self.row1.addWidget(self.live)
+        self.row2.addWidget(self.tools)
+        self.row2.addStretch(1)
+        lay.addLayout(self.row1)
+        lay.addLayout(self.row2)
+        lay.addWidget(self.text)
+        lay.setSizeConstraint(QLayout.SetNoConstraint)  # the wide arrangement must not hold the dock wide
+        self.wide = False
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        controls = sum(w.sizeHint().width() for w in (self.play, self.speed, self.live)) + 110
+        wide = self.width() >= controls + self.tools.sizeHint().width()
+        if wide != self.wide:
+            self.wide = wide
+            (self.row2 if wide else self.row1).removeWidget(self.tools)
+            (self.row1 if wide else self.row2).insertWidget(-1 if wide else 0, self.tools)
+
+    def minimumSizeHint(self):
+        """The narrow arrangement's width: what the bar needs from the dock."""
+        hint = super().minimumSizeHint()
+        return QSize(NARROW_WIDTH, hint.height())
 
     def set_text(self, text):
         self.text.setText(text)
@@ -165,12 +188,13 @@ class Timeline(QObject):
         if rec is not None and rec.note:
             b.set_text(rec.note)
         elif not cps:
-            b.set_text(c.checkpoint_note or "Live — Train keeps checkpoints of the run here; scrub them when paused "
-                       "or finished")
+            b.set_text(c.checkpoint_note or "Time travel: training keeps checkpoints here; scrub them when paused or "
+                       "finished")
         else:
             where = ("scrub when paused or finished" if c.state in (S.RUNNING, S.BUILDING) else
                      "move the slider to look back")
-            b.set_text(f"Live — {len(cps)} checkpoints, {rec.nbytes / MiB:.1f} of {rec.budget / MiB:.0f} MB; {where}")
+            b.set_text(f"Live — time travel: {len(cps)} checkpoints, {rec.nbytes / MiB:.1f} of {rec.budget / MiB:.0f} MB; "
+                       f"{where}")
 
     @Slot(object)
     def _on_progress(self, _batch):
