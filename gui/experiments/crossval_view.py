@@ -7,17 +7,17 @@ one after another as Runs in a plain thread; the fold being trained grows its va
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFormLayout, QLabel, QSpinBox, QTableWidgetItem, QVBoxLayout
 
 from engine.errors import InvalidInput
 
+from .common import LiveView, results_table, series_curves, set_running, start_stop_row
 from .live import LiveJob
 
 TABLE_KEYS = ("accuracy", "r2", "val_loss", "train_loss", "f1", "auc", "rmse", "mae")
 
 
-class CrossValView(QWidget):
+class CrossValView(LiveView):
     def __init__(self, session_provider, parent=None):
         super().__init__(parent)
         self.setObjectName("crossvalView")
@@ -40,15 +40,7 @@ class CrossValView(QWidget):
         form.addRow("Folds (k)", self.k)
         form.addRow("Epochs per fold", self.epochs)
         lay.addLayout(form)
-        row = QHBoxLayout()
-        self.start_button = QPushButton("Cross-validate")
-        self.start_button.setObjectName("cvStart")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop)
-        row.addWidget(self.start_button)
-        row.addWidget(self.stop_button)
+        row, self.start_button, self.stop_button = start_stop_row("Cross-validate", "cvStart", self.start, self.stop)
         row.addStretch(1)
         lay.addLayout(row)
         self.status = QLabel("Trains the current setup k times, each fold validated once (stratified, seeded).")
@@ -64,11 +56,7 @@ class CrossValView(QWidget):
         self.legend = legend_above(self.plot, columns=5)
         self.plot.setMinimumHeight(150)
         lay.addWidget(self.plot, 2)
-        self.table = QTableWidget(0, 0)
-        self.table.setObjectName("cvTable")
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table = results_table("cvTable")
         lay.addWidget(self.table, 2)
         self.curve_items: list = []
 
@@ -87,8 +75,7 @@ class CrossValView(QWidget):
         self.table.setRowCount(0)
         self.summary_label.setText("")
         epochs = self.epochs.value()
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
+        set_running(self, True)
         self.status.setText(f"Training fold 1 of {folds.k}…")
         self.job.start(lambda put, stopped: self._work(folds, epochs, put))
         self.job.stoppers.append(folds.stop)
@@ -109,13 +96,6 @@ class CrossValView(QWidget):
             self.folds.stop()
         self.status.setText("Stopping after this step…")
 
-    def shutdown(self):
-        self.job.stop()
-
-    def closeEvent(self, event):
-        self.shutdown()
-        super().closeEvent(event)
-
     def _on_items(self, items):
         for item in items:
             if item[0] == "epoch":
@@ -130,8 +110,7 @@ class CrossValView(QWidget):
             elif item[0] == "failed":
                 self.status.setText(f"Cross-validation failed: {item[1]}")
             elif item[0] == "ended":
-                self.start_button.setEnabled(True)
-                self.stop_button.setEnabled(False)
+                set_running(self, False)
                 n = len(self.results)
                 if n and n == self.folds.k:
                     self.status.setText(f"Done: {n} folds.")
@@ -161,18 +140,7 @@ class CrossValView(QWidget):
                                        f"fold{'s' * (len(rows) != 1)}")
 
     def _build_curves(self, k):
-        import pyqtgraph as pg
-
-        from gui.plots import SERIES
-
-        for c in self.curve_items:
-            self.plot.removeItem(c)
-        self.legend.clear()
-        self.curve_items = []
-        for i in range(k):
-            c = self.plot.plot([], [], pen=pg.mkPen(SERIES[i % len(SERIES)], width=2), name=f"fold {i + 1}")
-            self.curve_items.append(c)
-            self.legend.addItem(c, f"fold {i + 1}")
+        self.curve_items = series_curves(self.plot, self.legend, self.curve_items, [f"fold {i + 1}" for i in range(k)])
 
     def redraw(self):
         for c, data in zip(self.curve_items, self.curves_data):
@@ -182,17 +150,6 @@ class CrossValView(QWidget):
 
 
 if __name__ == "__main__":  # python -m gui.experiments.crossval_view: 5-fold CV of the sample circle
-    import sys
+    from .common import run_alone
 
-    from gui.panels import preview
-
-    from .sample import sample_session
-
-    def make():
-        v = CrossValView(lambda: sample_session(epochs=10))
-        v.path = "torch"
-        v.epochs.setValue(10)
-        v.start()
-        return v
-
-    sys.exit(preview(make, (720, 640)))
+    run_alone(CrossValView, 10, (720, 640))

@@ -12,12 +12,12 @@ import os
 import tempfile
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from engine.errors import InvalidInput
 
+from .common import LiveView, results_table, set_running, start_stop_row
 from .live import LiveJob
 from .sweep_form import SearchForm
 
@@ -38,7 +38,7 @@ class _Num(QTableWidgetItem):
         return a < b
 
 
-class SweepView(QWidget):
+class SweepView(LiveView):
     def __init__(self, session_provider, document=None, path_provider=None, parent=None):
         super().__init__(parent)
         self.setObjectName("sweepView")
@@ -88,19 +88,12 @@ class SweepView(QWidget):
                          ("Storage", self.storage_edit), ("Study", self.study_edit)):
             opts.addRow(label, w)
         ll.addLayout(opts)
-        row = QHBoxLayout()
-        self.start_button = QPushButton("Search")
-        self.start_button.setObjectName("sweepStart")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop)
         self.apply_button = QPushButton("Apply best")
         self.apply_button.setObjectName("sweepApply")
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply_best)
-        for b in (self.start_button, self.stop_button, self.apply_button):
-            row.addWidget(b)
+        row, self.start_button, self.stop_button = start_stop_row("Search", "sweepStart", self.start, self.stop,
+                                                                  extra=(self.apply_button,))
         ll.addLayout(row)
         self.status = QLabel("Choose what to search, then Search.")
         self.status.setWordWrap(True)
@@ -108,11 +101,7 @@ class SweepView(QWidget):
         ll.addStretch(1)
         split.addWidget(left)
         right = QSplitter(Qt.Vertical)
-        self.table = QTableWidget(0, 0)
-        self.table.setObjectName("sweepTable")
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table = results_table("sweepTable")
         right.addWidget(self.table)
         from .sweep_plots import HistoryPlot, ParallelPlot
 
@@ -173,8 +162,7 @@ class SweepView(QWidget):
         if queued == 0:
             self.status.setText(f"Watching study {name!r} in {self.storage_url()}")
             return True
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
+        set_running(self, True)
         self.status.setText(f"Searching: {queued} trials queued in study {name!r} ({self.storage_url()})")
         self.job.start(lambda put, stopped: self._work(study, definition, put))
         return True
@@ -196,19 +184,14 @@ class SweepView(QWidget):
 
     def shutdown(self):
         self.poll.stop()
-        self.job.stop()
-
-    def closeEvent(self, event):
-        self.shutdown()
-        super().closeEvent(event)
+        super().shutdown()
 
     def _on_items(self, items):
         for item in items:
             if item[0] == "failed":
                 self.status.setText(f"The search failed: {item[1]}")
             elif item[0] == "ended":
-                self.start_button.setEnabled(True)
-                self.stop_button.setEnabled(False)
+                set_running(self, False)
                 self.refresh()
                 best = self.best()
                 self.status.setText("Search done" + (f": best {self.definition['metric']} {best['value']:.4g} "

@@ -10,12 +10,12 @@ view redraws on its own ~30 Hz timer. Finished variants are added to the session
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout
 
 from engine.errors import InvalidInput
 from engine.variants import LABELS, SETTINGS, parse_value
 
+from .common import LiveView, series_curves, set_running, start_stop_row
 from .live import LiveJob
 
 DEFAULT_VALUES = {"lr": "0.003, 0.03, 0.3", "optimizer": "sgd, momentum, adam", "seed": "0, 1, 2, 3",
@@ -30,7 +30,7 @@ def parse_values(setting: str, text: str) -> list:
     return [parse_value(setting, p) for p in parts]
 
 
-class VariantsView(QWidget):
+class VariantsView(LiveView):
     def __init__(self, session_provider, book=None, parent=None):
         super().__init__(parent)
         self.setObjectName("variantsView")
@@ -62,20 +62,12 @@ class VariantsView(QWidget):
         form.addRow("Values", self.values)
         form.addRow("Epochs", self.epochs)
         lay.addLayout(form)
-        row = QHBoxLayout()
-        self.start_button = QPushButton("Train variants")
-        self.start_button.setObjectName("variantsStart")
-        self.start_button.clicked.connect(self.start)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
-        self.stop_button.setEnabled(False)
-        row.addWidget(self.start_button)
-        row.addWidget(self.stop_button)
         self.curve_key = QComboBox()
         self.curve_key.addItem("Validation loss", 2)
         self.curve_key.addItem("Training loss", 1)
         self.curve_key.currentIndexChanged.connect(self._mark)
-        row.addWidget(self.curve_key)
+        row, self.start_button, self.stop_button = start_stop_row("Train variants", "variantsStart", self.start,
+                                                                  self.stop, extra=(self.curve_key,))
         row.addStretch(1)
         lay.addLayout(row)
         self.status = QLabel("Pick a setting and its values, then Train variants.")
@@ -144,8 +136,7 @@ class VariantsView(QWidget):
         self.sweep_values = list(values)
         self._build_items(vs.labels)
         epochs = self.epochs.value()
-        self.start_button.setEnabled(False)
-        self.stop_button.setEnabled(True)
+        set_running(self, True)
         self.status.setText(f"Training {len(vs)} variants of the {LABELS[setting]}… (small dense networks take "
                             "the compiled path, which compiles once on first use)")
         self.job.start(lambda put, stopped: self._work(vs, epochs, put))
@@ -181,13 +172,6 @@ class VariantsView(QWidget):
             self.vs.stop()
         self.status.setText("Stopping…")
 
-    def shutdown(self):
-        self.job.stop()
-
-    def closeEvent(self, event):
-        self.shutdown()
-        super().closeEvent(event)
-
     # -- what the worker sent (GUI thread) ------------------------------------------------------------
     def _on_items(self, items):
         for item in items:
@@ -212,8 +196,7 @@ class VariantsView(QWidget):
         self.redraw()
 
     def _ended(self):
-        self.start_button.setEnabled(True)
-        self.stop_button.setEnabled(False)
+        set_running(self, False)
         done = [i for i, c in enumerate(self.curves_data) if c]
         best = None
         if done:
@@ -241,14 +224,7 @@ class VariantsView(QWidget):
 
         from gui.plots import SERIES, diverging_cmap
 
-        for c in self.curve_items:
-            self.plot.removeItem(c)
-        self.legend.clear()
-        self.curve_items = []
-        for k, label in enumerate(labels):
-            c = self.plot.plot([], [], pen=pg.mkPen(SERIES[k % len(SERIES)], width=2), name=label)
-            self.curve_items.append(c)
-            self.legend.addItem(c, label)
+        self.curve_items = series_curves(self.plot, self.legend, self.curve_items, labels)
         self.grid_widget.clear()
         self.images, self.titles = [], []
         aspect = max(self.grid_widget.width(), 1) / max(self.grid_widget.height(), 1)  # wide: more columns
@@ -326,17 +302,6 @@ def _data_facts(run):
 
 
 if __name__ == "__main__":  # python -m gui.experiments.variants_view: three learning rates on the circle
-    import sys
+    from .common import run_alone
 
-    from gui.panels import preview
-
-    from .sample import sample_session
-
-    def make():
-        v = VariantsView(lambda: sample_session(epochs=20))
-        v.path = "torch"
-        v.epochs.setValue(20)
-        v.start()
-        return v
-
-    sys.exit(preview(make, (760, 640)))
+    run_alone(VariantsView, 20, (760, 640))
