@@ -140,13 +140,15 @@ def variant_sessions(session, setting: str, values) -> list:
 class VariantSet:
     """The Runs of one comparison, advanced together one epoch at a time (``events()``), stoppable."""
 
-    def __init__(self, session, setting: str, values, *, path: str = "auto", device=None):
+    def __init__(self, session, setting: str, values, *, path: str = "auto", device=None, dataset=None):
+        """``dataset``: one built dataset for every run (a seed variant then changes weights and batch order,
+        not the data); None: each run builds the session's own."""
         from .run import Run
 
         self.setting = setting
         self.labels, sessions = zip(*variant_sessions(session, setting, values))
         self.labels = list(self.labels)
-        self.runs = [Run(s, build=False, path=path, device=device) for s in sessions]
+        self.runs = [Run(s, build=False, path=path, device=device, dataset=dataset) for s in sessions]
         self._stop = threading.Event()
 
     def __len__(self):
