@@ -120,7 +120,8 @@ def _analysis_parsers(sub):
     ev.add_argument("session", help="a trained .nnp")
     ev.add_argument("--split", choices=("train", "val", "test"), default="test", help="default: test")
     ev.add_argument("--threshold", type=float, default=0.5,
-                    help="binary tasks: P(class 1) at or above which a sample is called positive (default 0.5)")
+                    help="binary tasks: P(class 1) at or above which a sample is called positive; multi-label: "
+                         "the same threshold for every label (default 0.5)")
     ev.add_argument("--json", action="store_true", help="one JSON object: metrics and the ROC and "
                     "completeness-efficiency curves")
     ev.add_argument("--per-sample", action="store_true", help="with --json: also every sample's score or residual")

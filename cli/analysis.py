@@ -49,6 +49,9 @@ def cmd_evaluate(args) -> int:
         print(f"MAE {_g(rep['mae'])}   RMSE {_g(rep['rmse'])}   R² {_g(rep['r2'])}   "
               f"residuals mean {_g(rep['residual_mean'])} std {_g(rep['residual_std'])}")
         return 0
+    if rep["task"] == "multilabel":
+        _print_multilabel(rep)
+        return 0
     print(f"accuracy {_g(rep['accuracy'])}   AUC {_g(rep['auc'])}")
     w = max(8, *(len(c["class"]) for c in rep["per_class"]))
     print(f"{'class':<{w}}  {'precision':>9} {'recall':>7} {'F1':>7} {'support':>8}")
@@ -64,6 +67,21 @@ def cmd_evaluate(args) -> int:
               f"efficiency {_g(t['efficiency'], '.3f')}")
     print("confusion (rows true, columns predicted): " + " | ".join(" ".join(map(str, r)) for r in rep["confusion"]))
     return 0
+
+
+def _print_multilabel(rep):
+    """Per label precision/recall/F1/AUC at the threshold, micro and macro means, Hamming loss and subset accuracy."""
+    print(f"multi-label, {rep['n_labels']} labels, threshold {rep['threshold']:g} for every label")
+    print(f"subset accuracy (all labels right) {_g(rep['subset_accuracy'])}   Hamming loss {_g(rep['hamming_loss'])}   "
+          f"per-label accuracy {_g(rep['accuracy'])}   macro AUC {_g(rep['auc'])}")
+    w = max(8, *(len(r["label"]) for r in rep["per_label"]))
+    print(f"{'label':<{w}}  {'precision':>9} {'recall':>7} {'F1':>7} {'AUC':>7} {'support':>8}")
+    for r in rep["per_label"]:
+        print(f"{r['label']:<{w}}  {_g(r['precision'], '.3f'):>9} {_g(r['recall'], '.3f'):>7} "
+              f"{_g(r['f1'], '.3f'):>7} {_g(r['auc'], '.3f'):>7} {r['support']:>8}")
+    for avg in ("micro", "macro"):
+        m = rep[avg]
+        print(f"{avg:<{w}}  {_g(m['precision'], '.3f'):>9} {_g(m['recall'], '.3f'):>7} {_g(m['f1'], '.3f'):>7}")
 
 
 def cmd_explain(args) -> int:

@@ -6,6 +6,8 @@ training that goes on cannot change the numbers half-way through a report), the 
 and the completeness-versus-efficiency curve of lecture 002, precision/recall/F1 per class, the rates at
 a chosen threshold, residuals for regression, and the learning curve of lecture 000 (the error against
 the number of training samples), computed with fresh ``Run``s on nested subsets of the training split.
+Multi-label data (several labels per sample) gets per-label precision/recall/F1 and ROC, their micro and
+macro averages, the Hamming loss and the subset accuracy, all at one threshold for every label.
 """
 from __future__ import annotations
 
@@ -56,9 +58,13 @@ class Frozen:
         return out.float().numpy() if out is not None else np.zeros((0, self.data.n_outputs), np.float32)
 
     def scores(self, x_raw) -> np.ndarray:
-        """Classification: P(class 1) ``(N,)`` for a binary network, ``(N, k)`` probabilities otherwise; regression:
-        the predicted values ``(N, k)``."""
+        """Classification: P(class 1) ``(N,)`` for a binary network, ``(N, k)`` probabilities otherwise; multi-label:
+        P(label j) ``(N, k)``; regression: the predicted values ``(N, k)``."""
         out = self.outputs(x_raw)
+        if self.task == "multilabel":
+            from .multilabel_metrics import label_probabilities
+
+            return label_probabilities(out, self.loss_name)
         if self.task != "classification":
             return out.astype(np.float64)
         return predictions(out, self.loss_name)[1]
@@ -150,6 +156,57 @@ def classification_report(y, scores, n_classes: int, class_names=None, *, thresh
     return rep
 
 
+def multilabel_at_threshold(y, probs, threshold: float = 0.5, label_names=None) -> dict:
+    """The threshold-dependent numbers of a multi-label report: every label is on where P(label j) ≥ ``threshold``.
+
+    Per label precision, recall, F1, accuracy and TP/FP/FN/TN; their macro (mean over labels) and micro (counts
+    pooled over labels) averages; the Hamming loss (wrong label decisions / N·k) and the subset accuracy (samples
+    with every label right).
+    """
+    from . import multilabel_metrics as ml
+
+    t = float(threshold)
+    if not np.isfinite(t):
+        raise InvalidInput(f"threshold must be a number, got {threshold!r}")
+    y = np.asarray(y, dtype=np.int64)
+    pred = ml.decide(probs, t)
+    k = y.shape[1]
+    names = list(label_names) if label_names else [f"label {j + 1}" for j in range(k)]
+    prec, rec, f1 = ml.precision_recall_f1(y, pred, None)
+    c = ml.label_counts(y, pred)
+    per = [{"label": names[j], "precision": float(prec[j]), "recall": float(rec[j]), "f1": float(f1[j]),
+            "accuracy": float(np.mean(y[:, j] == pred[:, j])), "support": int(y[:, j].sum()),
+            **{key: int(c[key][j]) for key in ("tp", "fp", "fn", "tn")}} for j in range(k)]
+    macro = dict(zip(("precision", "recall", "f1"), ml.precision_recall_f1(y, pred, "macro")))
+    micro = dict(zip(("precision", "recall", "f1"), ml.precision_recall_f1(y, pred, "micro")))
+    hl = ml.hamming_loss(y, pred)
+    return {"threshold": t, "per_label": per, "macro": macro, "micro": micro, "hamming_loss": hl,
+            "accuracy": 1.0 - hl, "subset_accuracy": ml.subset_accuracy(y, pred)}
+
+
+def multilabel_report(y, probs, label_names=None, *, threshold: float = 0.5) -> dict:
+    """Every number of the multi-label evaluation view: ``multilabel_at_threshold`` plus each label's ROC curve
+    and AUC (labels always on or always off in the split have none) and the macro AUC."""
+    from . import multilabel_metrics as ml
+
+    y = np.asarray(y, dtype=np.int64)
+    s = np.asarray(probs, dtype=np.float64).reshape(y.shape)
+    rep = {"task": "multilabel", "n": int(len(y)), "n_labels": int(y.shape[1])}
+    rep.update(multilabel_at_threshold(y, s, threshold, label_names))
+    names = [r["label"] for r in rep["per_label"]]
+    aucs = ml.label_aucs(y, s)
+    curves = []
+    for j, a in enumerate(aucs):
+        rep["per_label"][j]["auc"] = a
+        if a == a:
+            fpr, tpr, _ = roc_curve(y[:, j], s[:, j])
+            curves.append({"label": names[j], "fpr": _finite(fpr), "tpr": _finite(tpr), "auc": a})
+    rep["roc_per_label"] = curves
+    rep["auc"] = ml.macro_auc(aucs)
+    rep["label_names"] = names
+    return rep
+
+
 def regression_report(y, pred) -> dict:
     """MAE, RMSE, R², and per sample the true value, the prediction and the residual (true − predicted)."""
     t = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
@@ -173,6 +230,10 @@ def evaluate_run(source, split: str = "test", *, threshold: float = 0.5, frozen:
         raise InvalidInput("the network's outputs are not finite (the training diverged): nothing to evaluate")
     if f.task == "classification":
         rep = classification_report(y, s, f.n_classes, f.data.class_names, threshold=threshold)
+        rep["scores"] = s.tolist()
+        rep["y"] = y.astype(int).tolist()
+    elif f.task == "multilabel":
+        rep = multilabel_report(y, s, f.data.class_names, threshold=threshold)
         rep["scores"] = s.tolist()
         rep["y"] = y.astype(int).tolist()
     else:

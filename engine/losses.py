@@ -315,8 +315,8 @@ def check_pairing(loss_spec, last_activation, n_outputs: int, task: str) -> list
     ``n_outputs`` is the number of output units; 0 means unknown (the checks on unit counts are skipped).
     """
     entry, params = LOSSES.resolve(loss_spec)
-    if task not in ("classification", "regression"):
-        raise InvalidInput(f"task must be 'classification' or 'regression', got {task!r}")
+    if task not in ("classification", "regression", "multilabel"):
+        raise InvalidInput(f"task must be 'classification', 'regression' or 'multilabel', got {task!r}")
     if isinstance(n_outputs, bool) or not isinstance(n_outputs, int) or n_outputs < 0:
         raise InvalidInput(f"number of output units must be an integer ≥ 0 (0: unknown), got {n_outputs!r}")
     name, act, k = entry.name, _norm_activation(last_activation), n_outputs
@@ -358,8 +358,29 @@ def check_pairing(loss_spec, last_activation, n_outputs: int, task: str) -> list
         else:
             out.append(f"{name} is a regression loss on a classification task, so the outputs are not "
                        f"probabilities and wrong classes are not penalized like cross-entropy does.")
+    if task == "multilabel":
+        out += _multilabel_pairing(name, act)
     # bce/bce_logits on a regression task is fine: the notes pair it with sigmoid for targets in [0, 1].
     if task == "regression" and name in ("cross_entropy", "hinge", "multiclass_hinge"):
         out.append(f"{name} is a classification loss but the task is regression; use mse, mae or huber "
                    f"for real-valued targets.")
+    return out
+
+
+MULTILABEL_TABLE = ("lecture 002's table: binary → sigmoid + binary cross-entropy; multiclass single-label → "
+                    "softmax + categorical cross-entropy; multiclass multi-label → sigmoid + binary cross-entropy")
+
+
+def _multilabel_pairing(name, act) -> list[str]:
+    """Multi-label data wants one independent yes/no per label: k sigmoids + bce, or k identity units + bce_logits."""
+    out = []
+    if act == "softmax":
+        out.append("a softmax makes the outputs compete (they sum to 1), but a multi-label sample can have several "
+                   f"labels on at once; use one sigmoid unit per label with bce ({MULTILABEL_TABLE}).")
+    if name in ("cross_entropy", "multiclass_hinge", "hinge"):
+        out.append(f"{name} assumes exactly one class per sample, but this data is multi-label (several labels may "
+                   f"be on at once); use bce on sigmoid outputs or bce_logits on raw ones ({MULTILABEL_TABLE}).")
+    elif name in _REGRESSION_LOSSES:
+        out.append(f"{name} is a regression loss; for multi-label 0/1 targets use bce on sigmoid outputs or "
+                   f"bce_logits on raw ones ({MULTILABEL_TABLE}).")
     return out

@@ -27,7 +27,7 @@ LOGIT_LOSSES = frozenset({
     "bce_logits", "bce_with_logits", "hinge", "squared_hinge",
     "cross_entropy", "ce", "categorical_crossentropy", "multiclass_hinge", "nll",
 })
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression", "multilabel")
 
 
 # ---------------------------------------------------------------------------
@@ -70,7 +70,8 @@ def predictions(output, loss_name: str) -> tuple[np.ndarray, np.ndarray]:
       losses (``cross_entropy``, ``multiclass_hinge``, ``nll`` on log-probs),
       the output itself if its rows are already distributions (non-negative,
       summing to 1), else ``softmax``. Returns scores of shape ``(N, k)``.
-      Multi-label outputs (independent sigmoids per column) are not supported.
+      Multi-label outputs (independent sigmoids per column) are read by
+      ``engine.multilabel_metrics.label_probabilities`` instead.
     """
     out = _as_output(output)
     name = str(loss_name).lower()
@@ -289,6 +290,8 @@ def evaluate(output, y_true, task: str, loss_name: str, n_classes: int | None = 
     positive, when there are 2 classes; macro otherwise), ``auc`` and
     ``confusion`` (list of lists, rows true, columns predicted).
     regression -> ``mae, rmse, r2``.
+    multilabel -> ``engine.multilabel_metrics.evaluate_multilabel`` (``accuracy`` is per label, = 1 − Hamming loss;
+    ``subset_accuracy`` is the exact match).
     If the output contains NaN/inf (a diverged network) every score is ``nan``
     and ``confusion`` is ``None``.
     """
@@ -296,6 +299,10 @@ def evaluate(output, y_true, task: str, loss_name: str, n_classes: int | None = 
         raise InvalidInput(f"task must be one of {TASKS}, got {task!r}")
     out = _as_output(output)
     nan = float("nan")
+    if task == "multilabel":
+        from .multilabel_metrics import evaluate_multilabel
+
+        return evaluate_multilabel(out, y_true, loss_name)
     if task == "regression":
         if not np.all(np.isfinite(out)):
             _reg_pair(y_true, out)

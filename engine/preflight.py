@@ -84,6 +84,10 @@ def _check_data(canon, rep, data):
     if data.task == "classification" and len(width) == 1 and width[0] > 1 and width[0] != data.n_classes:
         raise InvalidInput(f"the output has {width[0]} units but the dataset has {data.n_classes} classes; "
                            f"give the last layer {data.n_classes} units (one per class), or 1 for a binary loss")
+    if data.task == "multilabel" and len(width) == 1 and width[0] != data.n_outputs:
+        raise InvalidInput(f"the dataset has {data.n_outputs} labels but the output has {width[0]} "
+                           f"unit{'s' if width[0] != 1 else ''}; give the last layer {data.n_outputs} units "
+                           f"(one sigmoid per label)")
     if data.task == "regression" and len(width) == 1 and width[0] != data.n_outputs:
         raise InvalidInput(f"the dataset has {data.n_outputs} regression target{'s' if data.n_outputs != 1 else ''} "
                            f"but the output has {width[0]} unit{'s' if width[0] != 1 else ''}; "

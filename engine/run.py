@@ -402,7 +402,8 @@ class Run:
         """Outputs for raw inputs ``x`` (the dataset's scaling and feature crosses are applied first).
 
         Classification gives probabilities: P(class 1) in a ``(N, 1)`` column for a binary network,
-        a ``(N, k)`` distribution otherwise; ``logits=True`` gives the network's raw outputs instead.
+        a ``(N, k)`` distribution otherwise, ``(N, k)`` independent P(label j) for multi-label data;
+        ``logits=True`` gives the network's raw outputs instead.
         Regression gives the predicted values. ``preprocessed=True`` skips the scaling (already applied).
         """
         tr = self._built()
@@ -416,8 +417,12 @@ class Run:
             x = apply_preprocess(x, state)
         with self.snapshot():
             out = tr.predict(x)
-        if logits or tr.data.task != "classification":
+        if logits or tr.data.task == "regression":
             return out
+        if tr.data.task == "multilabel":  # one independent P(label j) per output unit
+            from .multilabel_metrics import label_probabilities
+
+            return label_probabilities(out, tr.loss_name).astype(np.float32)
         from .metrics import predictions
 
         _, scores = predictions(out, tr.loss_name)

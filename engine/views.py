@@ -4,6 +4,7 @@
 weights, the raw 2-D data and the boundary grid's extent). ``ViewComputer`` evaluates, off the GUI
 thread and between two steps, the decision boundary on a grid in raw input space, every hidden
 unit's map on that grid, the activation statistics of a fixed batch and regression predictions.
+A multi-label network's frame holds P(label j) for every label; the view shows the one chosen.
 Everything is plain numpy in frozen dataclasses.
 """
 from __future__ import annotations
@@ -41,11 +42,17 @@ class TrainingMeta:
 
 @dataclass(frozen=True)
 class BoundaryFrame:
-    kind: str  # "binary" (P(class 1)), "multiclass" (G, G, k probabilities) or "regression"
-    values: np.ndarray
+    kind: str  # "binary" (P(class 1)), "multiclass" (G, G, k probabilities), "multilabel" or "regression"
+    values: np.ndarray  # multilabel: (G, G, k), P(label j) in [..., j] -- independent, they need not sum to 1
     extent: tuple
     neurons: dict  # node -> (units, G, G) post-activation values
     step: int
+
+    def label_map(self, j: int) -> np.ndarray:
+        """P(label j) on the grid, (G, G): what the boundary shows for the label chosen in its combo."""
+        if self.kind != "multilabel":
+            raise ValueError(f"a {self.kind} frame has no per-label maps")
+        return self.values[..., int(j)]
 
 
 def _activation_name(act):
@@ -166,6 +173,11 @@ class ViewComputer:
         meta = self.meta
         if meta.task == "regression":
             kind, values = "regression", out[:, 0].reshape(GRID, GRID)
+        elif meta.task == "multilabel":  # every label's P(label j), so switching labels needs no new frame
+            from .multilabel_metrics import label_probabilities
+
+            probs = label_probabilities(out, meta.loss_name) if np.all(np.isfinite(out)) else np.full(out.shape, np.nan)
+            kind, values = "multilabel", probs.reshape(GRID, GRID, -1)
         elif not np.all(np.isfinite(out)):
             kind, values = ("binary", np.full((GRID, GRID), np.nan, np.float32))
         else:

@@ -20,7 +20,7 @@ from ..errors import DataError, InvalidInput
 
 DELIMITERS = ("\t", ";", "|", ",")  # equal consistency: earlier wins (";" beats "," for decimal commas)
 WHITESPACE = " "
-TASKS = ("auto", "classification", "regression")
+TASKS = ("auto", "classification", "regression", "multilabel")  # multilabel: several 0/1 target columns
 MAX_CLASSES = 100
 _DECIMAL_COMMA = re.compile(r"[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?")
 _FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".dat")
@@ -149,7 +149,8 @@ def read_csv(source, *, delimiter=None, header=None, target=None, task="auto", m
     """Parse ``source`` (a path or CSV text) into a ``Table``.
 
     ``delimiter``/``header`` None means detect. ``target`` is a column name or
-    a 0-based index (negative counts from the end; default the last column).
+    a 0-based index (negative counts from the end; default the last column);
+    with ``task="multilabel"`` a list of them, one 0/1 column per label.
     With ``check`` the features and target are validated now, so a bad cell is
     reported at import; pass ``check=False`` to preview a file before the
     user has picked its target column.
@@ -270,6 +271,42 @@ class Table:
         raise DataError(f"unknown target column {_q(target)}; available: {_short(', '.join(self.columns), 200)}",
                         path=self.path or self.name)
 
+    def target_columns(self, target=None) -> list:
+        """Multi-label targets: a list of column names or indices, one 0/1 column per label.
+
+        A single name or index is one label; None takes the trailing run of 0/1 columns (at least one
+        column stays a feature).
+        """
+        if target is None:
+            cols = []
+            for j in range(len(self.columns) - 1, 0, -1):
+                v = self.values[:, j]
+                if not (self.numeric[:, j].all() and np.isin(v, (0.0, 1.0)).all()):
+                    break
+                cols.insert(0, j)
+            if not cols:
+                raise DataError("no 0/1 columns at the end of the file to use as multi-label targets; name the "
+                                "target columns", path=self.path or self.name)
+            return cols
+        items = list(target) if isinstance(target, (list, tuple)) else [target]
+        if not items:
+            raise DataError("multi-label needs at least one target column", path=self.path or self.name)
+        cols = [self.column_index(t) for t in items]
+        dup = next((c for c in cols if cols.count(c) > 1), None)
+        if dup is not None:
+            raise DataError(f"target column {_q(self.columns[dup])} is named twice", path=self.path or self.name)
+        return cols
+
+    def _multilabel(self, cols):
+        self._check_finite(cols, "target")
+        v = self.values[:, cols]
+        bad = np.argwhere(~np.isin(v, (0.0, 1.0)))
+        if len(bad):
+            i, k = bad[0]
+            raise self._error(f"target cell {_q(self.cells[i][cols[k]])} is not 0 or 1; multi-label targets are "
+                              f"0/1 columns, one per label", i, cols[k])
+        return v, "multilabel", len(cols), [self.columns[j] for j in cols]
+
     def _error(self, message, i, j):
         return DataError(message, row=self.line_numbers[i], column=self.columns[j], path=self.path or self.name)
 
@@ -329,7 +366,17 @@ class Table:
         task = self.task if task is None else task
         if task not in TASKS:
             raise InvalidInput(f"task must be one of {', '.join(TASKS)}; got {task!r}")
-        j = self.column_index(self.target if target is None else target)
+        target = self.target if target is None else target
+        if task == "multilabel":
+            cols = self.target_columns(target)
+            features = [k for k in range(len(self.columns)) if k not in cols]
+            if not features:
+                raise DataError("every column is a target; leave at least one feature column",
+                                path=self.path or self.name)
+            self._check_finite(features, "feature")
+            y, task, n_classes, class_names = self._multilabel(cols)
+            return self.values[:, features], y, task, n_classes, [self.columns[k] for k in features], class_names
+        j = self.column_index(target)
         features = [k for k in range(len(self.columns)) if k != j]
         self._check_finite(features, "feature")
         y, task, n_classes, class_names = self._target(j, task)
@@ -338,12 +385,15 @@ class Table:
     def to_xy(self, target=None, task=None):
         """``(x float32 (N, d), y, task, n_classes, feature_names, class_names)`` like a generator's output."""
         x, y, task, n_classes, features, class_names = self._xy64(target, task)
-        y = y.astype(np.float32) if task == "regression" else y
+        y = y.astype(np.float32) if task in ("regression", "multilabel") else y
         return x.astype(np.float32), y, task, n_classes, features, class_names
 
 
 def csv_dataset_params(table: Table, target=None, task=None) -> dict:
     """Params for the ``csv`` dataset: the imported data embedded in the session.
+
+    ``task="multilabel"`` with ``target`` a list of 0/1 columns gives y (N, k) and the columns' names as
+    label names.
 
     x and y are ``DataArray`` s (float64 as parsed, int64 class indices): a session copy shares
     them and a fingerprint hashes them once; ``.nnp`` archives store them as ``.npy`` members and
@@ -353,5 +403,5 @@ def csv_dataset_params(table: Table, target=None, task=None) -> dict:
 
     x, y, task, _, features, class_names = table._xy64(target, task)
     return {"x": DataArray(x), "y": DataArray(y[:, 0] if task == "regression" else y), "task": task,
-            "feature_names": features, "class_names": class_names if task == "classification" else None,
+            "feature_names": features, "class_names": class_names if task in ("classification", "multilabel") else None,
             "source": table.name, "skip_rows": table.skip_rows}

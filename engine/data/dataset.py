@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InvalidInput
 from ..params import brief
 from .generators import CLASSIFICATION, DATASETS, REGRESSION
+from .multilabel import MULTILABEL, check_dataset_targets, label_counts, strata
 from .preprocess import apply_preprocess, fit_preprocess, preprocess_canonical
 
 SPLITS = ("train", "val", "test")
@@ -29,7 +30,8 @@ class Dataset:
     """Preprocessed splits plus what a model and a plot need to know about them.
 
     ``x_*`` are float32 (N, *input_shape); ``y_*`` are int64 (N,) class indices
-    for classification or float32 (N, k) for regression. ``raw`` keeps each
+    for classification, float32 (N, k) for regression, or float32 (N, k) 0/1 for
+    multi-label (``n_classes`` = k labels, ``class_names`` their names). ``raw`` keeps each
     split's inputs before preprocessing, for scatter plots in data coordinates.
     """
 
@@ -50,13 +52,17 @@ class Dataset:
     spec: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.task not in (CLASSIFICATION, REGRESSION):
-            raise InvalidInput(f"dataset task must be {CLASSIFICATION!r} or {REGRESSION!r}, got {self.task!r}")
+        if self.task not in (CLASSIFICATION, REGRESSION, MULTILABEL):
+            raise InvalidInput(f"dataset task must be {CLASSIFICATION!r}, {REGRESSION!r} or {MULTILABEL!r}, "
+                               f"got {self.task!r}")
         for s in SPLITS:
             x, y = self.split(s)
             if x.dtype != np.float32 or tuple(x.shape[1:]) != tuple(self.input_shape) or len(x) != len(y):
                 raise InvalidInput(f"dataset {s} split has inputs {x.dtype}{x.shape} and targets {y.shape}, "
                                    f"expected float32 (N, {', '.join(map(str, self.input_shape))}) with N targets")
+            if self.task == MULTILABEL:
+                check_dataset_targets(y, self.n_classes, s)
+                continue
             want = np.int64 if self.task == CLASSIFICATION else np.float32
             if y.dtype != want or y.ndim != (1 if self.task == CLASSIFICATION else 2):
                 raise InvalidInput(f"dataset {s} targets are {y.dtype}{y.shape}; {self.task} needs {np.dtype(want)}")
@@ -78,17 +84,23 @@ class Dataset:
 
     @property
     def n_outputs(self) -> int:
-        """Width of the model's output layer: classes, or regression targets."""
+        """Width of the model's output layer: classes, labels (multi-label), or regression targets."""
         return self.n_classes if self.task == CLASSIFICATION else int(self.y_train.shape[1])
 
     def class_counts(self, name="train"):
+        """Samples per class; for multi-label, samples carrying each label (they may add up to more than N)."""
         y = self.split(name)[1]
+        if self.task == MULTILABEL:
+            return label_counts(y)
         return np.bincount(y, minlength=self.n_classes).tolist() if self.task == CLASSIFICATION else []
 
     def summary(self) -> str:
         if self.task == CLASSIFICATION:
             names = ", ".join(self.class_names[:10]) + (", ..." if len(self.class_names) > 10 else "")
             kind = f"classification, {self.n_classes} classes ({names})"
+        elif self.task == MULTILABEL:
+            counts = ", ".join(f"{n} {c}" for n, c in zip(self.class_names[:10], self.class_counts()))
+            kind = f"multi-label, {self.n_classes} labels (train samples with each: {counts})"
         else:
             kind = f"regression, {self.n_outputs} target{'s' if self.n_outputs != 1 else ''}"
         feats = ", ".join(self.feature_names[:8]) + (", ..." if len(self.feature_names) > 8 else "")
@@ -167,7 +179,7 @@ def resolve_data_file(spec, base_dir=None):
     task = params.get("task") or "auto"
     if "/" not in full and os.sep not in full:
         full = os.path.join(".", full)  # read_csv takes a bare word for one line of CSV text
-    table = read_csv(full, task=task if task in ("auto", "classification", "regression") else "auto",
+    table = read_csv(full, task=task if task in ("auto", "classification", "regression", "multilabel") else "auto",
                      **{k: v for k, v in opts.items() if v is not None})
     filled = csv_dataset_params(table, opts["target"])
     return {**spec, "params": {**params, **{k: filled[k] for k in DERIVED_KEYS}, "task": filled["task"]}}
@@ -199,15 +211,17 @@ def split_indices(y, task, split, rng) -> tuple:
     Stratification: within each class every sample gets the key (rank + 0.5) /
     class size after a shuffle; sorting by that key interleaves the classes in
     proportion, so any prefix -- the training part -- holds each class at its
-    overall share. A train-only split keeps the original order.
+    overall share. Multi-label data is stratified by label combination (each
+    distinct row of y is a stratum), which keeps every label's share too.
+    A train-only split keeps the original order.
     """
     n = len(y)
     n_train, n_val, n_test = split_counts(n, split)
     if n_val == n_test == 0:
         return np.arange(n), np.arange(0), np.arange(0)
     order = rng.permutation(n)
-    if task == CLASSIFICATION:
-        labels = y[order]
+    if task in (CLASSIFICATION, MULTILABEL):
+        labels = y[order] if task == CLASSIFICATION else strata(y[order])
         key = np.empty(n)
         for c in np.unique(labels):
             members = np.flatnonzero(labels == c)

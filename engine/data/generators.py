@@ -17,6 +17,7 @@ from ..params import Param, brief, schema
 from ..registry import Registry
 from .arrays import as_array
 from .digits import load_digits
+from .multilabel import MULTILABEL, multilabel_targets
 
 DATASETS = Registry("dataset")
 
@@ -28,7 +29,7 @@ MAX_CLASS_INDEX = 100_000  # hand-written or imported labels: far more classes t
 
 class Generated(NamedTuple):
     x: np.ndarray  # float32 (N, *input_shape)
-    y: np.ndarray  # int64 (N,) class indices, or float32 (N, k) targets
+    y: np.ndarray  # int64 (N,) class indices, or float32 (N, k) targets (0/1 for multi-label)
     task: str
     n_classes: int
     feature_names: list
@@ -180,6 +181,29 @@ def spirals(rng, n, classes, noise):
     return _classes(x, np.repeat(np.arange(classes), counts), _class_names(classes))
 
 
+# ---------------------------------------------------------------- multi-label
+MULTI_LABEL_NAMES = ["inside the circle", "right half", "above the diagonal"]
+
+
+def multi_label_truth(x):
+    """The three labels of ``multi_label`` before noise: r < 3.5, x1 > 0, x2 > x1 (independent yes/no each)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.stack([np.hypot(x[:, 0], x[:, 1]) < 3.5, x[:, 0] > 0, x[:, 1] > x[:, 0]], axis=1).astype(np.float32)
+
+
+@DATASETS.register("multi_label", schema=schema(
+    _n(), Param("noise", "float", 0.0, min=0.0, max=0.5, doc="probability that each label of a point is flipped")),
+    group="multi-label",
+    doc="Points on [-5, 5]² with three labels at once: inside the circle r < 3.5, right half x1 > 0, above the "
+        "diagonal x2 > x1 (lecture 002's multi-label classification: one sigmoid + bce per label).")
+def multi_label(rng, n, noise):
+    x = rng.uniform(-5.0, 5.0, (n, 2))
+    y = multi_label_truth(x)
+    flip = rng.uniform(0.0, 1.0, y.shape) < noise
+    y = np.where(flip, 1.0 - y, y).astype(np.float32)
+    return Generated(x.astype(np.float32), y, MULTILABEL, y.shape[1], list(XY), list(MULTI_LABEL_NAMES))
+
+
 # ------------------------------------------------------------------- images
 @DATASETS.register("digits", schema=schema(Param("flat", "bool", False, doc="(64,) vectors instead of (1, 8, 8) images")),
                    group="images", doc="UCI handwritten digits: 1,797 8x8 images, 10 classes, pixels scaled to 0..1.")
@@ -249,7 +273,9 @@ def _inline_xy(x, y, task, feature_names, class_names, owner):
         raise InvalidInput(f"{owner} x[{bad[0][0]}] contains {float(xa.reshape(len(xa), -1)[tuple(bad[0])])}; values must be finite")
     if not isinstance(y, (list, tuple, np.ndarray)) or len(y) != len(xa):
         raise InvalidInput(f"{owner} y must be a list with one entry per sample ({len(xa)}), got {_brief(y)}")
-    if task == CLASSIFICATION and isinstance(y, np.ndarray):
+    if task == MULTILABEL:
+        ya, n_classes, class_names = multilabel_targets(y, len(xa), owner, class_names)
+    elif task == CLASSIFICATION and isinstance(y, np.ndarray):
         if y.ndim != 1 or y.dtype.kind not in "iuf":
             raise InvalidInput(f"{owner} y must be one class index 0, 1, 2, ... per sample, got an array of shape {y.shape}")
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)) | (y < 0)) if y.dtype.kind == "f" else np.flatnonzero(y < 0)
@@ -275,7 +301,7 @@ def _inline_xy(x, y, task, feature_names, class_names, owner):
         if class_names is not None and len(class_names) < n_classes:
             raise InvalidInput(f"{owner} class_names {_brief(class_names)} has {len(class_names)} names but y uses class {n_classes - 1}")
         class_names = list(class_names) if class_names is not None else [str(c) for c in range(n_classes)]
-    else:
+    elif task != MULTILABEL:
         try:
             ya = np.asarray(y, dtype=np.float64)
         except (ValueError, TypeError, OverflowError):
@@ -298,8 +324,9 @@ def _names(name):
 
 
 _INLINE = (Param("x", "any", None, doc="samples: a nested list, one entry per sample"),
-           Param("y", "any", None, doc="targets: class indices, or numbers / lists of numbers for regression"),
-           Param("task", "choice", CLASSIFICATION, choices=(CLASSIFICATION, REGRESSION)),
+           Param("y", "any", None, doc="targets: class indices, numbers / lists of numbers for regression, or "
+                                       "one list of 0/1 labels per sample for multilabel"),
+           Param("task", "choice", CLASSIFICATION, choices=(CLASSIFICATION, REGRESSION, MULTILABEL)),
            _names("feature_names"), _names("class_names"))
 
 
@@ -312,7 +339,8 @@ def inline(rng, x, y, task, feature_names, class_names):
 _CSV_READ = (
     Param("path", "str", None, optional=True,
           doc="a CSV file to read (relative to the session file); x and y are then read from it, not stored"),
-    Param("target", "any", None, optional=True, doc="the target column: a name or a 0-based index (default: the last)"),
+    Param("target", "any", None, optional=True,
+          doc="the target column: a name or a 0-based index (default: the last); multilabel: a list of 0/1 columns"),
     Param("delimiter", "str", None, optional=True, doc="one character, or null to detect"),
     Param("header", "bool", None, optional=True, doc="the first line names the columns; null to detect"),
 )
@@ -321,8 +349,9 @@ _CSV_READ = (
 @DATASETS.register("csv", schema=schema(
     Param("x", "any", None, optional=True, doc="samples (an array once imported; lists in a .json file)"),
     Param("y", "any", None, optional=True, doc="targets: class indices, or numbers for regression"),
-    Param("task", "choice", "auto", choices=("auto", CLASSIFICATION, REGRESSION),
-          doc="auto: classification when the target holds few whole numbers or text, else regression"),
+    Param("task", "choice", "auto", choices=("auto", CLASSIFICATION, REGRESSION, MULTILABEL),
+          doc="auto: classification when the target holds few whole numbers or text, else regression; "
+              "multilabel: several 0/1 target columns"),
     _names("feature_names"), _names("class_names"),
     Param("source", "str", None, optional=True, doc="file it was imported from (a label; never read again)"),
     Param("skip_rows", "int", None, min=0, max=1_000_000, optional=True,
