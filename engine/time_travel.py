@@ -185,7 +185,9 @@ class Recorder:
                             self.record(run)
                     elif isinstance(ev, EpochEnd):
                         t = time.perf_counter()
-                        if spent <= self.max_share * (t - t0):
+                        if self.checkpoints and self.checkpoints[-1].step == run.step:
+                            self.record(run, epoch_end=True)  # free: marks the checkpoint just taken
+                        elif spent <= self.max_share * (t - t0):
                             self.record(run, epoch_end=True)
                             spent += time.perf_counter() - t
                         else:

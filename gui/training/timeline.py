@@ -219,6 +219,8 @@ class Timeline(QObject):
 
     @Slot(int)
     def _budget_changed(self, mb):
+        if self.index is not None:
+            self.go_live()  # thinning renumbers the checkpoints under the slider
         self.c.set_checkpoint_budget(mb)
         self.refresh()
 

@@ -75,12 +75,19 @@ def test_branch_with_a_changed_lr_differs_and_keeps_the_new_lr():
 def test_epoch_ends_give_way_when_they_would_slow_the_training():
     """Epoch-end checkpoints may take at most ``max_share`` of the training's time; steps and the end stay."""
     run = Run(_session(epochs=8), path="torch")
-    none = Recorder(dense=2, growth=2.0, max_share=0.0)
+    none = Recorder(dense=1, growth=3.0, max_share=0.0)  # steps 1, 3, 9, 27: none at an epoch end (4 steps each)
     for _ in none.watch(run, run.events()):
         pass
-    # the first epoch end is free (nothing spent yet), the other 7 are skipped; the last step is kept anyway
-    assert none.skipped_epoch_ends == 7 and [c.step for c in none.checkpoints] == [1, 2, 4, 8, 16, 32]
+    # the first epoch end is taken (nothing spent yet), the other 7 are skipped; the last step is kept anyway
+    assert none.skipped_epoch_ends == 7 and [c.step for c in none.checkpoints] == [1, 3, 4, 9, 27, 32]
     assert [c.epoch_end for c in none.checkpoints] == [False, False, True, False, False, False]
+    # an epoch end on a step just recorded costs nothing: it is marked whatever the share
+    marks = Recorder(dense=2, growth=2.0, max_share=0.0)  # steps 1, 2, 4, 8, 16, 32: 4, 8, 16, 32 end epochs
+    run = Run(_session(epochs=8), path="torch")
+    for _ in marks.watch(run, run.events()):
+        pass
+    assert [(c.step, c.epoch_end) for c in marks.checkpoints] == [(1, False), (2, False), (4, True), (8, True),
+                                                                   (12, True), (16, True), (32, True)]
     every = Recorder(dense=2, growth=2.0, max_share=1.0)
     run = Run(_session(epochs=8), path="torch")
     for _ in every.watch(run, run.events()):
@@ -92,3 +99,40 @@ def test_epoch_ends_give_way_when_they_would_slow_the_training():
     chunks = Recorder(dense=5, growth=2.0)
     for a in range(1, 400, 7):
         assert chunks.wants_range(a, a + 6) == bool(wanted & set(range(a, a + 7))), a
+
+
+def test_branch_on_the_compiled_path_continues_like_the_original():
+    """The window branches on its own path: the compiled one must take the checkpoint's weights and momentum."""
+    a = Run(_session(), path="compiled")
+    rec = Recorder(max_share=1.0)
+    for _ in rec.watch(a, a.events(3)):
+        pass
+    at3 = [c for c in rec.checkpoints if c.epoch_end and c.epoch == 3][0]
+    a.fit(6)
+    b = branch(a.session, at3, path="compiled", history=a.history)
+    assert b.engine_path == "compiled" and b.step == at3.step
+    assert all(np.array_equal(b.weights()[k], at3.weights[k]) for k in at3.weights)
+    b.fit(6)  # no shuffling: the same batches, and the momentum buffer came along (else the weights differ)
+    wa, wb = a.weights(), b.weights()
+    for k in wa:
+        np.testing.assert_allclose(wb[k], wa[k], rtol=0, atol=1e-5)
+
+
+def test_a_branch_starts_with_the_originals_history_up_to_the_checkpoint():
+    from engine.time_travel import history_until
+
+    a = Run(_session(epochs=5), path="torch")
+    rec = Recorder()
+    for _ in rec.watch(a, a.events()):
+        pass
+    h = a.history
+    cp = [c for c in rec.checkpoints if c.step == 10][0]  # inside epoch 3 (4 steps each): 2 epochs done
+    cut = history_until(h, cp.step, cp.epoch)
+    assert cut.n_epochs == 2 and list(cut.epoch_array("train_loss")) == list(h.epoch_array("train_loss")[:2])
+    x, y = cut.step_loss.data()
+    hx, hy = h.step_loss.data()
+    assert list(x) == list(range(1, 11)) and np.array_equal(y, hy[:10])
+    sx, _ = cut.layer_stats["h.weight"].data()
+    assert len(sx) and sx.max() <= 10 and len(cut.epoch_metrics) == 2
+    b = branch(a.session, cp, history=h)
+    assert b.history.n_epochs == 2 and b.history.step_loss.data()[0][-1] == 10

@@ -241,3 +241,17 @@ def test_teach_time_travel_leads_to_the_timeline(trained):
     assert win.docks["plotsDock"].isVisible() and win.live.timeline.bar.isVisibleTo(win)
     # no second implementation: no other window opened
     assert [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isWindow()] == [win]
+
+
+def test_a_smaller_budget_thins_the_checkpoints_at_once(trained):
+    c, tl = trained.controller, trained.live.timeline
+    rec = c.recorder
+    before = [cp.step for cp in rec.checkpoints]
+    one = rec.checkpoints[0].nbytes
+    rec.set_budget(10 * one)  # room for about 10 checkpoints: the older half thins out, first and last stay
+    tl.refresh()
+    after = [cp.step for cp in rec.checkpoints]
+    assert rec.nbytes <= 10 * one and len(after) <= 10 and after[0] == before[0] and after[-1] == before[-1]
+    assert tl.bar.slider.maximum() == len(after) - 1
+    tl.bar.budget.setValue(3)  # the spin box: 3 MB for this run and the next ones
+    assert c.checkpoint_budget == 3 << 20 and rec.budget == 3 << 20
