@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget,
+                               QTableWidgetItem)
 
 from ..plots import TRAIN_PEN, VAL_PEN, legend_above, plot_widget
 from .base import AnalysisView
@@ -44,6 +45,10 @@ class CurvatureView(AnalysisView):
         self.radius.setDecimals(3)
         self.radius.setValue(1.0)
         self.radius.setToolTip("How far along each eigenvector (unit length in weight space) the loss profile goes")
+        self.log_scale = self.add_control(QCheckBox("log₁₀ |λ|"))
+        self.log_scale.setObjectName("curvatureLog")
+        self.log_scale.setToolTip("Plot the spectrum as log₁₀|λ| (colour keeps the sign): curvatures span many decades")
+        self.log_scale.toggled.connect(self._draw_spectrum)
         self.finish_bar()
         self.verdict = QLabel()
         self.verdict.setObjectName("curvatureVerdict")
@@ -57,8 +62,9 @@ class CurvatureView(AnalysisView):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
-        self.table.setMinimumWidth(220)
-        self.table.setMaximumWidth(340)
+        self.table.setWordWrap(True)
+        self.table.setMinimumWidth(270)
+        self.table.setMaximumWidth(380)
         row.addWidget(self.table)
         self.spectrum_pw = plot_widget(x="eigenvalue index (ascending)", y="curvature λ")
         self.spectrum_pw.setObjectName("curvatureSpectrum")
@@ -74,8 +80,8 @@ class CurvatureView(AnalysisView):
         item = self.profile_pw.getPlotItem()
         self.steep_curve = item.plot([], [], pen=pg.mkPen(TRAIN_PEN, width=2))
         self.flat_curve = item.plot([], [], pen=pg.mkPen(VAL_PEN, width=2))
-        legend.addItem(self.steep_curve, "steepest (λ_max)")
-        legend.addItem(self.flat_curve, "flattest / most negative (λ_min)")
+        legend.addItem(self.steep_curve, "along λ_max")
+        legend.addItem(self.flat_curve, "along λ_min")
         row.addWidget(self.profile_pw, 1)
         self.body.addLayout(row, 1)
         self.rows: list = []
@@ -109,12 +115,20 @@ class CurvatureView(AnalysisView):
                 item = QTableWidgetItem(t)
                 item.setToolTip(t)
                 self.table.setItem(r, j, item)
-        vals = c.eigenvalues
-        self.spectrum.setData(np.arange(len(vals)), vals,
-                              brush=[pg.mkBrush(NEGATIVE if v < 0 else POSITIVE) for v in vals])
+        self.table.resizeRowsToContents()
+        self._draw_spectrum()
         self.steep_curve.setData(*profiles["steep"])
         self.flat_curve.setData(*profiles["flat"])
         self.verdict.setText(c.verdict() + " Loss of the data term only (regularizers left out).")
+
+    def _draw_spectrum(self, *_):
+        if self.result is None:
+            return
+        vals = self.result[0].eigenvalues
+        log = self.log_scale.isChecked()
+        y = np.log10(np.maximum(np.abs(vals), 1e-300)) if log else vals
+        self.spectrum.setData(np.arange(len(vals)), y, brush=[pg.mkBrush(NEGATIVE if v < 0 else POSITIVE) for v in vals])
+        self.spectrum_pw.getPlotItem().setLabel("left", "log₁₀ |λ| (red: λ < 0)" if log else "curvature λ")
 
     def export_item(self):
         return self.profile_pw.getPlotItem()

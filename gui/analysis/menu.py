@@ -13,7 +13,7 @@ ENTRIES = (  # name, text, page or None, shortcut, status tip
      "residuals for regression"),
     ("explain", "E&xplanations…", "explain", "Ctrl+Shift+X",
      "Permutation importance with bootstrap intervals, partial dependence with ICE curves, Ŷ vs X_j"),
-    ("surrogate", "Surrogate &Tree…", "surrogate", None,
+    ("surrogate", "Su&rrogate Tree…", "surrogate", None,
      "Decision trees fitted to the network's predictions: their variable importance, fidelity and rules"),
     ("learning_curve", "&Learning Curve…", "learning_curve", "Ctrl+Shift+L",
      "Training and validation loss against the number of training samples (trains fresh networks in the background)"),

@@ -42,7 +42,7 @@ class SurrogateView(AnalysisView):
         self.pw = plot_widget(x="feature", y="importance (share of impurity decrease)")
         self.pw.setObjectName("surrogateImportance")
         self.pw.setMinimumSize(220, 160)
-        self.legend = legend_above(self.pw, columns=2)
+        self.legend = legend_above(self.pw, columns=1)
         self.bars: list = []
         row.addWidget(self.pw, 3)
         self.rules = QPlainTextEdit()

@@ -189,6 +189,8 @@ def test_curvature_page_shows_the_hessian_of_the_trained_run(live_windows, qtbot
     v = c.eigenvectors[:, -1]
     assert ys[0] == pytest.approx(float(loss_of(flat0 - 0.5 * torch.as_tensor(v))), rel=1e-9)
     assert view.verdict.text().startswith("‖∇L‖ = ")
+    view.log_scale.setChecked(True)  # the spectrum over its decades
+    np.testing.assert_allclose(view.spectrum.getData()[1], np.log10(np.abs(expected)), rtol=1e-6)
 
 
 def test_surrogate_tree_page_fits_trees_to_the_networks_predictions(live_windows, qtbot):
