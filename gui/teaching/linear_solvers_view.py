@@ -62,6 +62,8 @@ class LinearSolversView(QWidget):
         self._shown = 0
         self.kind = QComboBox()
         self.kind.setObjectName("systemKind")
+        self.kind.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.kind.setMinimumContentsLength(30)  # the long titles elide rather than widen the window
         for key, text in SYSTEMS.items():
             self.kind.addItem(text, key)
         self.n = QSpinBox(minimum=2, maximum=MAX_N, value=50)
@@ -109,8 +111,10 @@ class LinearSolversView(QWidget):
         row2 = QHBoxLayout()
         row2.addLayout(boxes)
         row2.addStretch(1)
+        row3 = QHBoxLayout()
         for w in (QLabel("stop at"), self.tol, QLabel("max iterations"), self.max_iter, self.solve_btn, self.stop_btn):
-            row2.addWidget(w)
+            row3.addWidget(w)
+        row3.addStretch(1)
         self.about = QLabel()
         self.about.setObjectName("systemAbout")
         self.about.setWordWrap(True)
@@ -149,6 +153,7 @@ class LinearSolversView(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(row1)
         lay.addLayout(row2)
+        lay.addLayout(row3)
         lay.addWidget(self.about)
         lay.addWidget(split, 1)
         lay.addWidget(self.guide)

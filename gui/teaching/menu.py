@@ -66,6 +66,12 @@ def open_rates(win):
     return _open(win, "rates", from_window)
 
 
+def open_linear_solvers(win):
+    from .linear_solvers_view import from_window
+
+    return _open(win, "linear_solvers", from_window)
+
+
 def open_time_travel(win):
     """The timeline under the curves: every training in the window keeps checkpoints there."""
     return win.build_live_views().timeline.focus()
@@ -84,6 +90,9 @@ ENTRIES = (
      "Watch SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and Newton on classic 2-parameter surfaces"),
     ("rates", "&Rates from Counts…", open_rates,
      "Completeness, contamination, efficiency, TPR and FPR from TP, FN, TN, FP — the notes' quasars among stars"),
+    ("linear_solvers", "Linear &Solvers…", open_linear_solvers,
+     "LU, QR, Cholesky, Jacobi, Gauss-Seidel, CG and PCG on this data's least squares, this network's Newton step "
+     "or a synthetic matrix"),
 )
 
 
