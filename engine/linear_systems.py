@@ -151,7 +151,7 @@ def synthetic(kind="spd", n=50, kappa=100.0, seed=0) -> LinearSystem:
     elif kind == "scaled":
         q = _rotation(n, rng)
         s = (q * np.geomspace(1.0, 4.0, n)) @ q.T  # κ(S) = 4
-        d = np.sqrt(np.geomspace(1.0, max(kappa / 4.0, 1.0), n))  # diag(A) spans κ/4, so κ(A) ≈ κ
+        d = np.sqrt(np.geomspace(1.0, max(kappa / 4.0, 1.0), n))  # diag(A) spans κ/4: κ(A) of the order of κ
         rng.shuffle(d)
         a = d[:, None] * s * d[None, :]
     elif kind == "nondominant":  # 0.5·(11ᵀ + I) plus symmetric noise of spread ~0.2 in the spectrum: λ_min ≈ 0.3
