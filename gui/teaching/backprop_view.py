@@ -21,6 +21,8 @@ from engine.builder import PASSTHROUGH
 from engine.errors import InvalidInput
 from engine.notes_figures import figures_for, verdicts
 
+from .forward_mode_panel import ForwardModePanel
+
 MAX_UNITS = 16  # values listed per node; wider layers show the first ones and say how many
 MAX_SENTENCES = 40
 STATUS_COLORS = {"matches": "#d8f0d8", "last digit": "#fff4c2", "inherited": "#ffe0b8", "slip": "#ffc9c9",
@@ -63,12 +65,17 @@ class BackpropInspectorView(QWidget):
         self.next_btn = QPushButton("Next ▶")
         self.next_btn.setObjectName("next")
         self.reset_btn = QPushButton("Restart")
+        self.forward_btn = QPushButton("Forward Mode")
+        self.forward_btn.setObjectName("forwardMode")
+        self.forward_btn.setCheckable(True)
+        self.forward_btn.setToolTip("Lecture 001's other way: carry d/dW of one weight forward with every value, "
+                                    "then compare dL/dW with backpropagation's")
         self.stage_label = QLabel()
         self.stage_label.setObjectName("stageLabel")
         self.stage_label.setWordWrap(True)
         top = QHBoxLayout()
         for w in (QLabel("Sample"), self.sample, QLabel("Batch"), self.batch, QLabel("Precision"), self.prec,
-                  self.back_btn, self.next_btn, self.reset_btn):
+                  self.back_btn, self.next_btn, self.reset_btn, self.forward_btn):
             top.addWidget(w)
         top.addStretch(1)
 
@@ -93,6 +100,9 @@ class BackpropInspectorView(QWidget):
         self.map_items = []
         right.addWidget(self.maps)
         right.addWidget(self.notes)
+        self.forward = ForwardModePanel(self.inspector)
+        self.forward.setVisible(False)
+        right.addWidget(self.forward)
         self.notes.setVisible(self.figures is not None)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.table)
@@ -106,6 +116,7 @@ class BackpropInspectorView(QWidget):
         self.next_btn.clicked.connect(self.next)
         self.back_btn.clicked.connect(self.back)
         self.reset_btn.clicked.connect(self.restart)
+        self.forward_btn.toggled.connect(self._on_forward_mode)
         self.prec.currentIndexChanged.connect(self._on_precision)
         self.sample.valueChanged.connect(self._on_samples)
         self.batch.valueChanged.connect(self._on_samples)
@@ -145,7 +156,13 @@ class BackpropInspectorView(QWidget):
     @Slot(int)
     def _on_precision(self, index):
         self.precision = 4 if index == 0 else None
+        self.forward.precision = self.precision
         self._refresh()
+
+    @Slot(bool)
+    def _on_forward_mode(self, on):
+        self.forward.setVisible(on)
+        self.forward.refresh()
 
     @Slot()
     def _on_samples(self):
@@ -198,6 +215,7 @@ class BackpropInspectorView(QWidget):
         self._show_maps(kind, nid, p)
         self._paint_canvas(shown, p)
         self._fill_notes()
+        self.forward.refresh()
         self.stageChanged.emit(kind)
 
     def _rows(self, node, arr, sym):

@@ -211,3 +211,45 @@ def test_logistic_derivative_example_marks_the_notes_sign_slip(qtbot):
     status, text = notes["∂L/∂W"]
     assert status == "slip" and "the notes print 0.00037018372" in text and f"exactly {want:.13f}".rstrip("0") in text
     assert "dropping the minus" in text
+
+
+def test_forward_mode_carries_dw_along_and_equals_backprop(qtbot):
+    """Lecture 001's forward-mode table at X = 3, y = 1, W = 3: dz/dW = X, da/dW = σ′(z)·X, dL/dW = −X·e⁻⁹/(1+e⁻⁹)."""
+    import math
+
+    from gui.teaching.backprop_view import BackpropInspectorView
+
+    view = BackpropInspectorView(load_session(EX / "logistic_derivative_worked_example.json"))
+    qtbot.addWidget(view)
+    view.show()
+    assert view.forward.isHidden()
+    qtbot.mouseClick(view.forward_btn, Qt.LeftButton)
+    panel = view.forward
+    assert not panel.isHidden() and panel.weight.currentText() == "p.weight[0, 0]"
+    rows = {(panel.table.item(r, 0).text(), panel.table.item(r, 1).text()): (panel.table.item(r, 2).text(),
+                                                                             panel.table.item(r, 3).text())
+            for r in range(panel.table.rowCount())}
+    s = 1 / (1 + math.exp(-9))
+    assert rows[("z1", "p")] == ("9.0000", "3.0000")
+    view.prec.setCurrentIndex(1)  # full float64
+    rows = {(panel.table.item(r, 0).text(), panel.table.item(r, 1).text()): panel.table.item(r, 3).text()
+            for r in range(panel.table.rowCount())}
+    assert float(rows[("a1", "p")]) == pytest.approx(s * (1 - s) * 3, rel=1e-12)
+    want = -3 * math.exp(-9) / (1 + math.exp(-9))
+    assert float(rows[("L", "")]) == pytest.approx(want, rel=1e-12)
+    assert panel.result.reverse == pytest.approx(want, rel=1e-12) and "the same" in panel.summary.text()
+    assert "1 passes for this network" in panel.summary.text()
+
+
+def test_forward_mode_on_the_xor_net_matches_every_backprop_gradient(qtbot, xor_view):
+    view, _ = xor_view
+    view.forward_btn.setChecked(True)
+    panel = view.forward
+    grads = view.inspector.current().grads
+    assert panel.weight.count() == sum(np.asarray(g).size for g in grads.values()) == 9
+    for i in range(panel.weight.count()):
+        panel.weight.setCurrentIndex(i)
+        name, index = panel.weight.currentData()
+        assert panel.result.dL_dW == pytest.approx(float(np.asarray(grads[name])[index]), abs=1e-15)
+    qtbot.mouseClick(view.next_btn, Qt.LeftButton)  # the panel follows the inspector's stages and weights
+    assert "9 passes for this network" in panel.summary.text()
