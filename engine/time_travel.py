@@ -166,23 +166,28 @@ class Recorder:
     def watch(self, run, events):
         """Pass ``events`` (from ``run.events(...)``) through, recording at the chosen steps and epoch ends.
 
-        Epoch ends are skipped while their checkpoints have taken more than ``max_share`` of the time since
-        the watch began (only very short epochs get there, e.g. a tiny net on the compiled path, whose epoch
+        Epoch ends are skipped while the checkpoints past the dense start have taken more than ``max_share``
+        of the time since the watch began (only very short epochs get there, e.g. a tiny net on the compiled path, whose epoch
         takes ~0.1 ms; the count is in ``skipped_epoch_ends``); the last step is always kept. A network whose one checkpoint is larger
         than the budget trains on unrecorded: ``note`` says why.
         """
         from .events import Finished
 
-        t0, spent = time.perf_counter(), 0.0  # spent: on epoch-end checkpoints (the others are few)
+        t0, spent = time.perf_counter(), 0.0  # spent: on checkpoints past the dense start
         for ev in events:
             if self.note is None:
                 try:
+                    first = last = None
                     if isinstance(ev, Step):
-                        if self.wants(ev.step):
-                            self.record(run)
+                        first = last = ev.step
                     elif isinstance(ev, Steps):  # a compiled chunk: one checkpoint at its end if any step is wanted
-                        if self.wants_range(ev.first_step, ev.first_step + len(ev) - 1):
+                        first, last = ev.first_step, ev.first_step + len(ev) - 1
+                    if first is not None:
+                        if self.wants_range(first, last):
+                            t = time.perf_counter()
                             self.record(run)
+                            if last > self.dense:  # the dense start is free; later ones make epoch ends wait
+                                spent += time.perf_counter() - t
                     elif isinstance(ev, EpochEnd):
                         t = time.perf_counter()
                         if self.checkpoints and self.checkpoints[-1].step == run.step:
