@@ -29,6 +29,7 @@ import numpy as np
 from .errors import InvalidInput
 
 MAX_N = 2000  # a dense 2000×2000 float64 matrix is 32 MB, and the O(n³) factorisations take seconds in numpy
+FORM_Q_N = 500  # QR forms Q explicitly up to this n
 EXACT_RHO_N = 500  # above this the spectral radius is estimated by power iteration (eigvals would take ~30 s)
 SINGULAR_TOL = 1e-13  # a pivot below this times max|A| counts as zero
 
@@ -88,9 +89,9 @@ def _require_symmetric(a, who):
 
 
 def forward_substitution(lower, b, unit=False):
-    """Solve L y = b for lower-triangular L, row by row: y_i = (b_i − Σ_{j<i} L_ij y_j) / L_ii."""
+    """Solve L y = b for lower-triangular L, row by row: y_i = (b_i − Σ_{j<i} L_ij y_j) / L_ii (b a vector or matrix)."""
     n = len(b)
-    y = np.empty(n)
+    y = np.empty(np.shape(b))
     for i in range(n):
         s = b[i] - lower[i, :i] @ y[:i]
         y[i] = s if unit else s / lower[i, i]
@@ -100,10 +101,15 @@ def forward_substitution(lower, b, unit=False):
 def back_substitution(upper, y):
     """Solve U x = y for upper-triangular U, from the last row up."""
     n = len(y)
-    x = np.empty(n)
+    x = np.empty(np.shape(y))
     for i in range(n - 1, -1, -1):
         x[i] = (y[i] - upper[i, i + 1:] @ x[i + 1:]) / upper[i, i]
     return x
+
+
+def _check_stop(stop, who, k, n):
+    if stop is not None and stop():
+        raise InvalidInput(f"{who} stopped at column {k + 1} of {n} before the factorisation finished")
 
 
 def _direct(method, a, b, x, formula, flops, factors, t0):
@@ -113,7 +119,7 @@ def _direct(method, a, b, x, formula, flops, factors, t0):
 
 
 # -- direct methods ----------------------------------------------------------------------------------
-def lu(a, b) -> Solution:
+def lu(a, b, *, stop=None) -> Solution:
     """Gaussian elimination with partial pivoting: A = P·L·U, then L y = Pᵀb and U x = y.
 
     At column k the row with the largest |a_ik| becomes the pivot row (so every multiplier |l_ik| ≤ 1,
@@ -127,6 +133,7 @@ def lu(a, b) -> Solution:
     perm = np.arange(n)
     tol = SINGULAR_TOL * _scale(a)
     for k in range(n):
+        _check_stop(stop, "LU", k, n)
         p = k + int(np.argmax(np.abs(u[k:, k])))
         if abs(u[p, k]) <= tol:
             raise InvalidInput(f"LU: A is singular (no non-zero pivot in column {k + 1} of {n})")
@@ -144,20 +151,23 @@ def lu(a, b) -> Solution:
     return _direct("lu", a, b, x, "2n³/3 + 2n²", 2 * n**3 / 3 + 2 * n**2, {"P": pmat, "L": lower, "U": u}, t0)
 
 
-def qr(a, b) -> Solution:
+def qr(a, b, *, stop=None) -> Solution:
     """Householder QR: A = Q·R with Q orthogonal, then R x = Qᵀb (Q is never needed to solve, only Qᵀb).
 
     Each reflection H_k = I − 2vvᵀ zeroes column k below the diagonal. Orthogonal transformations do not
     amplify errors, so QR is the most stable of the three (and, on a rectangular X, solves least squares
-    without forming XᵀX, whose condition number is κ(X)²).
+    without forming XᵀX, whose condition number is κ(X)²). Q itself is formed for n ≤ FORM_Q_N only (it
+    would double the cost); above, the factors hold the reflectors v_k as the columns of "V".
     """
     a, b = check_system(a, b)
     t0 = time.perf_counter()
     n = len(b)
     r = a.copy()
-    q = np.eye(n)
+    q = np.eye(n) if n <= FORM_Q_N else None
+    vs = np.zeros((n, n))
     qtb = b.copy()
     for k in range(n - 1):
+        _check_stop(stop, "QR", k, n)
         col = r[k:, k]
         alpha = -math.copysign(float(np.linalg.norm(col)), col[0] if col[0] != 0 else 1.0)
         v = col.copy()
@@ -168,17 +178,20 @@ def qr(a, b) -> Solution:
         v /= vn
         r[k:, k:] -= 2.0 * np.outer(v, v @ r[k:, k:])
         r[k + 1:, k] = 0.0
-        q[:, k:] -= 2.0 * np.outer(q[:, k:] @ v, v)
+        vs[k:, k] = v
+        if q is not None:
+            q[:, k:] -= 2.0 * np.outer(q[:, k:] @ v, v)
         qtb[k:] -= 2.0 * v * (v @ qtb[k:])
     tol = SINGULAR_TOL * _scale(a) * max(1.0, math.sqrt(n))
     small = np.flatnonzero(np.abs(np.diag(r)) <= tol)
     if small.size:
         raise InvalidInput(f"QR: A is singular (R[{small[0] + 1},{small[0] + 1}] ≈ 0)")
     x = back_substitution(r, qtb)
-    return _direct("qr", a, b, x, "4n³/3 + 3n²", 4 * n**3 / 3 + 3 * n**2, {"Q": q, "R": r}, t0)
+    factors = {"Q": q, "R": r} if q is not None else {"V": vs, "R": r}
+    return _direct("qr", a, b, x, "4n³/3 + 3n²", 4 * n**3 / 3 + 3 * n**2, factors, t0)
 
 
-def cholesky(a, b) -> Solution:
+def cholesky(a, b, *, stop=None) -> Solution:
     """A = L·Lᵀ for symmetric positive definite A (n³/3 flops), then L y = b and Lᵀ x = y.
 
     l_jj = √(a_jj − Σ_k l_jk²) needs a positive number under the root at every j: that is exactly
@@ -190,6 +203,7 @@ def cholesky(a, b) -> Solution:
     n = len(b)
     lower = np.zeros((n, n))
     for j in range(n):
+        _check_stop(stop, "Cholesky", j, n)
         d = a[j, j] - lower[j, :j] @ lower[j, :j]
         if not d > SINGULAR_TOL * _scale(a):
             raise InvalidInput(f"Cholesky needs a symmetric positive definite matrix: pivot {j + 1} of {n} is "
@@ -278,7 +292,7 @@ def gauss_seidel(a, b, *, tol=1e-10, max_iter=1000, stop=None) -> Solution:
     dl, up = np.tril(a), np.triu(a, 1)
     n = len(b)
     if n <= EXACT_RHO_N:
-        m = -np.column_stack([forward_substitution(dl, up[:, j]) for j in range(n)])
+        m = -forward_substitution(dl, up)
         rho, exact = spectral_radius(None, n, matrix=m)
     else:
         rho, exact = spectral_radius(lambda v: -forward_substitution(dl, up @ v), n)
@@ -312,10 +326,11 @@ def incomplete_cholesky(a, drop=0.05):
             raise InvalidInput(f"incomplete Cholesky broke down at pivot {k + 1} (≤ 0); use the Jacobi preconditioner")
         lower[k, k] = math.sqrt(lower[k, k])
         lower[k + 1:, k] /= lower[k, k]
-        col = lower[k + 1:, k]
-        upd = np.outer(col, col)
-        pattern = keep[k + 1:, k + 1:]
-        lower[k + 1:, k + 1:] -= np.tril(np.where(pattern, upd, 0.0))
+        rows = k + 1 + np.flatnonzero(lower[k + 1:, k])  # only rows with l_ik ≠ 0 change
+        if rows.size:
+            block = np.ix_(rows, rows)
+            col = lower[rows, k]
+            lower[block] -= np.tril(np.where(keep[block], np.outer(col, col), 0.0))
     nnz = int(np.count_nonzero(lower))
     return (lambda r: back_substitution(lower.T, forward_substitution(lower, r)),
             f"incomplete Cholesky (drop {drop:g}, {nnz:,} non-zeros in L)", 4 * nnz, "4·nnz(L)")
@@ -393,9 +408,9 @@ def pcg(a, b, *, preconditioner="jacobi", **kw) -> Solution:
 
 
 METHODS = {  # name → (title, kind, function(A, b, tol=, max_iter=, stop=))
-    "lu": ("LU (partial pivoting)", "direct", lambda a, b, **kw: lu(a, b)),
-    "qr": ("QR (Householder)", "direct", lambda a, b, **kw: qr(a, b)),
-    "cholesky": ("Cholesky", "direct", lambda a, b, **kw: cholesky(a, b)),
+    "lu": ("LU (partial pivoting)", "direct", lambda a, b, stop=None, **kw: lu(a, b, stop=stop)),
+    "qr": ("QR (Householder)", "direct", lambda a, b, stop=None, **kw: qr(a, b, stop=stop)),
+    "cholesky": ("Cholesky", "direct", lambda a, b, stop=None, **kw: cholesky(a, b, stop=stop)),
     "jacobi": ("Jacobi", "iterative", jacobi),
     "gauss_seidel": ("Gauss-Seidel", "iterative", gauss_seidel),
     "cg": ("CG", "iterative", cg),

@@ -162,7 +162,10 @@ def synthetic(kind="spd", n=50, kappa=100.0, seed=0) -> LinearSystem:
         raise InvalidInput(f"unknown synthetic system {kind!r}; choose from: {', '.join(SYNTHETIC)}")
     a = 0.5 * (a + a.T)
     x_true = rng.standard_normal(n)
-    vals = np.linalg.eigvalsh(a)
-    k = float(vals[-1] / vals[0]) if vals[0] > 0 else math.inf
+    if kind == "spd":
+        k = float(kappa)  # by construction
+    else:
+        vals = np.linalg.eigvalsh(a)
+        k = float(vals[-1] / vals[0]) if vals[0] > 0 else math.inf
     desc = f"synthetic {SYNTHETIC[kind]}: n = {n}, κ(A) = {k:.3g}, seed {seed}"
     return LinearSystem(f"synthetic_{kind}", a, a @ x_true, desc, x_true, {"kappa": k, "kind": kind})

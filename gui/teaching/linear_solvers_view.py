@@ -68,6 +68,8 @@ class LinearSolversView(QWidget):
             self.kind.addItem(text, key)
         self.n = QSpinBox(minimum=2, maximum=MAX_N, value=50)
         self.n.setObjectName("sizeN")
+        self.n.setToolTip("Size of the synthetic matrix. The factorisations are O(n³) loops in numpy: at n = 2000 "
+                          "QR takes about a minute, LU and Cholesky several seconds")
         self.kappa = QDoubleSpinBox(decimals=0, minimum=1.0, maximum=1e12, value=1e4)
         self.kappa.setObjectName("kappa")
         self.kappa.setToolTip("Condition number κ = λ_max/λ_min of the synthetic matrix")

@@ -203,3 +203,48 @@ def test_synthetic_systems_are_what_they_say():
             synthetic("spd", **{"n": 5, **kw})
     with pytest.raises(InvalidInput, match="unknown synthetic system 'tridiagonal'"):
         synthetic("tridiagonal")
+
+
+def test_large_qr_keeps_the_reflectors_instead_of_q(monkeypatch):
+    import engine.linear_solvers as ls
+
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((8, 8)), rng.standard_normal(8)
+    q = qr(a, b).factors["Q"]
+    monkeypatch.setattr(ls, "FORM_Q_N", 5)
+    sol = qr(a, b)
+    assert "Q" not in sol.factors
+    rebuilt = np.eye(8)
+    for k in range(7):  # Q = H₁H₂…H₇, H_k = I − 2v_kv_kᵀ
+        v = sol.factors["V"][:, k]
+        rebuilt = rebuilt @ (np.eye(8) - 2 * np.outer(v, v))
+    np.testing.assert_allclose(rebuilt, q, atol=1e-13)
+    np.testing.assert_allclose(sol.x, np.linalg.solve(a, b), rtol=1e-10)
+
+
+def test_stop_interrupts_a_factorisation_and_an_iteration():
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(InvalidInput, match="LU stopped at column 4 of 6"):
+        lu(np.eye(6) * 2, np.ones(6), stop=stop)
+    s = synthetic("spd", 40, 1e4, seed=0)
+    calls.clear()
+    sol = cg(s.a, s.b, stop=stop)
+    assert sol.iterations == 4 and not sol.converged and sol.status.startswith("stopped after 4 iterations")
+
+
+def test_incomplete_cholesky_on_a_sparse_pattern_is_exact_for_a_tridiagonal_matrix():
+    """A tridiagonal SPD matrix has no fill-in: IC(0) is the exact Cholesky factor and PCG takes one step."""
+    from engine.linear_solvers import incomplete_cholesky
+
+    n = 30
+    a = 2.5 * np.eye(n) - np.eye(n, k=1) - np.eye(n, k=-1)
+    apply_m, label, cost, _ = incomplete_cholesky(a)
+    r = np.arange(1.0, n + 1)
+    np.testing.assert_allclose(apply_m(r), np.linalg.solve(a, r), rtol=1e-12)
+    assert cost == 4 * (2 * n - 1) and f"{2 * n - 1:,} non-zeros" in label
+    assert cg(a, r, precondition="ic", tol=1e-12).iterations == 1
