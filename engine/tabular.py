@@ -3,7 +3,8 @@
 A person who imports a CSV and presses Train should get a sensible model without tuning: features
 standardised (lecture 002: unscaled inputs slow gradient descent), one hidden ReLU layer of 32 units
 (the size scikit-learn's MLP comparison in the tests uses), the loss that fits the task (binary
-cross-entropy on logits, softmax cross-entropy, or MSE), Adam, and enough epochs for a few thousand
+cross-entropy on logits, softmax cross-entropy, MSE, or for several 0/1 target columns one raw output per
+label with binary cross-entropy on logits), Adam, and enough epochs for a few thousand
 steps. ``main.py new --csv`` writes exactly this; the import dialog can use it too.
 """
 from __future__ import annotations
@@ -36,8 +37,15 @@ def session_for_table(table, target=None, *, path: str | None = None, name: str 
     task, d = params["task"], int(params["x"].shape[1])
     n_classes = len(params["class_names"] or []) if task == "classification" else 0
     n_out = 1 if task == "regression" or n_classes <= 2 else n_classes
-    loss = "mse" if task == "regression" else "bce_logits" if n_out == 1 else "cross_entropy"
-    if path is not None:
+    if task == "multilabel":  # one raw output per label, bce_logits applies each label's sigmoid
+        n_out = len(params["class_names"])
+    loss = "mse" if task == "regression" else "bce_logits" if n_out == 1 or task == "multilabel" else "cross_entropy"
+    if path is not None and task == "multilabel":
+        cols = table.target_columns(target if target is not None else table.target)
+        params = {"path": path, "target": [table.columns[j] if table.header else j for j in cols], "task": task}
+        if getattr(table, "skip_rows", 0):
+            params["skip_rows"] = table.skip_rows
+    elif path is not None:
         j = table.column_index(target if target is not None else table.target)
         params = {"path": path, "target": table.columns[j] if table.header else j, "task": task}
         if getattr(table, "skip_rows", 0):

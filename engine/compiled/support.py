@@ -129,7 +129,8 @@ def supports(session, device=None, *, dataset=None) -> str | None:
             return f"the {r.name} regularizer runs on torch"
     if dataset is not None and dataset.task != "classification" and s.loss["type"] in ("cross_entropy",
                                                                                       "multiclass_hinge"):
-        return f"{s.loss['type']} on real-valued (soft) targets runs on torch"
+        kind = "multi-label 0/1" if dataset.task == "multilabel" else "real-valued (soft)"
+        return f"{s.loss['type']} on {kind} targets runs on torch"
     bs = int(s.training["batch_size"])
     if dataset is not None and (bs == 0 or bs > len(dataset.x_train)):
         bs = len(dataset.x_train)

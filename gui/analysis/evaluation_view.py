@@ -1,5 +1,8 @@
 """Evaluation of the trained network on one split: ROC + AUC, completeness vs efficiency, scores per class,
 the rates at a threshold you slide (binary tasks); residuals and predicted-vs-true for regression.
+Multi-label data (lecture 002: one sigmoid per label): a ROC curve and AUC per label, precision/recall/F1
+per label with their micro and macro means, the Hamming loss and the subset (exact-match) accuracy, all at
+one threshold that the slider moves for every label.
 
 The numbers come from ``engine.evaluation.evaluate_run`` on a frozen copy of the run (lecture 002's
 completeness = recall, contamination = FP/(TP+FP), efficiency = precision = 1 − contamination).
@@ -7,13 +10,15 @@ Moving the threshold recomputes the rates from the scores already computed: no n
 """
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSlider, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from engine.evaluation import at_threshold
+from engine.evaluation import at_threshold, multilabel_at_threshold
 
 from ..plots import BLUE, ORANGE, SERIES, TEXT, plot_widget
 from .base import AnalysisView
@@ -42,7 +47,8 @@ class EvaluationView(AnalysisView):
         self.slider.setValue(50)
         self.slider.setMinimumWidth(120)
         self.slider.setToolTip("Binary tasks: a sample is called positive when P(class 1) ≥ threshold. Lower it to "
-                               "find more positives (completeness up) at the price of more contamination.")
+                               "find more positives (completeness up) at the price of more contamination. "
+                               "Multi-label: label j is on when P(label j) ≥ threshold, the same for every label.")
         self.slider.valueChanged.connect(self._on_threshold)
         self.thr_label = self.add_control(QLabel("0.50"))
         self.thr_label.setMinimumWidth(34)
@@ -52,6 +58,7 @@ class EvaluationView(AnalysisView):
         self._build_classification()
         self._build_regression()
         self.threshold = 0.5
+        self.at = None  # the numbers at the threshold (binary or multi-label)
 
     # -- layout --------------------------------------------------------------------------------
     def _build_classification(self):
@@ -139,6 +146,9 @@ class EvaluationView(AnalysisView):
         return lambda progress, stop: evaluate_run(frozen, split, threshold=thr)
 
     def show_result(self, rep):
+        if rep["task"] == "multilabel":
+            self._show_multilabel(rep)
+            return
         if rep["task"] == "regression":
             self.pages.setCurrentIndex(1)
             self.slider.setEnabled(False)
@@ -170,21 +180,80 @@ class EvaluationView(AnalysisView):
         self._fill_table(rep)
         self._on_threshold(self.slider.value())
 
+    def _table_header(self, multilabel):
+        cols = ["label", "precision", "recall", "F1", "AUC", "n"] if multilabel else \
+            ["class", "precision", "recall", "F1", "n"]
+        if self.table.columnCount() != len(cols):
+            self.table.setColumnCount(len(cols))
+        self.table.setHorizontalHeaderLabels(cols)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+
     def _fill_table(self, rep):
+        self._table_header(False)
         rows = rep["per_class"] + [dict(rep["macro"], **{"class": "macro mean", "support": rep["n"]})]
+        self._fill_rows([(r["class"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]), str(r["support"]))
+                         for r in rows])
+
+    def _fill_rows(self, rows):
         self.table.setRowCount(len(rows))
         for i, r in enumerate(rows):
-            for j, v in enumerate((r["class"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]),
-                                   str(r["support"]))):
+            for j, v in enumerate(r):
                 item = QTableWidgetItem(v)
                 if j:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.table.setItem(i, j, item)
 
+    # -- multi-label -----------------------------------------------------------------------
+    def _show_multilabel(self, rep):
+        self.pages.setCurrentIndex(0)
+        self.slider.setEnabled(True)
+        for c in self.roc_curves:
+            self.roc.removeItem(c)
+        self.roc_curves = []
+        for i, c in enumerate(rep["roc_per_label"]):
+            self.roc_curves.append(self.roc.plot(c["fpr"], c["tpr"], pen=pg.mkPen(SERIES[i % len(SERIES)], width=2),
+                                                 name=c["label"]))
+        self.ce_curve.setData([], [])
+        self.ce.setVisible(False)
+        self.ce_marker.clear()
+        self.roc.getPlotItem().setTitle(f"ROC per label — macro AUC {_fmt(rep['auc'])}", color=TEXT, size="10pt")
+        self._multilabel_threshold()
+
+    def _multilabel_threshold(self):
+        """Every number that depends on the threshold, from the scores already computed (no network call)."""
+        rep = self.result
+        t = multilabel_at_threshold(np.array(rep["y"]), np.array(rep["scores"]), self.threshold, rep["label_names"])
+        self.at = t
+        aucs = {r["label"]: r.get("auc") for r in rep["per_label"]}
+        self._table_header(True)
+        rows = [(r["label"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]), _fmt(aucs.get(r["label"])),
+                 str(r["support"])) for r in t["per_label"]]
+        for avg in ("micro", "macro"):
+            m = t[avg]
+            rows.append((f"{avg} mean", _fmt(m["precision"]), _fmt(m["recall"]), _fmt(m["f1"]),
+                         _fmt(rep["auc"]) if avg == "macro" else "", str(rep["n"])))
+        self._fill_rows(rows)
+        self.summary.setText(f"{rep['split']} split, {rep['n']} samples, {rep['n_labels']} labels — subset accuracy "
+                             f"(all labels right) {_fmt(t['subset_accuracy'])}, Hamming loss {_fmt(t['hamming_loss'])} "
+                             f"(per-label accuracy {_fmt(t['accuracy'])}); micro F1 {_fmt(t['micro']['f1'])}, "
+                             f"macro F1 {_fmt(t['macro']['f1'])}")
+        pts = []
+        for r in t["per_label"]:
+            neg, pos = r["tn"] + r["fp"], r["tp"] + r["fn"]
+            if neg and pos:
+                pts.append((r["fp"] / neg, r["tp"] / pos))
+        self.roc_marker.setData([p[0] for p in pts], [p[1] for p in pts])
+        self.rates.setText(f"<b>threshold {self.threshold:.2f}</b> for every label: " + " · ".join(
+            f"{html.escape(r['label'])}: TP {r['tp']} FN {r['fn']} TN {r['tn']} FP {r['fp']}" for r in t["per_label"]))
+
     def _on_threshold(self, value):
         self.threshold = value / 100.0
         self.thr_label.setText(f"{self.threshold:.2f}")
         rep = self.result
+        if rep is not None and rep.get("task") == "multilabel":
+            self._multilabel_threshold()
+            return
         if rep is None or rep.get("task") != "classification" or "roc" not in rep:
             self.rates.setText("" if rep is None or rep.get("task") != "classification" else
                                "The threshold applies to binary tasks; here the class is the most probable one.")
@@ -227,6 +296,10 @@ class EvaluationView(AnalysisView):
         if rep["task"] == "regression":
             t, p = np.asarray(rep["true"])[:, 0], np.asarray(rep["predicted"])[:, 0]
             return ["true", "predicted", "residual"], [t, p, t - p]
+        if rep["task"] == "multilabel":
+            per = (self.at or {}).get("per_label") or rep["per_label"]
+            return ["label", "precision", "recall", "f1", "tp", "fp", "fn", "tn"], [
+                [r[k] for r in per] for k in ("label", "precision", "recall", "f1", "tp", "fp", "fn", "tn")]
         if "roc" in rep:
             return ["threshold", "fpr", "tpr"], [rep["roc"]["thresholds"], rep["roc"]["fpr"], rep["roc"]["tpr"]]
         return ["class", "precision", "recall", "f1"], [[r[k] for r in rep["per_class"]]

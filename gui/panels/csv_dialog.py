@@ -3,18 +3,21 @@
 Every control re-parses with ``read_csv(check=False)`` (fast for the files a
 playground takes) and then runs the same checks the import will, so what OK
 accepts is exactly what training will see. Errors name the file row and
-column; OK stays disabled while there is one.
+column; OK stays disabled while there is one. Task "multi-label" takes several 0/1 target columns
+(ticked in the targets list; each becomes one label, lecture 002's one sigmoid per label).
 """
 from __future__ import annotations
 
 import html
 import os
 
+import numpy as np
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontDatabase, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSpinBox, QSplitter, QTableWidget,
-                               QTableWidgetItem, QTextEdit, QVBoxLayout, QWidget)
+                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
+                               QSplitter, QTableWidget, QTableWidgetItem, QTextEdit, QVBoxLayout, QWidget)
 
 from engine.data import csv_dataset_params, read_csv
 from engine.errors import InvalidInput
@@ -24,7 +27,8 @@ from .schema_form import ERROR_STYLE
 DELIMITERS = (("auto", None), (", comma", ","), ("; semicolon", ";"), ("tab", "\t"), ("| pipe", "|"), ("space", " "))
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "spaces"}
 HEADERS = (("auto", None), ("yes", True), ("no", False))
-TASKS = ("auto", "classification", "regression")
+TASKS = ("auto", "classification", "regression", "multilabel")
+TASK_TEXT = {"multilabel": "multi-label (several 0/1 columns)"}
 RAW_LINES = 20
 TABLE_ROWS = 50
 RAW_BYTES = 64 * 1024
@@ -156,12 +160,29 @@ class CsvImportDialog(QDialog):
         self.task = QComboBox()
         self.task.setObjectName("csvTask")
         for t in TASKS:
-            self.task.addItem(t, t)
-        self.task.setToolTip("auto: text or a few whole numbers → classification, other numbers → regression.")
+            self.task.addItem(TASK_TEXT.get(t, t), t)
+        self.task.setToolTip("auto: text or a few whole numbers → classification, other numbers → regression; "
+                             "multi-label: tick several 0/1 columns below, each one label.")
         bottom.addWidget(self.target, 2)
         bottom.addWidget(QLabel("task"))
         bottom.addWidget(self.task, 1)
         form.addRow("target", bottom)
+        self.targets = QListWidget()
+        self.targets.setObjectName("csvTargets")
+        self.targets.setFlow(QListWidget.LeftToRight)
+        self.targets.setWrapping(True)
+        self.targets.setMaximumHeight(64)
+        self.targets.setToolTip("Multi-label: tick the 0/1 columns to predict (one label each, several may be on "
+                                "for one row); the other columns are the features.")
+        self.targets.itemChanged.connect(self.revalidate)
+        self.targets_label = QLabel("targets")
+        form.addRow(self.targets_label, self.targets)
+        self.targets_hint = QLabel("targets: several 0/1 columns → multi-label (one sigmoid + binary cross-entropy "
+                                   "per label)")
+        self.targets_hint.setStyleSheet("color: #5b6573;")
+        form.addRow("", self.targets_hint)
+        for w in (self.targets, self.targets_label, self.targets_hint):
+            w.setVisible(False)
         self.standardize = QCheckBox("standardize the features (mean 0, std 1, fitted on the training split)")
         self.standardize.setObjectName("csvStandardize")
         self.standardize.setChecked(True)
@@ -178,7 +199,7 @@ class CsvImportDialog(QDialog):
             combo.currentIndexChanged.connect(self.reparse)
         self.skip.valueChanged.connect(self.reparse)
         self.target.currentIndexChanged.connect(self.revalidate)
-        self.task.currentIndexChanged.connect(self.revalidate)
+        self.task.currentIndexChanged.connect(self._task_changed)
         return box
 
     # -- file ----------------------------------------------------------------------
@@ -233,9 +254,52 @@ class CsvImportDialog(QDialog):
         self.delimiter.setItemText(0, f"auto ({DELIMITER_NAMES.get(t.delimiter, repr(t.delimiter))})")
         self.header.setItemText(0, f"auto ({'yes' if t.header else 'no'})")
 
+    def _task_changed(self, *_):
+        multi = self.task.currentData() == "multilabel"
+        for w in (self.targets, self.targets_label, self.targets_hint):
+            w.setVisible(multi)
+        self.target.setEnabled(not multi)
+        self.revalidate()
+
+    def multilabel(self) -> bool:
+        return self.task.currentData() == "multilabel"
+
+    def target_choice(self):
+        """What the import predicts: one column index, or for multi-label the ticked columns' indices."""
+        if not self.multilabel():
+            return self.target.currentData()
+        return [self.targets.item(i).data(Qt.UserRole) for i in range(self.targets.count())
+                if self.targets.item(i).checkState() == Qt.Checked]
+
+    def set_targets(self, names):
+        """Tick exactly the named columns (multi-label targets)."""
+        self._updating = True
+        for i in range(self.targets.count()):
+            item = self.targets.item(i)
+            item.setCheckState(Qt.Checked if item.text() in names else Qt.Unchecked)
+        self._updating = False
+        self.revalidate()
+
+    def _fill_target_list(self, columns):
+        ticked = {self.targets.item(i).text() for i in range(self.targets.count())
+                  if self.targets.item(i).checkState() == Qt.Checked}
+        if not ticked and self.table is not None:  # default: the trailing run of 0/1 columns
+            try:
+                ticked = {self.table.columns[j] for j in self.table.target_columns(None)}
+            except InvalidInput:
+                ticked = set()
+        self.targets.clear()
+        for j, c in enumerate(columns):
+            item = QListWidgetItem(c)
+            item.setData(Qt.UserRole, j)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if c in ticked else Qt.Unchecked)
+            self.targets.addItem(item)
+
     def _fill_targets(self, columns):
         old = self.target.currentText()
         self._updating = True
+        self._fill_target_list(columns)
         self.target.clear()
         for j, c in enumerate(columns):
             self.target.addItem(c, j)
@@ -265,18 +329,22 @@ class CsvImportDialog(QDialog):
         self._mark_target()
 
     def _mark_target(self):
-        j = self.target.currentData()
+        choice = self.target_choice()
+        marked = set(choice) if isinstance(choice, list) else {choice}
         for jj in range(self.grid.columnCount()):
             for i in range(self.grid.rowCount()):
                 item = self.grid.item(i, jj)
                 if item is not None:
-                    item.setData(Qt.BackgroundRole, TARGET_BG if jj == j else None)
+                    item.setData(Qt.BackgroundRole, TARGET_BG if jj in marked else None)
 
     def revalidate(self, *_):
         if self._updating or self.table is None:
             return
         self._mark_target()
-        target, task = self.target.currentData(), self.task.currentData()
+        target, task = self.target_choice(), self.task.currentData()
+        if task == "multilabel" and not target:
+            self._fail("tick at least one 0/1 column as a target (multi-label: one column per label)")
+            return
         try:
             self._params = csv_dataset_params(self.table, target, task)
         except InvalidInput as e:
@@ -290,13 +358,19 @@ class CsvImportDialog(QDialog):
         if p["task"] == "classification":
             names = p["class_names"]
             kind = f"classification, {len(names)} classes: {', '.join(map(str, names[:12]))}{' …' if len(names) > 12 else ''}"
+        elif p["task"] == "multilabel":
+            names = p["class_names"]
+            counts = np.asarray(p["y"]).sum(axis=0).astype(int).tolist()
+            kind = (f"multi-label, {len(names)} labels (rows with each: "
+                    + ", ".join(f"{n} {c}" for n, c in zip(names[:12], counts)) + (" …" if len(names) > 12 else "") + ")")
         else:
             kind = "regression"
         delim = DELIMITER_NAMES.get(self.table.delimiter, repr(self.table.delimiter))
         self.summary.setText(
             f"<b>{len(p['y'])} rows</b>, <b>{n_feat} feature{'s' * (n_feat != 1)}</b> "
             f"({html.escape(', '.join(p['feature_names'][:8]))}{' …' if n_feat > 8 else ''}) → "
-            f"<b>{html.escape(self.table.columns[target])}</b>: {html.escape(kind)}. "
+            f"<b>{html.escape(', '.join(self.table.columns[j] for j in target) if isinstance(target, list) else self.table.columns[target])}</b>: "
+            f"{html.escape(kind)}. "
             f"<span style='color:#5b6573'>Delimiter: {html.escape(delim)}, "
             f"{'header row' if self.table.header else 'no header'}"
             f"{f', {self.table.skip_rows} line' + ('s' if self.table.skip_rows != 1 else '') + ' skipped' if self.table.skip_rows else ''}"
@@ -339,7 +413,7 @@ class CsvImportDialog(QDialog):
             return None
         from engine.tabular import session_for_table
 
-        s = session_for_table(self.table, self.target.currentData(), params=self._params)
+        s = session_for_table(self.table, self.target_choice(), params=self._params)
         s.dataset = self.spec()
         return s
 

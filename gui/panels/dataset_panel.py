@@ -30,7 +30,7 @@ LABELS = {
     "circle": "Circle (TF Playground)", "xor": "Exclusive or (TF Playground)", "gauss": "Gaussian (TF Playground)",
     "spiral": "Spiral (TF Playground)", "plane": "Plane — regression (TF)", "multi_gauss": "Multi Gaussian — regression (TF)",
     "moons": "Two moons", "blobs": "Blobs (k classes)", "spirals": "Spirals (k arms)", "digits": "Handwritten digits 8×8",
-    "inline": "Painted points", "csv": "Imported CSV…",
+    "multi_label": "Multi-label (3 labels at once)", "inline": "Painted points", "csv": "Imported CSV…",
 }
 PARAM_LABELS = {"n": "points", "noise": "noise", "classes": "classes", "std": "spread (std)", "flat": "flat vectors"}
 HIDDEN = ("x", "y", "task", "feature_names", "class_names", "source",
@@ -44,7 +44,11 @@ def summary(ds) -> str:
     """Task, input shape and features, scaling: what the legend under the plot does not already say."""
     feats = ", ".join(ds.feature_names[:6]) + (", …" if len(ds.feature_names) > 6 else "")
     shape = "(" + ", ".join(map(str, ds.input_shape)) + ("," if len(ds.input_shape) == 1 else "") + ")"
-    what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
+    if ds.task == "multilabel":  # a point can carry several labels: the counts may add up to more than N
+        what = f"multi-label, {ds.n_classes} labels (train samples with each: " + ", ".join(
+            f"{n} {c}" for n, c in zip(ds.class_names, ds.class_counts("train"))) + ")"
+    else:
+        what = f"{ds.n_classes} classes" if ds.task == "classification" else "regression"
     return f"{what}; inputs {shape}: {feats}; scaling {ds.preprocess_state.get('scale', 'none')}"
 
 
@@ -227,7 +231,11 @@ class DatasetPanel(QScrollArea):
             self.preview.show_dataset(ds, refit=refit)
             self.summary.setText(summary(ds))
             two_d = len(ds.raw_x("train").shape) == 2 and ds.raw_x("train").shape[1] == 2
-            self.preview.set_paintable(two_d, "Painting needs 2-D inputs (x1, x2).")
+            if ds.task == "multilabel":
+                self.preview.set_paintable(False, "Painting gives a point one class; multi-label points need "
+                                                  "every label (write them as inline y lists).")
+            else:
+                self.preview.set_paintable(two_d, "Painting needs 2-D inputs (x1, x2).")
         self._check_input()
 
     def invalid_reason(self) -> str | None:

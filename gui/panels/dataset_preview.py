@@ -126,6 +126,17 @@ class PaintViewBox(pg.ViewBox):
         self.on_paint(action, p.x(), p.y(), "end" if ev.isFinish() else "move")
 
 
+def point_colors(ds, y):
+    """A class colour per point; a multi-label point is the mean colour of its labels (grey with none)."""
+    if ds.task != "multilabel":
+        return [class_color(int(c)) for c in y]
+    cols = np.array([class_color(j + 1).getRgb()[:3] for j in range(y.shape[1])], dtype=np.float64)
+    on = np.asarray(y, dtype=np.float64)
+    n = on.sum(axis=1, keepdims=True)
+    rgb = np.where(n > 0, on @ cols / np.maximum(n, 1), 170.0)
+    return [QColor(int(r), int(g), int(b)) for r, g, b in rgb]
+
+
 class DatasetPreview(QWidget):
     """Scatter of a ``Dataset`` plus the View/Paint/Erase toolbar."""
 
@@ -284,7 +295,7 @@ class DatasetPreview(QWidget):
         self.n_classes = ds.n_classes
         for split, item in self.items.items():
             p, y = pts[split], ys[split]
-            colors = value_colors(y[:, 0], lo, hi) if regression else [class_color(int(c)) for c in y]
+            colors = value_colors(y[:, 0], lo, hi) if regression else point_colors(ds, y)
             if split == "test":
                 pens = [pg.mkPen(c, width=1.6) for c in colors]
                 item.setData(p[:, 0], p[:, 1], pen=pens, brush=QBrush(Qt.NoBrush))
@@ -321,6 +332,12 @@ class DatasetPreview(QWidget):
         if regression:
             bits.append(f"<span style='color:{NEGATIVE.name()}'>●</span> {lo:.3g} … "
                         f"<span style='color:{POSITIVE.name()}'>●</span> {hi:.3g}")
+        elif ds.task == "multilabel":
+            counts = ds.class_counts("train")
+            bits.append("multi-label: colour = the labels a point has (" + ", ".join(
+                f"<span style='color:{class_color(j + 1).name()}'>●</span>&nbsp;{html.escape(str(n))} {c}"
+                for j, (n, c) in enumerate(zip(ds.class_names[:6], counts))) +
+                f"{' …' if len(ds.class_names) > 6 else ''}; grey: none) — train samples with each label")
         else:
             shown = ds.class_names[:6]
             bits.append(" ".join(f"<span style='color:{class_color(c).name()}'>●</span>&nbsp;{html.escape(str(n))}"

@@ -27,17 +27,28 @@ def last_activation(graph, report):
 
 
 def dataset_facts(spec) -> tuple[str, int]:
-    """``(task, n_classes)`` of a dataset spec without generating it (0 classes: regression or unknown)."""
+    """``(task, n_classes)`` of a dataset spec without generating it (0 classes: regression or unknown;
+    multi-label: the number of labels)."""
     canon = dataset_canonical(spec)
     t, p = canon["type"], canon["params"]
     if t in ("inline", "csv"):
         if p["task"] == "regression":
             return "regression", 0
+        if p["task"] == "multilabel":  # k labels: the width of a sample's 0/1 list
+            y = p.get("y")
+            shape = getattr(y, "shape", None)
+            k = int(shape[1]) if shape is not None and len(shape) == 2 else \
+                len(y[0]) if y is not None and len(y) and isinstance(y[0], (list, tuple)) else 0
+            return "multilabel", k
         names = p.get("class_names") or []
         ys = [int(v) for v in p.get("y") or []]
         return "classification", max(len(names), (max(ys) + 1) if ys else 0, 2)
     if DATASETS.entry(t).group == "regression":
         return "regression", 0
+    if DATASETS.entry(t).group == "multi-label":
+        from engine.data.generators import MULTI_LABEL_NAMES
+
+        return "multilabel", len(MULTI_LABEL_NAMES)
     return "classification", int(p.get("classes", 10 if t == "digits" else 2))
 
 
@@ -48,6 +59,9 @@ def pairing_warnings(session, report) -> list[str]:
     k = int(out[0]) if out is not None and len(out) == 1 else 0
     task, n_classes = dataset_facts(session.dataset)
     warnings = check_pairing(session.loss, act, k, task)
+    if task == "multilabel" and n_classes and k and k != n_classes:
+        warnings.append(f"The output has {k} unit{'s' if k != 1 else ''} but the dataset has {n_classes} labels; give "
+                        f"the last layer {n_classes} units, one sigmoid per label.")
     if task == "classification" and n_classes and k:
         if k == 1 and n_classes > 2:
             warnings.append(f"One output unit can only separate 2 classes, but the dataset has {n_classes}; give the "

@@ -1,5 +1,9 @@
 """The decision boundary (classification) or fitted surface (regression) behind the data, live.
 
+Multi-label networks (one sigmoid per label) have one boundary per label: the "label" combo picks which
+P(label j) is drawn, and the points are coloured by whether they carry that label. Every label's map is
+in each frame, so switching labels redraws at once.
+
 Only for 2-D inputs: the worker evaluates a GRID x GRID mesh in raw input space
 (through the dataset's feature expansion and scaling) every ~0.25 s. Training
 points are filled circles with a white edge, test points have a dark edge, as
@@ -17,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QCheckBox, QLabel
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel
 
 from . import CLASS_COLORS, LivePlot, class_color, colorbar, diverging_cmap, plot_widget
 
@@ -72,10 +76,17 @@ class BoundaryPlot(LivePlot):
         self.discrete_box = QCheckBox("Discretize")
         self.discrete_box.setToolTip("Show the predicted class only, not its probability")
         self.discrete_box.toggled.connect(self._mark)
+        self.label_combo = QComboBox()
+        self.label_combo.setObjectName("boundaryLabel")
+        self.label_combo.setToolTip("Multi-label data: the label whose probability P(label) is drawn; points are "
+                                    "coloured by whether they carry it")
+        self.label_combo.currentIndexChanged.connect(self._on_label)
+        self.label_combo.setVisible(False)
         self.info = QLabel()
         self.info.setStyleSheet("color: #5b6573;")
         self.add_control(self.test_box)
         self.add_control(self.discrete_box)
+        self.add_control(self.label_combo)
         self.add_control(self.info, right=True)
         self.pw = plot_widget(x="x1", y="x2")
         self.item = self.pw.getPlotItem()
@@ -104,6 +115,17 @@ class BoundaryPlot(LivePlot):
                     f"{len(meta.feature_names)} features.")
         return None
 
+    @property
+    def label(self) -> int:
+        """The multi-label boundary's label index (0 for other tasks)."""
+        return max(self.label_combo.currentIndex(), 0)
+
+    def _on_label(self, *_):
+        m = self.meta
+        if m is not None and m.task == "multilabel" and self.label_combo.count():
+            self.cbar.getAxis("left").setLabel(f"P({self.label_combo.currentText()})", color="#1d232b")
+        self._mark()
+
     def _mark(self, *_):
         self.dirty = True
         self._points()
@@ -121,13 +143,23 @@ class BoundaryPlot(LivePlot):
         self.item.setYRange(y0, y1, padding=0)
         self.fit_width()
         reg = meta.task == "regression"
+        multilabel = meta.task == "multilabel"
+        self.label_combo.blockSignals(True)
+        keep = self.label_combo.currentIndex()
+        self.label_combo.clear()
+        if multilabel:
+            self.label_combo.addItems([str(n) for n in meta.class_names])
+            self.label_combo.setCurrentIndex(keep if 0 <= keep < len(meta.class_names) else 0)
+        self.label_combo.setVisible(multilabel)
+        self.label_combo.blockSignals(False)
         lo, hi = meta.y_range if reg and meta.y_range else (0.0, 1.0)
         if hi <= lo:
             lo, hi = lo - 1, hi + 1
         self.levels = (lo, hi)
         self.cbar.setLevels((lo, hi))
-        self.cbar.getAxis("left").setLabel("prediction" if reg else "P(class 1)", color="#1d232b")
-        self.cbar.setVisible(reg or meta.n_classes <= 2)
+        name = "prediction" if reg else f"P({self.label_combo.currentText()})" if multilabel else "P(class 1)"
+        self.cbar.getAxis("left").setLabel(name, color="#1d232b")
+        self.cbar.setVisible(reg or multilabel or meta.n_classes <= 2)
         self.discrete_box.setEnabled(not reg)
         self._points()
 
@@ -137,6 +169,8 @@ class BoundaryPlot(LivePlot):
             lo, hi = self.levels
             t = np.clip((np.asarray(y)[:, 0] - lo) / (hi - lo), 0, 1)
             return [pg.mkBrush(c) for c in diverging_cmap().mapToQColor(t)]
+        if m.task == "multilabel":  # has the chosen label (class 1's colour) or not (class 0's)
+            return [pg.mkBrush(class_color(int(c))) for c in np.asarray(y)[:, self.label]]
         return [pg.mkBrush(class_color(int(c))) for c in y]
 
     def _points(self):
@@ -175,14 +209,23 @@ class BoundaryPlot(LivePlot):
             self.image.setVisible(False)
             self.rgb.setVisible(True)
         else:
-            v = upsample(np.nan_to_num(f.values, nan=0.5 * sum(self.levels)))
-            if f.kind == "binary" and discrete:
+            v = upsample(np.nan_to_num(self.shown_values(), nan=0.5 * sum(self.levels)))
+            if f.kind in ("binary", "multilabel") and discrete:
                 v = np.where(v >= 0.5, 0.85, 0.15)
             self.image.setImage(v, autoLevels=False, levels=self.levels)
             self.image.setRect(pixel_rect(f.extent, v.shape[0]))
             self.image.setVisible(True)
             self.rgb.setVisible(False)
         self.info.setText(f"after step {f.step}")
+
+    def shown_values(self):
+        """The (G, G) grid the image shows before upsampling: P(class 1), the prediction, or P(chosen label)."""
+        f = self.frame
+        if f is None:
+            return None
+        if f.kind == "multilabel":
+            return f.label_map(min(self.label, f.values.shape[-1] - 1))
+        return f.values
 
     def fit_width(self):
         """Keep the plot about as wide as the data's aspect needs at its height (the rest stays blank).
@@ -210,5 +253,5 @@ class BoundaryPlot(LivePlot):
         gx, gy = np.meshgrid(np.linspace(x0, x1, g), np.linspace(y0, y1, g))
         vals = f.values.reshape(g * g, -1)
         names = (["P(class 1)"] if f.kind == "binary" else ["prediction"] if f.kind == "regression"
-                 else [f"P({n})" for n in (self.meta.class_names or range(vals.shape[1]))])
+                 else [f"P({n})" for n in (self.meta.class_names or range(vals.shape[1]))])  # multilabel: every label
         return ["x1", "x2", *names], [gx.ravel(), gy.ravel(), *[vals[:, i] for i in range(vals.shape[1])]]

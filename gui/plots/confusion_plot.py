@@ -39,6 +39,9 @@ class ConfusionPlot(LivePlot):
         self.split = "validation"
 
     def applies(self, meta):
+        if meta.task == "multilabel":
+            return ("Multi-label data has one yes/no per label, not one class per sample: see each label's TP/FP/FN/TN, "
+                    "the Hamming loss and the subset accuracy in Analyze ▸ Evaluation.")
         if meta.task != "classification":
             return "The confusion matrix is for classification; this is a regression task (see Predictions)."
         return None
