@@ -102,19 +102,34 @@ def test_least_squares_of_the_window_session_and_bad_input(qtbot, window):
     view.close()
 
 
-def test_newton_system_refusals_follow_the_hessians_sign(qtbot, window):
+def test_newton_system_cholesky_refuses_the_indefinite_hessian_until_damped(qtbot, window):
+    import json
+    from pathlib import Path
+
     from engine.curvature import curvature
+    from engine.session import Session
     from engine.trainer import Trainer
 
+    d = json.loads((Path(__file__).resolve().parents[2] / "resources" / "examples" / "xor_playground.json").read_text())
+    d["dataset"]["params"]["n"] = 120
+    window.doc.set_session(Session.from_dict(d))  # 3 → 4 tanh → 1: 21 parameters, no run yet
     window.actions_by_name["teach_linear_solvers"].trigger()
     view = window.teaching_views["linear_solvers"]
     view.set_system("newton")
+    assert view.lam.isEnabled() and not view.n.isEnabled()
     tick_only(view, qtbot, {"lu", "cholesky"})
-    rows = solve_in(view, qtbot, timeout=60_000)
-    c = curvature(Trainer(window.doc.session))  # engine.curvature: the same H, from its own eigen-decomposition
-    assert (rows[1].solution is None) is (c.lambda_min <= 0)
-    assert f"{c.n_params} parameters" in view.about.text()
-    assert view.table.item(1, COLUMNS.index("result")).text().startswith("refused: Cholesky") is (c.lambda_min <= 0)
+    rows = solve_in(view, qtbot)
+    c = curvature(Trainer(window.doc.session))  # engine.curvature: the same H at the initial weights, eigen-decomposed
+    assert c.lambda_min < 0 and rows[1].solution is None
+    assert view.cell("cholesky", "result").startswith("refused: Cholesky needs a symmetric positive definite")
+    assert "21 parameters" in view.about.text() and view.cell("lu", "iterations") == "direct"
+    lam = float(np.ceil(-c.lambda_min)) + 1.0
+    view.lam.setValue(lam)
+    rows = solve_in(view, qtbot)
+    x = rows[1].solution.x  # (H + λI)x = −g with H = V diag(λ_i) Vᵀ from engine.curvature
+    h = (c.eigenvectors * c.eigenvalues) @ c.eigenvectors.T
+    assert np.linalg.norm((h + lam * np.eye(21)) @ x) == pytest.approx(c.grad_norm, rel=1e-8)
+    assert view.cell("cholesky", "result") == "factored and substituted" and f"λ = {lam:g}" in view.about.text()
     view.close()
 
 
