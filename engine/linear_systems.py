@@ -89,7 +89,12 @@ def least_squares(data, ridge=0.0, column=None) -> LinearSystem:
     b = x.T @ y
     desc = (f"normal equations (XᵀX{' + λI' if lam else ''})θ = Xᵀy of a linear least-squares fit: {len(x):,} "
             f"training rows, {n - 1} features + intercept; target = {what}" + (f"; λ = {lam:g}" if lam else ""))
-    return LinearSystem("least_squares", a, b, desc, meta={"rows": len(x), "target": what, "lambda": lam})
+    flat = int((np.ptp(x[:, :-1], axis=0) == 0).sum())  # a constant feature duplicates the intercept column
+    if flat and not lam:
+        desc += (f"; {flat} feature{'s are' if flat > 1 else ' is'} constant on the training split, so XᵀX is "
+                 f"singular: add a ridge λ > 0")
+    return LinearSystem("least_squares", a, b, desc,
+                        meta={"rows": len(x), "target": what, "lambda": lam, "constant_features": flat})
 
 
 def newton_system(source, damping=0.0) -> LinearSystem:

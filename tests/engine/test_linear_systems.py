@@ -136,3 +136,20 @@ def test_newton_system_refuses_a_network_too_large_for_a_dense_hessian():
     assert "\n" not in str(e.value)
     with pytest.raises(InvalidInput, match="damping λ must be"):
         newton_system(Trainer(example("xor_playground")), damping=-0.1)
+
+
+def test_constant_pixels_make_the_normal_equations_singular_until_ridge():
+    data = make_dataset({"type": "digits", "params": {}}, seed=0)
+    x = design(data)
+    flat = int((x[:, :-1].max(0) == x[:, :-1].min(0)).sum())
+    system = least_squares(data, column=3)
+    assert flat > 0 and system.meta["constant_features"] == flat and f"{flat} features are constant" in system.description
+    assert np.linalg.matrix_rank(system.a) < system.n
+    with pytest.raises(InvalidInput, match="singular"):
+        lu(system.a, system.b)
+    ridge = least_squares(data, ridge=1.0, column=3)
+    assert "constant" not in ridge.description
+    y = (data.y_train == 3).astype(float)
+    pen = np.eye(x.shape[1])[:-1]
+    want = np.linalg.lstsq(np.r_[x, pen], np.r_[y, np.zeros(len(pen))], rcond=None)[0]
+    np.testing.assert_allclose(lu(ridge.a, ridge.b).x, want, rtol=1e-8, atol=1e-10)
