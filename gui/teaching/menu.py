@@ -72,6 +72,12 @@ def open_linear_solvers(win):
     return _open(win, "linear_solvers", from_window)
 
 
+def open_mistakes(win):
+    from .mistakes_view import from_window
+
+    return _open(win, "mistakes", from_window)
+
+
 def open_time_travel(win):
     """The timeline under the curves: every training in the window keeps checkpoints there."""
     return win.build_live_views().timeline.focus()
@@ -93,6 +99,9 @@ ENTRIES = (
     ("linear_solvers", "Linear &Solvers…", open_linear_solvers,
      "LU, QR, Cholesky, Jacobi, Gauss-Seidel, CG and PCG on this data's least squares, this network's Newton step "
      "or a synthetic matrix"),
+    ("mistakes", "Common &Mistakes…", open_mistakes,
+     "Forgot zero_grad, eval mode, softmax into a logits loss, test data in the training set: made on a copy, "
+     "beside the right way"),
 )
 
 

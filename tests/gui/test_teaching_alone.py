@@ -51,3 +51,12 @@ def test_rates_view_alone_opens_on_the_quasars(qtbot, monkeypatch):
     qtbot.addWidget(view)
     assert view.result["contamination"] == pytest.approx(1000 / 1900) and view.result["fpr"] == pytest.approx(0.01)
     view.close()
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
+def test_mistakes_view_alone_lists_the_notes_mistakes(qtbot, monkeypatch):
+    (view,) = [w for w in _run(monkeypatch, "gui.teaching.mistakes_view") if type(w).__name__ == "MistakesView"]
+    qtbot.addWidget(view)
+    assert [view.mistake.itemData(i) for i in range(view.mistake.count())] == [
+        "zero_grad", "eval_mode", "softmax_logits", "test_leak"]
+    view.close()
