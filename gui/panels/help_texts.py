@@ -32,7 +32,8 @@ TIPS = {
     "dataset.fix_input": "Set the Input node's shape to match the dataset, so the network accepts these samples.",
     "dataset.preview": "Training points are filled, validation points faded, test points hollow.",
     # -- training ------------------------------------------------------------------------
-    "loss": "What the network minimises: how far each prediction is from its target.",
+    "loss": "What the network minimises: the cost E = (1/N)·Σᵢ L(yᵢ, ŷᵢ), the mean of the per-sample losses over "
+            "the batch (a class label counts as its one-hot target vector).",
     "optimizer": "The update rule that turns gradients into weight changes.",
     "schedule": "How the learning rate changes over the epochs: high at first, lower later.",
     "lr": "Learning rate η: the step size. Too high: the loss jumps or explodes; too low: it falls slowly and almost linearly.",
