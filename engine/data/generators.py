@@ -133,6 +133,21 @@ def multi_gauss(rng, n, noise):
     return _regression(x, multi_gauss_target(shifted))
 
 
+# ---------------------------------------------------------- 1-D regression
+SINE_RANGE = 3.0  # x on [-3, 3]: about one period of sin, as in the textbooks' bias-variance pictures
+
+
+@DATASETS.register("sine", schema=schema(
+    _n(50), Param("noise", "float", 0.3, min=0.0, max=2.0, doc="standard deviation σ of the Gaussian noise on y")),
+    group="regression",
+    doc="One input x uniform on [-3, 3], target sin(x) + σ·N(0, 1): a known true function and noise level "
+        "(Analyze ▸ Bias–Variance, lecture 004).")
+def sine(rng, n, noise):
+    x = rng.uniform(-SINE_RANGE, SINE_RANGE, (n, 1))
+    y = np.sin(x[:, 0]) + noise * rng.standard_normal(n)
+    return Generated(x.astype(np.float32), y.astype(np.float32).reshape(-1, 1), REGRESSION, 0, ["x"], [])
+
+
 # ------------------------------------------------------------- other 2-D sets
 @DATASETS.register("moons", schema=schema(_n(), _noise(0.1)), group="classification",
                    doc="Two interleaving half circles (scikit-learn's make_moons); noise is the Gaussian std.")
