@@ -32,7 +32,7 @@ def test_example_trains_in_the_window_and_the_boundary_follows_the_chosen_label(
     next(a for a in menu.actions() if a.objectName() == "example_multi_label_playground").trigger()
     assert win.doc.session.name == "Multi-label"
     live = win.live
-    win.doc.session.training["epochs"] = 15  # a shorter training: the picture, not the score, is checked here
+    win.doc.session.training["epochs"] = 8  # a shorter training: the picture, not the score, is checked here
     c = live.controller
     with qtbot.waitSignal(c.finished, timeout=60000) as fin:
         c.train()
