@@ -22,6 +22,9 @@ ENTRIES = (  # name, text, page or None, shortcut, status tip
     ("curvature", "&Curvature (Hessian)…", "curvature", None,
      "The Hessian at the current weights: critical point or not, minimum or saddle, conditioning, the step-size "
      "limit 2/λ_max"),
+    ("bias_variance", "&Bias–Variance…", "bias_variance", None,
+     "The expected test error split into bias² + variance + noise, over many training sets drawn from the generator, "
+     "and swept over width or L2 λ (trains fresh networks in the background)"),
 )
 
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from .bias_variance_view import BiasVarianceView
 from .curvature_view import CurvatureView
 from .evaluation_view import EvaluationView
 from .explain_view import ExplainView
@@ -18,7 +19,7 @@ from .learning_curve_view import LearningCurveView
 from .sanity_view import SanityView
 from .surrogate_view import SurrogateView
 
-PAGES = ("evaluation", "explain", "surrogate", "learning_curve", "sanity", "curvature")
+PAGES = ("evaluation", "explain", "surrogate", "learning_curve", "sanity", "curvature", "bias_variance")
 # these follow the current weights (recomputed on opening and when a training stops); the learning curve and
 # the sanity checks train fresh networks (slower): they start on first opening and then wait for their button
 FOLLOW_WEIGHTS = ("evaluation", "explain", "surrogate", "curvature")
@@ -40,6 +41,7 @@ class AnalysisWindow(QWidget):
             "learning_curve": LearningCurveView(run_provider, session_provider=session_provider),
             "sanity": SanityView(run_provider, session_provider=session_provider),
             "curvature": CurvatureView(run_provider),
+            "bias_variance": BiasVarianceView(run_provider, session_provider=session_provider),
         }
         for v in self.views.values():
             self.tabs.addTab(v, v.title)

@@ -37,8 +37,8 @@ def train_in(win, qtbot):
 def test_analyze_menu_opens_the_views_on_the_trained_run(live_windows, qtbot):
     win = live_windows(circle_session(), strict=True)
     names = [a.text().replace("&", "") for a in win.analyze_menu.actions() if a.text()]
-    assert names[:6] == ["Evaluation…", "Explanations…", "Surrogate Tree…", "Learning Curve…", "Sanity Checks…",
-                         "Curvature (Hessian)…"]
+    assert names[:7] == ["Evaluation…", "Explanations…", "Surrogate Tree…", "Learning Curve…", "Sanity Checks…",
+                         "Curvature (Hessian)…", "Bias–Variance…"]
     assert "Import Layers from .nnp…" in names
     # before training: the view says what to do
     win.actions_by_name["analyze_evaluate"].trigger()

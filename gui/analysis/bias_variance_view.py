@@ -1,0 +1,341 @@
+"""Bias–variance (lecture 004): the expected test error split into bias² + variance + irreducible error, measured.
+
+Compute trains many fresh networks of the document's settings, each on its own training set drawn from the
+generator (``engine.bias_variance``, in the background; your training is not touched), and shows them:
+the fitted functions (thin grey), their mean (orange) and the true function (black) along the input (a 1-D
+slice for 2-D inputs) — the gap between orange and black is the bias, the grey spread the variance. With a
+sweep axis (the first hidden layer's width, or an L2 λ) the decomposition is repeated per value and plotted
+against it: bias² falls and variance rises as the model grows, their sum with σ² is the test error's U.
+Only datasets whose true function is known can be decomposed (sine, plane, multi_gauss); the view says so.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QSpinBox, QTableWidget, QTableWidgetItem)
+
+from ..plots import SERIES, legend_above, plot_widget
+from .base import AnalysisView
+
+GREY, MEAN, TRUE = (150, 150, 150, 110), (230, 120, 20), (0, 0, 0)
+BIAS, VARIANCE, NOISE, TOTAL, MEASURED = SERIES[0], SERIES[2], (120, 120, 120), (0, 0, 0), SERIES[3]
+SWEEPS = (("current settings only", None, ""), ("width (first hidden layer's units)", "units", "1, 2, 4, 8, 16, 32, 64"),
+          ("L2 λ", "l2", "0, 0.001, 0.01, 0.03, 0.1, 0.3"))
+COLUMNS = ["setting", "bias²", "variance", "σ²", "sum", "measured test MSE", "train MSE"]
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}"
+
+
+class BiasVarianceView(AnalysisView):
+    title = "Bias–variance"
+    button_text = "Compute"
+    needs = ("Press Compute: fresh networks of your settings are trained on many training sets drawn from the "
+             "generator (in the background; your training is not touched), and their test error is split into "
+             "bias² + variance + irreducible noise.")
+
+    def __init__(self, run_provider=None, parent=None, session_provider=None):
+        super().__init__(run_provider, parent)
+        self.session_provider = session_provider
+        self._values: list = []
+        self.button.setObjectName("bvButton")
+        self.sets = self.add_control(QSpinBox(), "training sets")
+        self.sets.setObjectName("bvSets")
+        self.sets.setRange(2, 500)
+        self.sets.setValue(20)
+        self.sets.setToolTip("How many training sets (and networks) the averages are taken over; more = less noisy")
+        self.epochs = self.add_control(QSpinBox(), "epochs")
+        self.epochs.setObjectName("bvEpochs")
+        self.epochs.setRange(0, 100000)
+        self.epochs.setSpecialValueText("as the session")
+        self.epochs.setValue(0)
+        self.epochs.setToolTip("Epochs per network (0: the session's)")
+        self.stop_button = self.add_control(QPushButton("Stop"))
+        self.stop_button.setObjectName("bvStop")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.finish_bar()
+        row = QHBoxLayout()
+        row.setContentsMargins(2, 0, 2, 0)
+        row.addWidget(QLabel("sweep"))
+        self.axis = QComboBox()
+        self.axis.setObjectName("bvAxis")
+        for text, key, _ in SWEEPS:
+            self.axis.addItem(text, key)
+        self.axis.currentIndexChanged.connect(self._axis_changed)
+        row.addWidget(self.axis)
+        self.values = QLineEdit()
+        self.values.setObjectName("bvValues")
+        self.values.setPlaceholderText("values, e.g. 1, 2, 4, 8")
+        self.values.setToolTip("The sweep's values, separated by commas (2 to 16)")
+        self.values.setEnabled(False)
+        row.addWidget(self.values, 1)
+        self.vary_init = QCheckBox("new initial weights per set")
+        self.vary_init.setObjectName("bvVaryInit")
+        self.vary_init.setToolTip("Off: every network starts from the session's seed, so the variance is the "
+                                  "training data's alone. On: it also includes the randomness of initialisation "
+                                  "and batch order.")
+        row.addWidget(self.vary_init)
+        self.body.addLayout(row)
+        plots = QHBoxLayout()
+        self.fit_pw = plot_widget(x="x", y="prediction")
+        self.fit_pw.setObjectName("bvFunctions")
+        self.fit_pw.setMinimumSize(220, 150)
+        legend = legend_above(self.fit_pw, columns=3)
+        item = self.fit_pw.getPlotItem()
+        self.fits_curve = item.plot([], [], pen=pg.mkPen(GREY, width=1), connect="finite")
+        self.true_curve = item.plot([], [], pen=pg.mkPen(TRUE, width=2))
+        self.mean_curve = item.plot([], [], pen=pg.mkPen(MEAN, width=3))
+        legend.addItem(self.fits_curve, "each network")
+        legend.addItem(self.mean_curve, "their mean")
+        legend.addItem(self.true_curve, "true function")
+        plots.addWidget(self.fit_pw, 1)
+        self.sweep_pw = plot_widget(x="sweep value", y="error (MSE)")
+        self.sweep_pw.setObjectName("bvSweep")
+        self.sweep_pw.setMinimumSize(220, 150)
+        legend = legend_above(self.sweep_pw, columns=3)
+        item = self.sweep_pw.getPlotItem()
+        sym = dict(symbol="o", symbolSize=6, symbolPen=None)
+        self.sweep_curves = {
+            "bias2": item.plot([], [], pen=pg.mkPen(BIAS, width=2), symbolBrush=BIAS, **sym),
+            "variance": item.plot([], [], pen=pg.mkPen(VARIANCE, width=2), symbolBrush=VARIANCE, **sym),
+            "noise": item.plot([], [], pen=pg.mkPen(NOISE, width=2, style=Qt.DashLine)),
+            "total": item.plot([], [], pen=pg.mkPen(TOTAL, width=2), symbolBrush=TOTAL, **sym),
+            "measured": item.plot([], [], pen=None, symbol="x", symbolSize=10, symbolPen=pg.mkPen(MEASURED, width=2)),
+        }
+        for key, text in (("bias2", "bias²"), ("variance", "variance"), ("noise", "σ²"), ("total", "sum"),
+                          ("measured", "measured")):
+            legend.addItem(self.sweep_curves[key], text)
+        plots.addWidget(self.sweep_pw, 1)
+        self.body.addLayout(plots, 1)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setObjectName("bvTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.setMaximumHeight(170)
+        self.body.addWidget(self.table)
+        self.reading = QLabel()
+        self.reading.setObjectName("bvReading")
+        self.reading.setWordWrap(True)
+        self.body.addWidget(self.reading)
+        self._clear()
+
+    # -- settings ------------------------------------------------------------------------------
+    def _session(self):
+        if self.session_provider is not None:
+            return self.session_provider()
+        run = self.run_provider()
+        return run.session if run is not None else None
+
+    def current_run(self):  # needs settings, not a trained run
+        return self._session()
+
+    def _axis_changed(self, index):
+        key, default = SWEEPS[index][1], SWEEPS[index][2]
+        self.values.setEnabled(key is not None)
+        self.values.setText(default)
+
+    def compute(self):
+        """Say why, in one line, when the dataset has no known true function; else start the job."""
+        from engine.data.truth import has_truth
+
+        s = self._session()
+        if s is not None and not has_truth(s.dataset):
+            name = s.dataset if isinstance(s.dataset, str) else (s.dataset or {}).get("type")
+            self.set_status(f"The dataset {name!r} has no known true function, so its bias² cannot be measured: "
+                            "choose a generated regression dataset such as sine, plane or multi_gauss.", error=True)
+            return False
+        from engine.bias_variance import parse_values
+        from engine.errors import InvalidInput
+
+        axis = self.axis.currentData()
+        try:
+            self._values = parse_values(axis, self.values.text()) if axis else []
+        except InvalidInput as e:
+            self.set_status(str(e), error=True)
+            return False
+        return super().compute()
+
+    def job(self, session):
+        if session is None:
+            return None
+        from engine.bias_variance import decompose, sweep
+
+        axis, values = self.axis.currentData(), list(self._values)
+        s = session.copy()
+        kw = dict(n_sets=int(self.sets.value()), epochs=int(self.epochs.value()) or None,
+                  vary_init=self.vary_init.isChecked())
+        self._clear()
+        self.stop_button.setEnabled(True)
+        self.pending = {"axis": axis, "values": values}
+
+        def work(progress, stop):
+            cur = decompose(s, should_stop=stop, on_set=lambda info: progress(("set", info)), **kw)
+            progress(("current", cur))
+            pts = sweep(s, axis, values, should_stop=stop, on_set=lambda info: progress(("sweep_set", info)),
+                        on_point=lambda v, d: progress(("point", v, d)), **kw) if axis else []
+            return {"current": cur, "axis": axis, "values": values, "sweep": pts}
+
+        return work
+
+    def stop(self):
+        self.runner.cancel()
+        self.button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+        self.set_status(f"Stopped: {len(self.live_fits)} network(s) of the current settings and "
+                        f"{len(self.points)} sweep value(s) done.")
+
+    def _on_failed(self, text):
+        self.stop_button.setEnabled(False)
+        super()._on_failed(text)
+
+    # -- progress and result -------------------------------------------------------------------
+    def _clear(self):
+        self.live_fits, self.live_t, self.current, self.points = [], None, None, []
+        self.pending = {"axis": None, "values": []}
+        for c in (self.fits_curve, self.mean_curve, self.true_curve, *self.sweep_curves.values()):
+            c.setData([], [])
+        self.table.setRowCount(0)
+        self.reading.setText("")
+
+    def on_progress(self, msg):
+        kind = msg[0]
+        if kind == "set":
+            info = msg[1]
+            self.live_t = info["t"]
+            self.live_fits.append(info["prediction"])
+            self._draw_fits(self.live_t, np.stack(self.live_fits))
+            self.set_status(f"Computing… {info['set']} of {info['of']} networks trained (current settings)")
+        elif kind == "current":
+            self.current = msg[1]
+            self._draw_current()
+            self._fill_table()
+        elif kind == "sweep_set":
+            info = msg[1]
+            n = len(self.pending["values"])
+            self.set_status(f"Computing… sweep value {len(self.points) + 1} of {n} ({info['label']}): "
+                            f"{info['set']} of {info['of']} networks")
+        elif kind == "point":
+            self.points.append((msg[1], msg[2]))
+            self._draw_sweep()
+            self._fill_table()
+
+    def show_result(self, result):
+        self.stop_button.setEnabled(False)
+        self.current, self.points = result["current"], list(result["sweep"])
+        self.pending = {"axis": result["axis"], "values": result["values"]}
+        self._draw_current()
+        self._draw_sweep()
+        self._fill_table()
+        self.reading.setText(self._reading())
+
+    def _draw_fits(self, t, preds):
+        k, m = preds.shape
+        xs = np.concatenate([np.append(t, np.nan)] * k)
+        ys = np.concatenate([np.append(p, np.nan) for p in preds])
+        self.fits_curve.setData(xs, ys, connect="finite")
+
+    def _draw_current(self):
+        d = self.current
+        self._draw_fits(d.slice_t, d.slice_predictions)
+        self.mean_curve.setData(d.slice_t, d.slice_mean)
+        self.true_curve.setData(d.slice_t, d.slice_f)
+        self.fit_pw.getPlotItem().setLabel("bottom", d.slice_label)
+
+    def _draw_sweep(self):
+        axis = self.pending["axis"]
+        item = self.sweep_pw.getPlotItem()
+        if not self.points:
+            for c in self.sweep_curves.values():
+                c.setData([], [])
+            return
+        pos = np.arange(len(self.points), dtype=float)
+        sums = [d.summary() for _, d in self.points]
+        for key, c in self.sweep_curves.items():
+            c.setData(pos, np.array([s[key] for s in sums]))
+        item.getAxis("bottom").setTicks([[(i, f"{v:g}") for i, (v, _) in enumerate(self.points)]])
+        from engine.bias_variance import AXES
+
+        item.setLabel("bottom", AXES.get(axis, "sweep value"))
+
+    def _rows(self):
+        rows = []
+        if self.current is not None:
+            rows.append(("current settings", self.current.summary()))
+        rows += [(d.label, d.summary()) for _, d in self.points]
+        return rows
+
+    def _fill_table(self):
+        rows = self._rows()
+        self.table.setRowCount(len(rows))
+        for r, (name, s) in enumerate(rows):
+            texts = [name, _fmt(s["bias2"]), _fmt(s["variance"]), _fmt(s["noise"]), _fmt(s["total"]),
+                     f"{_fmt(s['measured'])} ± {2 * s['mc_se']:.2g}", _fmt(s["train_mse"])]
+            for j, t in enumerate(texts):
+                it = QTableWidgetItem(t)
+                it.setToolTip(t)
+                self.table.setItem(r, j, it)
+        self.table.resizeRowsToContents()
+
+    def _reading(self) -> str:
+        d = self.current
+        s = d.summary()
+        where = ", ".join(d.engine_paths)
+        sampling = ("fresh training sets drawn from the generator" if d.sampling == "fresh"
+                    else "bootstrap resamples of the session's training split (an approximation)")
+        text = (f"{d.n_sets} networks, {d.epochs} epochs each, on {sampling} of {d.n_train} points ({where}). "
+                f"Current settings: bias² {_fmt(s['bias2'])} + variance {_fmt(s['variance'])} + σ² {_fmt(s['noise'])} "
+                f"= {_fmt(s['total'])}; measured on fresh noisy targets {_fmt(s['measured'])} "
+                f"(± {2 * s['mc_se']:.2g}). Noise: {d.noise_text}.")
+        if len(self.points) >= 2:
+            sums = [(v, dd.summary()) for v, dd in self.points]
+            best = min(sums, key=lambda p: p[1]["measured"])
+            first, last = sums[0][1], sums[-1][1]
+            text += (f" Sweep: lowest test error at {best[0]:g}; from {sums[0][0]:g} to {sums[-1][0]:g} bias² goes "
+                     f"{_fmt(first['bias2'])} → {_fmt(last['bias2'])}, variance {_fmt(first['variance'])} → "
+                     f"{_fmt(last['variance'])}.")
+        return text
+
+    # -- export ----------------------------------------------------------------------------------
+    def export_item(self):
+        return (self.sweep_pw if self.points else self.fit_pw).getPlotItem()
+
+    def csv_table(self):
+        rows = self._rows()
+        keys = ("bias2", "variance", "noise", "total", "measured", "mc_se", "train_mse")
+        return (["setting", *keys], [[name for name, _ in rows], *[[s[k] for _, s in rows] for k in keys]])
+
+
+def _sample_session():
+    from engine import Session
+
+    return Session.from_dict({
+        "name": "sine bias-variance", "seed": 1,
+        "graph": {"layers": [{"id": "input", "type": "Input", "params": {"shape": [1]}},
+                             {"id": "hidden", "type": "Dense", "params": {"units": 16, "activation": "tanh"}},
+                             {"id": "head", "type": "Dense", "params": {"units": 1}}]},
+        "dataset": {"type": "sine", "params": {"n": 30, "noise": 0.3}},
+        "loss": "mse", "optimizer": {"type": "adam", "params": {"lr": 0.03}},
+        "training": {"epochs": 300, "batch_size": 8}})
+
+
+if __name__ == "__main__":
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    session = _sample_session()
+    view = BiasVarianceView(session_provider=lambda: session)
+    view.resize(1000, 620)
+    view.setWindowTitle(f"{view.title} — sine")
+    view.show()
+    view.compute()
+    code = app.exec()
+    view.shutdown()
+    raise SystemExit(code)
