@@ -18,7 +18,8 @@ MAX_ICE = 50  # ICE curves drawn at most (every observation would be a grey wall
 
 
 def score_function(task: str):
-    """Higher-is-better score of probabilities/values: accuracy (classification) or R² (regression)."""
+    """Higher-is-better score of probabilities/values: accuracy (classification), per-label accuracy
+    (multi-label) or R² (regression)."""
     from .metrics import r2
 
     if task == "classification":
@@ -27,6 +28,8 @@ def score_function(task: str):
             pred = (s >= 0.5).astype(np.int64) if s.ndim == 1 else s.argmax(axis=1)
             return float(np.mean(pred == np.asarray(y).reshape(-1)))
         return accuracy
+    if task == "multilabel":  # per-label accuracy (1 − Hamming loss) of P(label j) ≥ 0.5
+        return lambda y, s: float(np.mean((np.asarray(s) >= 0.5) == (np.asarray(y) >= 0.5)))
     return lambda y, s: r2(y, s)
 
 
@@ -133,7 +136,7 @@ def explain_run(source, split: str = "test", *, n_boot: int = 30, level: float =
     for j in wanted:
         if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < table.shape[1]:
             raise InvalidInput(f"feature must be a column index 0..{table.shape[1] - 1}, got {j!r}")
-    rep = {"split": split, "task": f.task, "score": "accuracy" if f.task == "classification" else "r2",
+    rep = {"split": split, "task": f.task, "score": {"classification": "accuracy", "multilabel": "per-label accuracy"}.get(f.task, "r2"),
            "features": names, "baseline": imp["baseline"], "level": imp["level"], "n_boot": n_boot,
            "importance": [{"feature": names[j], "mean": float(imp["mean"][j]), "lower": float(imp["lower"][j]),
                            "upper": float(imp["upper"][j])} for j in range(table.shape[1])]}

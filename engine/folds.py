@@ -15,7 +15,7 @@ from .crossval import SUMMARY_KEYS, fold_datasets
 
 def headline(task: str) -> str:
     """The metric the summary leads with: accuracy for classification, R² for regression."""
-    return "accuracy" if task == "classification" else "r2"
+    return "accuracy" if task in ("classification", "multilabel") else "r2"  # multi-label: per-label accuracy
 
 
 class FoldRuns:

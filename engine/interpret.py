@@ -67,6 +67,10 @@ def default_score(task: str, loss_name: str):
 
     if task == "classification":
         return lambda y, out: accuracy(y, predictions(out, loss_name)[0])
+    if task == "multilabel":  # per-label accuracy (1 − Hamming loss)
+        from .multilabel_metrics import evaluate_multilabel
+
+        return lambda y, out: evaluate_multilabel(out, y, loss_name)["accuracy"]
     return lambda y, out: r2(y, out)
 
 
