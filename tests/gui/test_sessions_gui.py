@@ -270,7 +270,8 @@ def test_export_menu_writes_the_trained_model_data_and_history(make_live, qtbot,
     menu = win.export_menu
     win.export.arrange()
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
-    assert texts == ["&Model", "Training &History (CSV)…", "&Dataset with Split (CSV)…", "Current &Plot"]
+    assert texts == ["&Model", "Training &History (CSV)…", "&Dataset with Split (CSV)…", "&TensorBoard Log…",
+                     "TensorBoard: Include the &Runs", "Current &Plot"]
     assert [a.text() for a in win.export.model_menu.actions() if not a.isSeparator()] == [
         "&ONNX…", "&TorchScript…", "&safetensors…", "PyTorch &Source…", "&HTML Report…",
         "Include the Data's &Scaling"]
