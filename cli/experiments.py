@@ -26,6 +26,8 @@ def add_parsers(sub, int_in):
     n = sub.add_parser("new", help="write a session for a CSV file (network sized to the data, scaling on)")
     n.add_argument("--csv", required=True, help="the CSV file (header row detected; the last column is the target)")
     n.add_argument("--target", help="target column: a name, or a 0-based index (default: the last column)")
+    n.add_argument("--targets", help="multi-label: several 0/1 target columns, comma-separated names or 0-based "
+                                     "indices, one label each (one sigmoid + binary cross-entropy per label)")
     n.add_argument("--out", required=True, help="the session to write (.json)")
     n.add_argument("--force", action="store_true", help="replace --out even if NN Playground did not write it")
 
@@ -85,7 +87,13 @@ def cmd_new(args) -> int:
     col = args.target
     if col is not None and col.lstrip("-").isdigit():
         col = int(col)
-    table = read_csv(args.csv, target=col)
+    task = "auto"
+    if args.targets is not None:
+        if col is not None:
+            raise InvalidInput("give --target (one column) or --targets (several 0/1 columns, multi-label), not both")
+        col = [int(c) if c.strip().lstrip("-").isdigit() else c.strip() for c in args.targets.split(",") if c.strip()]
+        task = "multilabel"
+    table = read_csv(args.csv, target=col, task=task)
     rel = os.path.relpath(os.path.abspath(args.csv), os.path.dirname(os.path.abspath(target)))
     session = session_for_table(table, col, path=rel)
     save_session_json(session, target)

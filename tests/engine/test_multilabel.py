@@ -301,3 +301,20 @@ def test_compiled_path_refuses_cross_entropy_on_multilabel_targets():
 
     s = session(chain((6, "tanh"), (3, "identity")), loss="cross_entropy")
     assert supports(s, "cpu", dataset=_multilabel_data()) == "cross_entropy on multi-label 0/1 targets runs on torch"
+
+
+def test_cli_new_with_several_target_columns_writes_a_multilabel_session(tmp_path):
+    from main import main
+
+    (tmp_path / "three.csv").write_text(CSV3)
+    out = tmp_path / "three.json"
+    assert main(["new", "--csv", str(tmp_path / "three.csv"), "--targets", "a,c", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["dataset"]["params"]["target"] == ["a", "c"] and doc["dataset"]["params"]["task"] == "multilabel"
+    assert doc["loss"]["type"] == "bce_logits"
+    from engine.run import Run
+
+    data = Run(load_session(str(out)), path="torch")._built().data  # the CSV is read by its relative path
+    assert data.task == "multilabel" and data.class_names == ["a", "c"] and data.feature_names == ["x1", "x2", "b"]
+    assert main(["new", "--csv", str(tmp_path / "three.csv"), "--targets", "a", "--target", "b",
+                 "--out", str(tmp_path / "x.json")]) == 2
