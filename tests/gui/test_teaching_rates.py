@@ -49,3 +49,4 @@ def test_use_this_runs_counts_counts_the_test_split(live_windows, qtbot):
     assert view.result["completeness"] == pytest.approx(tp / (tp + fn) if tp + fn else 0.0)
     assert np.isclose(rows(view)["completeness = TPR = recall"][1], round(view.result["completeness"], 4), atol=1e-4)
     assert "test split at threshold 0.5" in view.status.text()
+    view.close()
