@@ -107,6 +107,7 @@ class EvaluationView(AnalysisView):
         holder.setLayout(side)
         holder.setMinimumWidth(250)
         holder.setMaximumWidth(340)
+        self.side = holder  # wider for multi-label (label names and an AUC column)
         row.addWidget(holder)
         col.addWidget(self.rates)
         self.pages.addWidget(page)
@@ -149,6 +150,8 @@ class EvaluationView(AnalysisView):
         if rep["task"] == "multilabel":
             self._show_multilabel(rep)
             return
+        self.side.setMinimumWidth(250)
+        self.side.setMaximumWidth(340)
         if rep["task"] == "regression":
             self.pages.setCurrentIndex(1)
             self.slider.setEnabled(False)
@@ -202,6 +205,8 @@ class EvaluationView(AnalysisView):
                 item = QTableWidgetItem(v)
                 if j:
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                else:
+                    item.setToolTip(v)  # a long label name is elided in the cell
                 self.table.setItem(i, j, item)
 
     # -- multi-label -----------------------------------------------------------------------
@@ -217,6 +222,8 @@ class EvaluationView(AnalysisView):
         self.ce_curve.setData([], [])
         self.ce.setVisible(False)
         self.ce_marker.clear()
+        self.side.setMaximumWidth(460)
+        self.side.setMinimumWidth(400)
         self.roc.getPlotItem().setTitle(f"ROC per label — macro AUC {_fmt(rep['auc'])}", color=TEXT, size="10pt")
         self._multilabel_threshold()
 
@@ -244,8 +251,10 @@ class EvaluationView(AnalysisView):
             if neg and pos:
                 pts.append((r["fp"] / neg, r["tp"] / pos))
         self.roc_marker.setData([p[0] for p in pts], [p[1] for p in pts])
+        colour = {c["label"]: "#%02x%02x%02x" % SERIES[i % len(SERIES)] for i, c in enumerate(rep["roc_per_label"])}
         self.rates.setText(f"<b>threshold {self.threshold:.2f}</b> for every label: " + " · ".join(
-            f"{html.escape(r['label'])}: TP {r['tp']} FN {r['fn']} TN {r['tn']} FP {r['fp']}" for r in t["per_label"]))
+            (f"<span style='color:{colour[r['label']]}'>━</span> " if r["label"] in colour else "")
+            + f"{html.escape(r['label'])}: TP {r['tp']} FN {r['fn']} TN {r['tn']} FP {r['fp']}" for r in t["per_label"]))
 
     def _on_threshold(self, value):
         self.threshold = value / 100.0
