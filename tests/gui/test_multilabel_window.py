@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu
 
@@ -156,3 +157,54 @@ def test_dataset_panel_counts_each_label_and_colours_points_by_their_labels(qtbo
     assert all(abs(u - v) <= 1 for u, v in zip(c[2].getRgb()[:3], mix))
     preview.set_paintable(False, "x")
     assert not preview.mode_buttons["paint"].isEnabled()
+
+
+def test_choosing_the_multi_label_generator_in_the_dataset_panel(qtbot):
+    from engine.data import make_dataset
+    from engine.session import Session
+    from gui.document import Document
+    from gui.panels.dataset_panel import DatasetPanel
+
+    s = Session()
+    s.dataset = {"type": "circle", "params": {"n": 200}}
+    doc = Document(s)
+    panel = DatasetPanel(doc)
+    panel.resize(380, 900)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.update_preview_now()
+    form = panel.form
+    form.combo.setCurrentIndex(form.combo.findData("multi_label"))
+    assert form.combo.currentText() == "Multi-label (3 labels at once)"
+    assert doc.session.dataset["type"] == "multi_label" and doc.session.dataset["params"] == {"n": 500, "noise": 0.0}
+    form.editors["noise"].slider.setValue(20)  # the slider spans the schema's 0..0.5: 10 % of each label flipped
+    assert doc.session.dataset["params"]["noise"] == pytest.approx(0.1)
+    assert form.editors["noise"].value_label.text() == "0.1"
+    panel.update_preview_now()
+    ds = make_dataset(doc.session.dataset, doc.session.seed)
+    counts = ds.class_counts("train")
+    assert panel.summary.text().startswith(f"multi-label, 3 labels (train samples with each: inside the circle "
+                                           f"{counts[0]}, right half {counts[1]}, above the diagonal {counts[2]})")
+    assert panel.preview.counts() == {"train": 350, "val": 75, "test": 75}
+    assert not panel.preview.mode_buttons["paint"].isEnabled()  # a painted point has one class, not k labels
+    assert "multi-label points need every label" in panel.preview.mode_buttons["paint"].toolTip()
+
+
+def test_training_panel_warns_about_softmax_and_cross_entropy_on_multilabel_data(qtbot):
+    from tests.gui.test_training_panel import make_panel
+
+    ml = {"type": "multi_label", "params": {"n": 100}}
+    doc, panel = make_panel(qtbot, out_units=3, out_act="softmax", dataset=ml, loss="cross_entropy")
+    text = panel.pairing.text()
+    assert panel.pairing.isVisibleTo(panel)
+    assert "a softmax makes the outputs compete" in text and "cross_entropy assumes exactly one class" in text
+    assert "multiclass multi-label → sigmoid + binary cross-entropy" in text  # the notes' table, quoted
+    assert panel.pairing_ok.text().endswith("3 output units, multilabel.")
+    doc2, ok = make_panel(qtbot, out_units=3, out_act="sigmoid", dataset=ml, loss="bce")
+    assert not ok.pairing.isVisibleTo(ok) and ok.pairing_ok.text().startswith("✓ ")
+    doc3, narrow = make_panel(qtbot, out_units=2, out_act="sigmoid", dataset=ml, loss="bce")
+    assert "The output has 2 units but the dataset has 3 labels" in narrow.pairing.text()
+    inline = {"type": "inline", "params": {"x": [[0, 0], [1, 1]], "y": [[1, 0], [0, 1]], "task": "multilabel"}}
+    doc4, two = make_panel(qtbot, out_units=2, out_act="identity", dataset=inline, loss="bce_logits")
+    assert not two.pairing.isVisibleTo(two)
