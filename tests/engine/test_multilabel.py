@@ -180,6 +180,15 @@ def test_csv_with_three_target_columns_round_trips_through_nnp(tmp_path):
     assert np.allclose(back.predict(x), run.predict(x), atol=1e-6)
     with pytest.raises(InvalidInput, match="target cell '-3' is not 0 or 1"):
         csv_dataset_params(table, ["a", "x1"], "multilabel")
+    # a .json session writes the embedded (N, 3) targets as lists and reads back the same dataset
+    from engine.session import save_session_json
+
+    save_session_json(s, str(tmp_path / "three.json"))
+    doc = json.loads((tmp_path / "three.json").read_text())
+    assert doc["dataset"]["params"]["y"][:2] == [[0, 0, 1], [0, 0, 0]]
+    again = make_dataset(load_session(str(tmp_path / "three.json")).dataset, s.seed)
+    for split in ("train", "val", "test"):
+        assert np.array_equal(again.split(split)[1], d0.split(split)[1])
 
 
 def test_csv_by_path_with_a_list_of_targets(tmp_path):
