@@ -34,6 +34,7 @@ from .errors import InvalidInput
 
 SAMPLINGS = ("fresh", "bootstrap")
 AXES = {"units": "width (first hidden layer's units)", "l2": "L2 λ"}
+SHORT = {"units": "units", "l2": "L2 λ"}  # the table's row labels: "units 8", "L2 λ 0.01"
 GRID = {1: 101, 2: 21}  # evaluation points per input axis (101 for 1-D inputs, 21 × 21 for 2-D)
 SLICE_POINTS = 101
 NOISE_DRAWS = 4  # fresh noisy targets per (network, input) for the measured test error
@@ -264,7 +265,7 @@ def sweep(session, axis: str, values, *, n_sets: int = 10, epochs: int | None = 
         try:
             d = decompose(sv, n_sets=n_sets, epochs=epochs, seed=seed, sampling=sampling, vary_init=vary_init,
                           path=path, device=device, should_stop=should_stop, on_set=on_set,
-                          label=f"{axis} {v:g}")
+                          label=f"{SHORT[axis]} {v:g}")
         except InvalidInput:
             if should_stop is not None and should_stop():
                 break

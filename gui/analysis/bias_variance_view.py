@@ -23,6 +23,7 @@ GREY, MEAN, TRUE = (150, 150, 150, 110), (230, 120, 20), (0, 0, 0)
 BIAS, VARIANCE, NOISE, TOTAL, MEASURED = SERIES[0], SERIES[2], (120, 120, 120), (0, 0, 0), SERIES[3]
 SWEEPS = (("current settings only", None, ""), ("width (first hidden layer's units)", "units", "1, 2, 4, 8, 16, 32, 64"),
           ("L2 λ", "l2", "0, 0.001, 0.01, 0.03, 0.1, 0.3"))
+EMPTY_SWEEP = "Choose a sweep (width or L2 λ) above and Compute: the terms against its values appear here"
 COLUMNS = ["setting", "bias²", "variance", "σ²", "sum", "measured test MSE", "train MSE"]
 
 
@@ -117,7 +118,6 @@ class BiasVarianceView(AnalysisView):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.setMaximumHeight(170)
         self.body.addWidget(self.table)
         self.reading = QLabel()
         self.reading.setObjectName("bvReading")
@@ -201,7 +201,9 @@ class BiasVarianceView(AnalysisView):
         for c in (self.fits_curve, self.mean_curve, self.true_curve, *self.sweep_curves.values()):
             c.setData([], [])
         self.table.setRowCount(0)
+        self._fit_table()
         self.reading.setText("")
+        self._draw_sweep()
 
     def on_progress(self, msg):
         kind = msg[0]
@@ -253,7 +255,9 @@ class BiasVarianceView(AnalysisView):
         if not self.points:
             for c in self.sweep_curves.values():
                 c.setData([], [])
+            item.setTitle(EMPTY_SWEEP if axis is None else None, color="#5b6573", size="9pt")
             return
+        item.setTitle(None)
         pos = np.arange(len(self.points), dtype=float)
         sums = [d.summary() for _, d in self.points]
         for key, c in self.sweep_curves.items():
@@ -281,6 +285,14 @@ class BiasVarianceView(AnalysisView):
                 it.setToolTip(t)
                 self.table.setItem(r, j, it)
         self.table.resizeRowsToContents()
+        self._fit_table()
+
+    def _fit_table(self):
+        """As tall as its rows (up to 8 of them), so the plots get the rest."""
+        rows = self.table.rowCount()
+        h = self.table.horizontalHeader().height() + 2 * self.table.frameWidth() + 2
+        h += sum(self.table.rowHeight(r) for r in range(min(rows, 8))) if rows else self.table.verticalHeader().defaultSectionSize()
+        self.table.setFixedHeight(h)
 
     def _reading(self) -> str:
         d = self.current
