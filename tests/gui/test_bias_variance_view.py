@@ -89,3 +89,23 @@ def test_it_says_why_when_the_dataset_has_no_true_function_or_a_value_is_bad(qtb
     view.axis.setCurrentIndex(2)
     view.values.setText("0.1, oops")
     assert view.compute() is False and "number" in view.status.text()
+
+
+def test_stop_keeps_the_networks_already_drawn(qtbot):
+    s = small_sine()
+    view = BiasVarianceView(session_provider=lambda: s)
+    qtbot.addWidget(view)
+    view.sets.setValue(500)
+    view.epochs.setValue(2)
+    seen = []
+    view.runner.progress.connect(seen.append)
+    assert view.compute() and view.stop_button.isEnabled() and not view.button.isEnabled()
+    qtbot.waitUntil(lambda: len(seen) >= 2, timeout=30000)
+    view.stop()
+    n = len(view.live_fits)
+    assert n >= 2 and view.button.isEnabled() and not view.stop_button.isEnabled()
+    assert view.status.text().startswith(f"Stopped: {n} network(s)")
+    qtbot.wait(300)  # anything still in flight is dropped: the drawing stays as it was
+    _, grey = view.fits_curve.getData()
+    assert np.isnan(grey).sum() == len(view.live_fits) == n and view.result is None
+    np.testing.assert_allclose(grey[:101], seen[0][1]["prediction"])
