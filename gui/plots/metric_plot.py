@@ -1,4 +1,5 @@
-"""Accuracy per epoch (classification) or RMSE/MAE per epoch (regression), training and validation."""
+"""Accuracy per epoch (classification) or RMSE/MAE per epoch (regression), training and validation; for
+multi-label data the per-label accuracy (1 − Hamming loss) and the validation subset (exact-match) accuracy."""
 from __future__ import annotations
 
 import numpy as np
@@ -42,11 +43,19 @@ class MetricPlot(LivePlot):
         self.item.setLabel("left", "RMSE / MAE" if reg else "accuracy", color="#1d232b")
         legend = self.legend
         legend.clear()
-        for c, name in zip(self.curves, (("train RMSE", "validation RMSE", "validation MAE") if reg
-                                         else ("train accuracy", "validation accuracy", None))):
+        for c, name in zip(self.curves, self._names()):
             if name:
                 legend.addItem(c, name)
             c.setVisible(bool(name))
+
+    def _names(self):
+        """Curve names: multi-label data has per-label accuracy (1 − Hamming loss) and the stricter subset accuracy."""
+        task = self.meta.task if self.meta is not None else None
+        if task == "regression":
+            return ("train RMSE", "validation RMSE", "validation MAE")
+        if task == "multilabel":
+            return ("train per-label accuracy", "validation per-label accuracy", "validation subset accuracy")
+        return ("train accuracy", "validation accuracy", None)
 
     def clear(self):
         self.range.reset()
@@ -60,7 +69,9 @@ class MetricPlot(LivePlot):
             if reg:
                 row = (_get(ev.train_metrics, "rmse"), _get(ev.val_metrics, "rmse"), _get(ev.val_metrics, "mae"))
             else:
-                row = (_get(ev.train_metrics, "accuracy"), _get(ev.val_metrics, "accuracy"), NAN)
+                multi = self.meta is not None and self.meta.task == "multilabel"
+                third = _get(ev.val_metrics, "subset_accuracy") if multi else NAN
+                row = (_get(ev.train_metrics, "accuracy"), _get(ev.val_metrics, "accuracy"), third)
             self.buf.extend([ev.epoch], *[[v] for v in row])
             self.dirty = True
 
@@ -80,6 +91,5 @@ class MetricPlot(LivePlot):
         return self.pw.legend_layout
 
     def csv_table(self):
-        reg = self.meta is not None and self.meta.task == "regression"
-        names = ("train RMSE", "validation RMSE", "validation MAE") if reg else ("train accuracy", "validation accuracy")
+        names = tuple(n for n in self._names() if n)
         return ["epoch", *names], [self.buf.col(i) for i in range(len(names) + 1)]

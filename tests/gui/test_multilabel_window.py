@@ -62,6 +62,17 @@ def test_example_trains_in_the_window_and_the_boundary_follows_the_chosen_label(
     # the three maps differ: a label switch really changes the picture
     assert np.abs(want[:, 0] - want[:, 1]).max() > 0.5
     assert "Multi-label data has one yes/no per label" in live.plots["Confusion"].applies(bp.meta)
+    # the accuracy curves: per-label accuracy (train, validation) and the validation subset accuracy
+    mp = live.plots["Accuracy"]
+    h = c.trainer.history
+    names = [mp.legend.items[i][1].text for i in range(len(mp.legend.items))]
+    assert names == ["train per-label accuracy", "validation per-label accuracy", "validation subset accuracy"]
+    _, sub = mp.curves[2].getData()
+    want_sub = [m["subset_accuracy"] for m in h.epoch_metrics]
+    np.testing.assert_allclose(sub, want_sub, rtol=1e-9)
+    _, val = mp.curves[1].getData()
+    np.testing.assert_allclose(val, [1 - m["hamming_loss"] for m in h.epoch_metrics], rtol=1e-9)
+    assert np.all(np.asarray(sub) <= np.asarray(val) + 1e-12)  # all labels right is the stricter count
 
 
 def test_evaluation_view_per_label_numbers_follow_the_threshold(qtbot):
