@@ -16,7 +16,8 @@ bias², the spread of the predictions the variance, and the generator's noise mo
 noise at the same inputs; the sum of the three terms matches it up to Monte-Carlo error (``mc_se``).
 
 ``sampling="bootstrap"`` instead retrains on resamples (with replacement) of the session's own training
-split: what one can do without a generator, an approximation (the resamples share their points).
+split: what one can do without a generator, an approximation (the resamples share their points, so the
+one split's own deviation from f counts as bias², and the variance comes out smaller).
 ``vary_init=True`` also gives each network its own initial weights and batch order (then the variance
 includes the optimisation's randomness, as in Neal et al. 2018); by default every network starts from the
 session's seed, so the variance is the training data's alone.

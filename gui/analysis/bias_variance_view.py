@@ -23,7 +23,7 @@ GREY, MEAN, TRUE = (150, 150, 150, 110), (230, 120, 20), (0, 0, 0)
 BIAS, VARIANCE, NOISE, TOTAL, MEASURED = SERIES[0], SERIES[2], (120, 120, 120), (0, 0, 0), SERIES[3]
 SWEEPS = (("current settings only", None, ""), ("width (first hidden layer's units)", "units", "1, 2, 4, 8, 16, 32, 64"),
           ("L2 λ", "l2", "0, 0.001, 0.01, 0.03, 0.1, 0.3"))
-EMPTY_SWEEP = "Choose a sweep (width or L2 λ) above and Compute: the terms against its values appear here"
+EMPTY_SWEEP = "Choose a sweep above, then Compute"
 COLUMNS = ["setting", "bias²", "variance", "σ²", "sum", "measured test MSE", "train MSE"]
 
 
@@ -80,6 +80,12 @@ class BiasVarianceView(AnalysisView):
                                   "training data's alone. On: it also includes the randomness of initialisation "
                                   "and batch order.")
         row.addWidget(self.vary_init)
+        self.bootstrap = QCheckBox("bootstrap resamples")
+        self.bootstrap.setObjectName("bvBootstrap")
+        self.bootstrap.setToolTip("Off: fresh training sets drawn from the generator (the textbook definition). On: "
+                                  "resamples with replacement of the session's own training split — what one can do "
+                                  "without a generator, an approximation (the resamples share their points).")
+        row.addWidget(self.bootstrap)
         self.body.addLayout(row)
         plots = QHBoxLayout()
         self.fit_pw = plot_widget(x="x", y="prediction")
@@ -169,7 +175,8 @@ class BiasVarianceView(AnalysisView):
         axis, values = self.axis.currentData(), list(self._values)
         s = session.copy()
         kw = dict(n_sets=int(self.sets.value()), epochs=int(self.epochs.value()) or None,
-                  vary_init=self.vary_init.isChecked())
+                  vary_init=self.vary_init.isChecked(),
+                  sampling="bootstrap" if self.bootstrap.isChecked() else "fresh")
         self._clear()
         self.stop_button.setEnabled(True)
         self.pending = {"axis": axis, "values": values}

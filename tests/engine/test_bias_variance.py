@@ -147,6 +147,10 @@ def test_the_sum_is_the_measured_expected_test_error(dataset, params):
     assert abs(s["measured"] - s["total"]) < 4 * s["mc_se"]
     assert s["mc_se"] < 0.03 * s["total"]
     assert s["noise"] > 0.1 * s["total"]  # the irreducible part is really in it
+    if dataset == "multi_gauss":  # the plotted slice: x1 end to end at x2 = 2.5, through three bumps' centres
+        assert d.slice_label == "x1 (slice at x2 = 2.5)" and (d.slice_t[0], d.slice_t[-1]) == (-6.0, 6.0)
+        xs = np.stack([d.slice_t, np.full_like(d.slice_t, 2.5)], axis=1)
+        np.testing.assert_allclose(d.slice_f, true_function({"type": dataset, "params": params}).f(xs))
 
 
 def test_a_linear_model_on_linear_data_has_no_bias():

@@ -75,6 +75,12 @@ def test_the_sweep_plots_bias_variance_noise_and_total_per_value(qtbot):
     assert float(cell(view, 2, 2)) == pytest.approx(pts[1][1].summary()["variance"], rel=1e-3)
     headers, cols = view.csv_table()
     assert headers[0] == "setting" and cols[0] == ["current settings", "units 1", "units 6"]
+    view.axis.setCurrentIndex(0)
+    view.bootstrap.setChecked(True)
+    boot = computed(qtbot, view)["current"]
+    assert boot.sampling == "bootstrap" and "bootstrap resamples" in view.reading.text()
+    np.testing.assert_allclose(boot.predictions, decompose(s, n_sets=2, epochs=3, sampling="bootstrap").predictions,
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_it_says_why_when_the_dataset_has_no_true_function_or_a_value_is_bad(qtbot):
