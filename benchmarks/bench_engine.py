@@ -59,10 +59,12 @@ def make_case(kind):
     return session, data, hidden, act, classes, bs, opt
 
 
-def engine_rate(session, data, seconds):
+def engine_rate(session, data, seconds, threads=None):
     run = Run(session, dataset=data, path="torch")
     tr = run.trainer
     apply_thread_policy(tr.n_params, tr.batch_size, headless=True)  # what main.py train does
+    if threads:  # --threads: the engine's own cost without a second thread waiting on a busy core
+        torch.set_num_threads(threads)
     it = run.events()
     for _ in range(20):  # warm-up: first calls of the optimizer and allocator
         next(it)
@@ -118,6 +120,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.5, help="per measurement")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--only", choices=("tiny", "mlp"))
+    ap.add_argument("--threads", type=int, help="both loops on this many threads instead of the command line's policy")
     args = ap.parse_args()
     import os
 
@@ -130,10 +133,10 @@ def main():
         session, data, hidden, act, classes, bs, opt = make_case(kind)
         eng, base, every = [], [], []
         for _ in range(args.rounds):  # engine and plain loop back to back: each pair saw the same machine
-            r, threads = engine_rate(session, data, args.seconds)
+            r, threads = engine_rate(session, data, args.seconds, args.threads)
             eng.append(r)
             base.append(plain_rate(data, hidden, act, classes, bs, opt, args.seconds))  # same thread count
-            if kind == "mlp" and threads != cores:
+            if kind == "mlp" and threads != cores and not args.threads:
                 torch.set_num_threads(cores)
                 every.append(plain_rate(data, hidden, act, classes, bs, opt, args.seconds))
         e, b = statistics.median(eng), statistics.median(base)
@@ -144,7 +147,7 @@ def main():
               f"plain torch {b:8.0f} steps/s ({min(base):.0f}–{max(base):.0f})")
         print(f"{kind:5s} engine / plain, median of {len(pairs)} back-to-back rounds: {ratio:.2f} "
               f"(rounds {min(pairs):.2f}–{max(pairs):.2f}; target >= {targets[kind]}) {status}")
-        if kind == "mlp":
+        if kind == "mlp" and not args.threads:
             alls = every if every else base  # the policy already used every core: the same loop
             r2 = statistics.median([x / y for x, y in zip(eng, alls)])
             print(f"mlp   vs a plain loop on all {cores} cores: {statistics.median(alls):8.0f} steps/s   ratio {r2:.2f} "
