@@ -50,9 +50,11 @@ def initial_loss_check(session, trainer=None) -> Check:
     """The training loss at the initial weights against ln C (cross-entropy losses only)."""
     tr = trainer or _trainer(session)
     loss_name = str(tr.loss_name).lower()
-    if tr.data.task != "classification" or loss_name not in CE_LOSSES:
+    if tr.data.task not in ("classification", "multilabel") or loss_name not in CE_LOSSES:
         return Check("loss at initialisation", "skipped", f"loss {tr.loss_name}",
                      "Only a cross-entropy loss has an expected starting value (ln C); nothing to compare here.")
+    if tr.data.task == "multilabel":  # k independent yes/no at P = 1/2 each: the per-unit sum is k·ln 2
+        return _multilabel_initial_loss(tr)
     c = int(tr.data.n_classes)
     expected = math.log(c)
     loss, _, _ = tr.evaluate_split("train")
@@ -73,6 +75,28 @@ def initial_loss_check(session, trainer=None) -> Check:
                      "(a label column among the features) and that the classes are what you expect.")
     return Check("loss at initialisation", "pass", value,
                  "About ln C: the untrained network treats every class as equally likely, as it should.")
+
+
+def _multilabel_initial_loss(tr) -> Check:
+    """Multi-label: an untrained network says P = 1/2 for each of the k labels, a binary cross-entropy of ln 2
+    per label, summed over the output units as every loss here is: k·ln 2."""
+    k = int(tr.data.n_outputs)
+    expected = k * math.log(2)
+    loss, _, _ = tr.evaluate_split("train")
+    if loss is None or not math.isfinite(loss):
+        return Check("loss at initialisation", "fail", f"loss {loss} at the initial weights",
+                     "The untrained network already gives a non-finite loss: check the inputs and the initializer.")
+    ratio = loss / expected
+    value = f"E = {loss:.4g} at the initial weights; {k}·ln 2 = {expected:.4g} (ratio {ratio:.2f})"
+    if ratio > INIT_HIGH:
+        return Check("loss at initialisation", "fail", value,
+                     "Far above k·ln 2: the untrained network is confidently wrong about the labels. Initialise "
+                     "smaller weights, zero the output bias, and check that a sigmoid is not applied twice.")
+    if ratio < INIT_LOW:
+        return Check("loss at initialisation", "warn", value,
+                     "Far below k·ln 2 before any training: check that the labels cannot be read off the inputs.")
+    return Check("loss at initialisation", "pass", value,
+                 "About k·ln 2: the untrained network gives every label a probability near 1/2, as it should.")
 
 
 def overfit_check(session, n_samples: int = 4, epochs: int = 500) -> Check:

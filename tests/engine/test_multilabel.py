@@ -327,3 +327,15 @@ def test_cli_new_with_several_target_columns_writes_a_multilabel_session(tmp_pat
     assert data.task == "multilabel" and data.class_names == ["a", "c"] and data.feature_names == ["x1", "x2", "b"]
     assert main(["new", "--csv", str(tmp_path / "three.csv"), "--targets", "a", "--target", "b",
                  "--out", str(tmp_path / "x.json")]) == 2
+
+
+def test_loss_at_initialisation_is_compared_with_k_ln_2():
+    from engine.sanity_report import _trainer, initial_loss_check
+
+    s = load_session(str(EXAMPLE))
+    tr = _trainer(s)
+    c = initial_loss_check(s, tr)
+    p = tr.predict(tr.data.x_train).astype(np.float64)
+    y = tr.data.y_train
+    e = float(np.mean(np.sum(-(y * np.log(p) + (1 - y) * np.log1p(-p)), axis=1)))  # summed over labels
+    assert c.verdict == "pass" and f"E = {e:.4g} at the initial weights; 3·ln 2 = {3 * np.log(2):.4g}" in c.value
