@@ -85,11 +85,13 @@ TIPS = {
 
 MORE = {
     "dataset.noise": "For the TF Playground sets noise flips labels near the border (circle, XOR) or scatters the points "
-                     "(spiral, Gaussian). A model that fits noisy training points perfectly has memorised the noise: "
+                     "(spiral, Gaussian); for the multi-label set it is the probability that each label of a point is "
+                     "flipped. A model that fits noisy training points perfectly has memorised the noise: "
                      "watch the validation loss.",
     "dataset.split": "The notes split the data into training data (e.g. 60–80 %) to fit the weights, validation data "
                      "(10–20 %) to compare hyperparameters and stop early, and test data (10–20 %) used only once at the "
-                     "end. The split is stratified: each part keeps the class proportions.",
+                     "end. The split is stratified: each part keeps the class proportions (multi-label data: the "
+                     "proportions of each combination of labels).",
     "dataset.scale": "<b>standardize</b>: x' = (x − μ)/σ per feature, so all features have mean 0 and variance 1 — the "
                      "notes' feature normalization, which speeds up learning. <b>minmax</b> maps each feature to [0, 1]. "
                      "<b>pca_whiten</b> also decorrelates the features. Statistics come from the training split only.",
