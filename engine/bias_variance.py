@@ -27,7 +27,7 @@ width, or an L2 λ): the U-shaped test error, bias² falling and variance rising
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,7 +64,6 @@ class Decomposition:
     engine_paths: tuple  # where the networks trained ("compiled", "torch cpu", ...)
     noise_text: str = ""
     label: str = ""
-    info: dict = field(default_factory=dict)
 
     @property
     def n_sets(self) -> int:
