@@ -120,11 +120,14 @@ def tensor_stats(theta, grad, offs, sizes, bins, sample, out, counts):
         stride = -(-n // sample)
         for b in range(bins):
             counts[p, b] = 0.0
+        span = hi - lo
+        if not (span > 0.0 and span < np.inf):  # blown-up weights (±0.5 lost at 1e17, inf, NaN): nothing to bin
+            continue
         for i in range(o, o + n, stride):
             w = theta[i]
             if w < lo or w > hi:
                 continue
-            b = int((w - lo) * bins / (hi - lo))
+            b = int((w - lo) * bins / span)
             counts[p, min(b, bins - 1)] += 1.0
         if stride > 1:
             taken = -(-n // stride)

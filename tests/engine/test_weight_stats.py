@@ -60,6 +60,14 @@ def test_blown_up_weights_give_an_empty_histogram_not_garbage():
     assert st.layers[0].hist_counts == (0,) * 30 and not math.isfinite(st.layers[0].hist_edges[-1])
 
 
+def test_huge_equal_weights_do_not_divide_by_a_zero_range():
+    """At 1e20 the ±0.5 widening is lost to rounding (hi − lo stays 0): a diverging run used to raise here."""
+    huge = torch.nn.Parameter(torch.full((1,), 1e20, dtype=torch.float64))
+    pair = torch.nn.Parameter(torch.tensor([3e19, 3e19], dtype=torch.float32))
+    st = layer_stats([("o", "bias", huge), ("p", "bias", pair)], 1, 0, cpu_stats_kernel("cpu"))
+    assert [sum(layer.hist_counts) for layer in st.layers] == [0, 0] and st.layers[0].mean == 1e20
+
+
 def test_a_half_precision_tensor_falls_back_to_torch():
     p = torch.nn.Parameter(torch.linspace(-1, 1, 11, dtype=torch.bfloat16))
     st = layer_stats([("x", "weight", p)], 1, 0, cpu_stats_kernel("cpu"))
