@@ -117,9 +117,12 @@ def tensor_stats(theta, grad, offs, sizes, bins, sample, out, counts):
         out[p, 0], out[p, 1], out[p, 2], out[p, 3], out[p, 4] = mean, math.sqrt(v / n), lo, hi, math.sqrt(g2)
         if hi <= lo:
             lo, hi = lo - 0.5, hi + 0.5
-        stride = -(-n // sample)
         for b in range(bins):
             counts[p, b] = 0.0
+        width = hi - lo
+        if not (width > 0.0 and width < np.inf and math.isfinite(mean)):
+            continue  # blown-up weights (±inf, NaN, or 1e20 ± 0.5 == 1e20): nothing to bin
+        stride = -(-n // sample)
         span = hi - lo
         if not (span > 0.0 and span < np.inf):  # blown-up weights (±0.5 lost at 1e17, inf, NaN): nothing to bin
             continue

@@ -54,10 +54,12 @@ def test_cpu_pass_equals_torch_and_an_independent_computation():
     assert fast.grad_norm == pytest.approx(math.sqrt(sum(layer.grad_norm ** 2 for layer in fast.layers)))
 
 
-def test_blown_up_weights_give_an_empty_histogram_not_garbage():
-    p = torch.nn.Parameter(torch.tensor([1.0, float("inf"), -2.0]))
+@pytest.mark.parametrize("values", [[1.0, float("inf"), -2.0], [float("nan"), 1.0], [1e20, 1e20, 1e20]])
+def test_blown_up_weights_give_an_empty_histogram_not_an_error(values):
+    """A diverged run's last statistics: infinite, NaN, or equal weights so large that ±0.5 leaves them equal."""
+    p = torch.nn.Parameter(torch.tensor(values))
     st = layer_stats([("x", "weight", p)], 1, 0, cpu_stats_kernel("cpu"))
-    assert st.layers[0].hist_counts == (0,) * 30 and not math.isfinite(st.layers[0].hist_edges[-1])
+    assert st.layers[0].hist_counts == (0,) * 30
 
 
 def test_huge_equal_weights_do_not_divide_by_a_zero_range():
