@@ -300,6 +300,7 @@ class LiveTrainingController(DocumentSync, TimeTravelControl, TrainingStateMachi
 
     def _forget_run(self):
         self.run, self.meta, self._run_key, self._kept_key = None, None, None, None
+        self.checkpoint_note = None  # it was about that run's saved checkpoints
         self._network_differs = False
         self.ready.emit(None)
 
