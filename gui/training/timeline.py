@@ -42,6 +42,19 @@ def moment_text(m, epochs: int) -> str:
     return " · ".join(parts)
 
 
+class ElidedLabel(QLabel):
+    """One line that ends in … when the dock is narrow (the plot above keeps its height); ``text()`` is the whole line,
+    shown in the tooltip."""
+
+    def paintEvent(self, event):
+        from PySide6.QtGui import QPainter
+
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        painter.drawText(rect, int(Qt.AlignLeft | Qt.AlignVCenter),
+                         self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width()))
+
+
 class TimelineBar(QWidget):
     """The widgets: one row of controls and a line of text when the dock is wide; the branch and budget
     controls move to a row of their own when it is narrow (~340 px in a 1024 px window)."""
@@ -62,17 +75,17 @@ class TimelineBar(QWidget):
         self.live = QPushButton("Live")
         self.live.setObjectName("timelineLive")
         self.live.setToolTip("Show the present again")
-        self.branch = QPushButton("Branch from here")
+        self.branch = QPushButton("Branch")
         self.branch.setObjectName("timelineBranch")
-        self.branch.setToolTip("Start a new run from this checkpoint with the current settings (the old run is kept)")
+        self.branch.setToolTip("Branch from here: a new run from this checkpoint with the current settings (the old run "
+                               "is kept)")
         self.budget = QSpinBox(minimum=1, maximum=4096, value=64, suffix=" MB")
         self.budget.setObjectName("timelineBudget")
         self.budget.setToolTip("Memory the checkpoints of one run may take; older ones are thinned out past it")
-        self.text = QLabel()
+        self.text = ElidedLabel()
         self.text.setObjectName("timelineText")
-        self.text.setWordWrap(True)
         self.text.setMinimumWidth(1)
-        self.text.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # wraps instead of widening the dock
+        self.text.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # elides instead of widening the dock
         self.tools = QWidget()
         tl = QHBoxLayout(self.tools)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -193,8 +206,8 @@ class Timeline(QObject):
         else:
             where = ("scrub when paused or finished" if c.state in (S.RUNNING, S.BUILDING) else
                      "move the slider to look back")
-            b.set_text(f"Live — time travel: {len(cps)} checkpoints, {rec.nbytes / MiB:.1f} of {rec.budget / MiB:.0f} MB; "
-                       f"{where}")
+            used = f"{rec.nbytes / MiB:.1f} MB" if rec.nbytes >= 0.1 * MiB else f"{rec.nbytes / 1024:.0f} KB"
+            b.set_text(f"Live — time travel: {len(cps)} checkpoints, {used} of {rec.budget / MiB:.0f} MB; {where}")
 
     @Slot(object)
     def _on_progress(self, _batch):
