@@ -30,6 +30,7 @@ MIN_CANVAS = 320  # px of canvas the side columns always leave
 # Default sizes as fractions of the window: column widths, bottom row height, splits inside a column.
 DEFAULT = {"left": 0.16, "right": 0.26, "bottom": 0.38, "properties": 0.30, "palette": 0.56, "diagnostics": 0.32}
 MAX_PX = {"left": 260, "right": 430}
+MIN_PLOTS_PX = 290
 SCREEN_SHARE = 0.92  # the first window takes at most this much of the screen
 
 
@@ -70,7 +71,9 @@ def default_sizes(width: int, height: int) -> dict:
     left = int(min(max(DEFAULT["left"] * width, MIN_WIDTHS["paletteDock"]), MAX_PX["left"]))
     right = int(min(max(DEFAULT["right"] * width, MIN_WIDTHS["datasetDock"]), MAX_PX["right"]))
     column = max(height - 90, 200)  # below menu and toolbar, above the status bar
-    bottom = int(max(DEFAULT["bottom"] * column, 200))
+    # the plots need ~290 px (tabs, plot tools, legend, the plot, the timeline bar): on a short window the
+    # bottom row takes up to half the column rather than squeeze the plot to a sliver
+    bottom = int(max(DEFAULT["bottom"] * column, min(MIN_PLOTS_PX, 0.5 * column), 200))
     return {"left": left, "right": right, "bottom": bottom, "properties": int(DEFAULT["properties"] * column),
             "dataset": column - int(DEFAULT["properties"] * column), "palette": int(DEFAULT["palette"] * column),
             "stack": column - int(DEFAULT["palette"] * column),

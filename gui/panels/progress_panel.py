@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
+from ..elided_label import ElidedLabel
+
 
 def fmt_duration(seconds) -> str:
     if seconds is None:
@@ -34,10 +36,9 @@ class ProgressPanel(QWidget):
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(2)
-        self.state = QLabel(IDLE_TEXT)
+        self.state = ElidedLabel(IDLE_TEXT)  # one line: a wrapped state pushed its first line out of the dock
         self.state.setObjectName("progress_state")
         self.state.setStyleSheet("font-weight: 600;")
-        self.state.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setValue(0)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import threading
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
+
+from ..elided_label import ElidedLabel
 from .state import TrainState
 from .time_travel import MiB
 
@@ -40,19 +42,6 @@ def moment_text(m, epochs: int) -> str:
             continue
         parts.append(f"{split} loss {_num(loss, '.4g')}" + (f", acc {_num(acc)}" if acc is not None else ""))
     return " · ".join(parts)
-
-
-class ElidedLabel(QLabel):
-    """One line that ends in … when the dock is narrow (the plot above keeps its height); ``text()`` is the whole line,
-    shown in the tooltip."""
-
-    def paintEvent(self, event):
-        from PySide6.QtGui import QPainter
-
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        painter.drawText(rect, int(Qt.AlignLeft | Qt.AlignVCenter),
-                         self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width()))
 
 
 class TimelineBar(QWidget):
@@ -84,8 +73,6 @@ class TimelineBar(QWidget):
         self.budget.setToolTip("Memory the checkpoints of one run may take; older ones are thinned out past it")
         self.text = ElidedLabel()
         self.text.setObjectName("timelineText")
-        self.text.setMinimumWidth(1)
-        self.text.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # elides instead of widening the dock
         self.tools = QWidget()
         tl = QHBoxLayout(self.tools)
         tl.setContentsMargins(0, 0, 0, 0)

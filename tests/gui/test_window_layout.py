@@ -33,6 +33,7 @@ def test_default_sizes_are_fractions_of_the_window_within_minimums():
     assert big["right"] == int(0.26 * 1600) == 416
     assert big["left"] == int(0.16 * 1600) and small["left"] == max(int(0.16 * 1024), 170)
     assert small["properties"] + small["dataset"] == 700 - 90  # the right column is split, not overfilled
+    assert small["bottom"] == 290 and big["bottom"] == int(0.38 * 910)  # a short window: the plots keep ~290 px
 
 
 def test_at_1024x700_nothing_is_squeezed_below_its_minimum(qtbot):
