@@ -354,3 +354,17 @@ def test_predict_and_evaluate_match_the_torch_model():
     ref_loss = torch.nn.functional.cross_entropy(torch.as_tensor(ref), torch.as_tensor(data.y_val)).item()
     assert loss == pytest.approx(ref_loss, rel=1e-5)
     assert metrics["accuracy"] == pytest.approx(np.mean(ref.argmax(1) == data.y_val))
+
+
+def test_default_cadences_full_evaluation_every_2000_steps_and_statistics_every_1024():
+    """6-step epochs: full evaluations on epochs 1, 334, 668 (⌈2000 / 6⌉ = 334 apart) and the last; statistics
+    at the first chunk end past each multiple of 1,030 (stats_every 10 × ⌈1024 / 10⌉)."""
+    data = dataset(n=60)
+    tr = CompiledTrainer(session(chain((4, "tanh"), (1, "identity"))), dataset=data)
+    evs = list(tr.run(epochs=700))
+    full = [e.epoch for e in evs if isinstance(e, EpochEnd) and e.val_metrics]
+    assert full == [1, 334, 668, 700]
+    acc = tr.history.epoch_array("val_acc")
+    assert np.flatnonzero(np.isfinite(acc)).tolist() == [0, 333, 667, 699]
+    assert np.isfinite(tr.history.epoch_array("val_loss")).all()  # every epoch keeps its losses
+    assert [e.step for e in evs if isinstance(e, Stats)] == [1032, 2064, 3090, 4122]
