@@ -119,13 +119,10 @@ def tensor_stats(theta, grad, offs, sizes, bins, sample, out, counts):
             lo, hi = lo - 0.5, hi + 0.5
         for b in range(bins):
             counts[p, b] = 0.0
-        width = hi - lo
-        if not (width > 0.0 and width < np.inf and math.isfinite(mean)):
+        span = hi - lo
+        if not (span > 0.0 and span < np.inf and math.isfinite(mean)):
             continue  # blown-up weights (±inf, NaN, or 1e20 ± 0.5 == 1e20): nothing to bin
         stride = -(-n // sample)
-        span = hi - lo
-        if not (span > 0.0 and span < np.inf):  # blown-up weights (±0.5 lost at 1e17, inf, NaN): nothing to bin
-            continue
         for i in range(o, o + n, stride):
             w = theta[i]
             if w < lo or w > hi:
