@@ -33,7 +33,8 @@ class Slice:
     kind: str
     explained: tuple | None  # PCA: fraction of the trajectory's variance along d₁ and d₂
     complete: bool  # False when stopped early (the rest is nan)
-    others: dict = field(default_factory=dict)  # name → (T, 2): other optimizers' paths from the same start
+    others: dict = field(default_factory=dict)  # name → (T, 2): other optimizers' paths, and recorded runs' paths
+    notes: tuple = ()  # recorded runs left out, and why
 
 
 def _flat(weights: dict, keys) -> np.ndarray:
@@ -166,12 +167,34 @@ def loss_slice(session, center: dict, d1: dict, d2: dict, *, span: float = 1.0, 
                  complete)
 
 
+def recorded_paths(runs: dict, center: dict, keys) -> tuple[dict, list]:
+    """({name: [weights, ...]}, [one-line notes]) of recorded trajectories that fit ``center``'s network.
+
+    ``runs`` maps a name to a list of weight dicts (e.g. a run's time-travel checkpoints, oldest first);
+    a run of another network (other parameter names or shapes) is left out with a note.
+    """
+    kept, notes = {}, []
+    for name, points in (runs or {}).items():
+        pts = [dict(p) for p in points or []]
+        if not pts:
+            notes.append(f"{name}: no checkpoints to draw")
+            continue
+        if any(set(keys) - set(p) or any(np.shape(p[k]) != np.shape(center[k]) for k in keys) for p in pts):
+            notes.append(f"{name}: a different network (its weights do not fit this slice)")
+            continue
+        kept[name] = [{k: np.asarray(p[k]) for k in keys} for p in pts]
+    return kept, notes
+
+
 def landscape(session, *, epochs: int = 20, kind: str = "random", span: float | None = None, res: int = 25, seed: int = 0,
-              split: str = "train", compare: dict | None = None, progress=None, stop=None, dataset=None) -> Slice:
+              split: str = "train", compare: dict | None = None, runs: dict | None = None, progress=None, stop=None,
+              dataset=None) -> Slice:
     """Train a copy for ``epochs`` (the path), then slice the loss around its final weights.
 
     ``compare`` ({name: optimizer spec}) trains one more copy per optimizer from the same initial
-    weights and projects its path onto the same plane (PCA then uses every path's points).
+    weights and projects its path onto the same plane (PCA then uses every path's points). ``runs``
+    ({name: [weights, ...]}) adds recorded trajectories — the window's runs of this network, from their
+    checkpoints — projected the same way (see ``recorded_paths``; the notes say which were left out).
     ``progress(fraction, text)`` reports both phases; ``stop`` ends either early. ``span`` None: wide
     enough for every path (1.25 × its largest coordinate), at least 1 (random) or 0.5 (PCA).
     """
@@ -193,6 +216,8 @@ def landscape(session, *, epochs: int = 20, kind: str = "random", span: float | 
         pts, _ = trajectory(s2, epochs, dataset=run.data, stop=stop,
                             progress=lambda e, n, i=i, name=name: say(share * (i + e / n), f"training with {name}: epoch {e}/{n}"))
         others[name] = [{k: p[k] for k in keys} for p in pts]
+    recorded, notes = recorded_paths(runs, center, keys)
+    others.update(recorded)
     if kind == "pca":
         everything = traj + [p for t in others.values() for p in t]
         d1, d2, explained, _ = pca_directions(everything, center, keys)
@@ -208,4 +233,5 @@ def landscape(session, *, epochs: int = 20, kind: str = "random", span: float | 
     sl = loss_slice(run.session, center, d1, d2, span=span, res=res, split=split, path=path, kind=kind,
                     explained=explained, stop=stop, dataset=run.data,
                     progress=lambda j, n: say(0.3 + 0.7 * j / n, f"loss on the grid: row {j}/{n}"))
-    return Slice(sl.alphas, sl.betas, sl.losses, sl.path, sl.kind, sl.explained, sl.complete, other_paths)
+    return Slice(sl.alphas, sl.betas, sl.losses, sl.path, sl.kind, sl.explained, sl.complete, other_paths,
+                 tuple(notes))

@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QTimer, Signal, Slot
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
@@ -22,15 +22,18 @@ COMPARE = {"SGD η=0.1": {"type": "sgd", "params": {"lr": 0.1}},
            "Momentum η=0.05": {"type": "momentum", "params": {"lr": 0.05, "momentum": 0.9}},
            "Adam η=0.01": {"type": "adam", "params": {"lr": 0.01}}}
 COMPARE_COLORS = ("#ff7f0e", "#e377c2", "#17becf")
+RUN_COLORS = ("#ffd92f", "#a6d854", "#fc8d62", "#8da0cb", "#e78ac3", "#66c2a5", "#b3b3b3", "#e5c494")
 
 
 class LandscapeView(QWidget):
     finished = Signal(object)  # engine.landscape.Slice
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, parent=None, runs_provider=None):
+        """``runs_provider()`` → {name: [weights, ...]}: the window's recorded runs of this network (their paths)."""
         super().__init__(parent)
         self.setWindowTitle("Loss landscape")
         self.session = session
+        self.runs_provider = runs_provider or (lambda: {})
         self.result = None
         self._thread, self._stop, self._lock = None, threading.Event(), threading.Lock()
         self._live = {}
@@ -57,6 +60,11 @@ class LandscapeView(QWidget):
             box.setToolTip(f"Train one more copy from the same initial weights with {name} and project its path")
             cmp_row.addWidget(box)
         cmp_row.addStretch(1)
+        self.runs_row = QHBoxLayout()
+        self.runs_label = QLabel("Runs of this network:")
+        self.runs_row.addWidget(self.runs_label)
+        self.run_boxes: dict = {}
+        self.runs_row.addStretch(1)
         row = QHBoxLayout()
         for w in (QLabel("Directions"), self.kind, QLabel("epochs"), self.epochs, QLabel("resolution"), self.res,
                   QLabel("range ±"), self.span, QLabel("seed"), self.seed, self.start_btn, self.stop_btn):
@@ -85,9 +93,11 @@ class LandscapeView(QWidget):
         self.end_marker = self.item.plot([], [], pen=None, symbol="star", symbolSize=14, symbolBrush="#d62728")
         self.other_curves = {name: self.item.plot([], [], pen=pg.mkPen(c, width=2.5), name=name)
                              for name, c in zip(COMPARE, COMPARE_COLORS)}
+        self.refresh_runs()
         lay = QVBoxLayout(self)
         lay.addLayout(row)
         lay.addLayout(cmp_row)
+        lay.addLayout(self.runs_row)
         lay.addWidget(self.progress)
         lay.addWidget(self.pw, 1)
         lay.addWidget(self.status)
@@ -97,16 +107,38 @@ class LandscapeView(QWidget):
         self.start_btn.clicked.connect(self.start)
         self.stop_btn.clicked.connect(self._stop.set)
 
+    def refresh_runs(self):
+        """One checkbox per recorded run of this network in the window (checked: its path is drawn)."""
+        runs = self.runs_provider()
+        for name in [n for n in self.run_boxes if n not in runs]:
+            self.run_boxes.pop(name).deleteLater()
+        for i, name in enumerate(runs):
+            if name not in self.run_boxes:
+                box = QCheckBox(name)
+                box.setChecked(True)
+                color = RUN_COLORS[i % len(RUN_COLORS)]
+                box.setStyleSheet(f"QCheckBox {{ color: {color}; font-weight: bold; }}")
+                box.setToolTip("This run's recorded checkpoints (time travel), projected onto the same slice")
+                self.run_boxes[name] = box
+                self.runs_row.insertWidget(self.runs_row.count() - 1, box)
+                self.other_curves[name] = self.item.plot([], [], pen=pg.mkPen(color, width=2.5, style=Qt.DashLine),
+                                                         name=name)
+        self.runs_label.setText("Runs of this network:" if runs else
+                                "Runs of this network: none recorded yet (train in the window to draw their paths)")
+        self._runs = runs
+
     @Slot()
     def start(self):
         if self._thread is not None and self._thread.is_alive():
             return
+        self.refresh_runs()
         self._stop.clear()
         live, lock = {"frac": 0.0, "text": "", "done": None, "error": None}, self._lock
         self._live = live
         args = dict(epochs=self.epochs.value(), kind=self.kind.currentData(), res=self.res.value(),
                     span=self.span.value() or None, seed=self.seed.value(),
-                    compare={n: COMPARE[n] for n, box in self.compare.items() if box.isChecked()})
+                    compare={n: COMPARE[n] for n, box in self.compare.items() if box.isChecked()},
+                    runs={n: pts for n, pts in self._runs.items() if self.run_boxes[n].isChecked()})
 
         def progress(frac, text):
             with lock:
@@ -168,7 +200,8 @@ class LandscapeView(QWidget):
         what = ("PCA directions: {:.0%} and {:.0%} of the path's variance".format(*sl.explained)
                 if sl.explained else "random filter-normalised directions")
         self.status.setText(f"{what}; loss at the trained weights {centre:.4g}, range {np.nanmin(sl.losses):.4g}–"
-                            f"{np.nanmax(sl.losses):.4g}" + ("" if sl.complete else " (stopped early)"))
+                            f"{np.nanmax(sl.losses):.4g}" + ("" if sl.complete else " (stopped early)") +
+                            "".join(f"; {n}" for n in sl.notes))
         self.finished.emit(sl)
 
     def wait(self, timeout=None):
@@ -183,11 +216,28 @@ class LandscapeView(QWidget):
 
 
 def from_window(win) -> LandscapeView:
-    from PySide6.QtCore import Qt
 
-    view = LandscapeView(win.doc.session.copy())
+    view = LandscapeView(win.doc.session.copy(), runs_provider=lambda: window_runs(win))
     view.setParent(win, Qt.Window)
     return view
+
+
+def window_runs(win) -> dict:
+    """{name: checkpoint weights} of the window's runs (current and kept) of the document's network."""
+    from engine.run import structure_key
+
+    c = win.controller
+    key = structure_key(win.doc.session)
+    out = {}
+    runs = [*c.past_runs, c.run] if c.run is not None else list(c.past_runs)
+    for i, run in enumerate(runs, start=1):
+        rec = c.recorder_of(run)
+        if rec is None or not rec.checkpoints or structure_key(run.session) != key:
+            continue
+        opt = run.session.optimizer
+        name = f"run {i}: {opt['type']} η={opt.get('params', {}).get('lr', '?')}"
+        out[name] = [cp.weights for cp in rec.checkpoints]
+    return out
 
 
 if __name__ == "__main__":

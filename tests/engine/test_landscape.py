@@ -110,3 +110,16 @@ def test_compared_optimizers_start_together_on_one_plane():
         gd = gd - 0.05 * (2 * X.T @ (X @ gd - Y) / 4)
     # two weights: the plane is the whole space, so the distance between the path ends is preserved
     assert np.linalg.norm(sl.others["adam"][-1] - sl.path[-1]) == pytest.approx(np.linalg.norm(w - gd), rel=1e-4)
+
+
+def test_recorded_runs_of_another_network_are_left_out_with_a_note():
+    from engine.landscape import recorded_paths
+
+    center = {"layers.d.weight": np.zeros((1, 2))}
+    good = [{"layers.d.weight": np.ones((1, 2))}, {"layers.d.weight": np.full((1, 2), 2.0)}]
+    other = [{"layers.d.weight": np.ones((1, 3))}]
+    kept, notes = recorded_paths({"a": good, "b": other, "c": []}, center, ["layers.d.weight"])
+    assert list(kept) == ["a"] and len(kept["a"]) == 2
+    assert notes == ["b: a different network (its weights do not fit this slice)", "c: no checkpoints to draw"]
+    sl = landscape(_session(), epochs=2, res=3, runs={"b": other})
+    assert sl.others == {} and sl.notes == ("b: a different network (its weights do not fit this slice)",)
