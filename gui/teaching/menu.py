@@ -36,46 +36,14 @@ def _open(win, key, factory):
     return view
 
 
-def open_backprop(win):
-    from .backprop_view import from_window
+def opener(key: str, module: str):
+    """``fn(win)`` opening the view ``key`` built by ``gui.teaching.<module>.from_window`` (imported on first use)."""
+    def open_view(win):
+        import importlib
 
-    return _open(win, "backprop", from_window)
+        return _open(win, key, importlib.import_module(f".{module}", __package__).from_window)
 
-
-def open_lr_finder(win):
-    from .lr_finder_view import from_window
-
-    return _open(win, "lr_finder", from_window)
-
-
-def open_sandbox(win):
-    from .sandbox_view import from_window
-
-    return _open(win, "sandbox", from_window)
-
-
-def open_landscape(win):
-    from .landscape_view import from_window
-
-    return _open(win, "landscape", from_window)
-
-
-def open_rates(win):
-    from .rates_view import from_window
-
-    return _open(win, "rates", from_window)
-
-
-def open_linear_solvers(win):
-    from .linear_solvers_view import from_window
-
-    return _open(win, "linear_solvers", from_window)
-
-
-def open_mistakes(win):
-    from .mistakes_view import from_window
-
-    return _open(win, "mistakes", from_window)
+    return open_view
 
 
 def open_time_travel(win):
@@ -84,22 +52,22 @@ def open_time_travel(win):
 
 
 ENTRIES = (
-    ("backprop", "&Backprop Step Inspector…", open_backprop,
+    ("backprop", "&Backprop Step Inspector…", opener("backprop", "backprop_view"),
      "Step through the forward pass, the backward pass and the update of one sample on this network"),
-    ("lr_finder", "&LR Range Test…", open_lr_finder,
+    ("lr_finder", "&LR Range Test…", opener("lr_finder", "lr_finder_view"),
      "Sweep the learning rate on a copy of this run, plot loss against it and apply the suggested value"),
-    ("landscape", "Loss &Landscape…", open_landscape,
+    ("landscape", "Loss &Landscape…", opener("landscape", "landscape_view"),
      "A 2-D slice of the loss around the trained weights, with the optimizer's path projected on it"),
     ("time_travel", "&Time Travel…", open_time_travel,
      "The timeline under the curves: scrub this run's checkpoints, play them, branch a new run from one"),
-    ("sandbox", "&Optimizer Sandbox…", open_sandbox,
+    ("sandbox", "&Optimizer Sandbox…", opener("sandbox", "sandbox_view"),
      "Watch SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and Newton on classic 2-parameter surfaces"),
-    ("rates", "&Rates from Counts…", open_rates,
+    ("rates", "&Rates from Counts…", opener("rates", "rates_view"),
      "Completeness, contamination, efficiency, TPR and FPR from TP, FN, TN, FP — the notes' quasars among stars"),
-    ("linear_solvers", "Linear &Solvers…", open_linear_solvers,
+    ("linear_solvers", "Linear &Solvers…", opener("linear_solvers", "linear_solvers_view"),
      "LU, QR, Cholesky, Jacobi, Gauss-Seidel, CG and PCG on this data's least squares, this network's Newton step "
      "or a synthetic matrix"),
-    ("mistakes", "Common &Mistakes…", open_mistakes,
+    ("mistakes", "Common &Mistakes…", opener("mistakes", "mistakes_view"),
      "Forgot zero_grad, eval mode, softmax into a logits loss, test data in the training set: made on a copy, "
      "beside the right way"),
 )
