@@ -115,8 +115,12 @@ def _objective(source):
     return model, x, y, loss_fn, float(lr)
 
 
-def curvature(source) -> Curvature:
-    """The Hessian spectrum of the training loss at ``source``'s current weights (a Run or a Trainer)."""
+def loss_hessian(source, *, limit: int = MAX_PARAMS, purpose: str = "curvature is computed"):
+    """(H, g, loss, n_rows, lr) of the training loss at ``source``'s current weights: float64 numpy, exact.
+
+    Refused in one line for an empty split, no trainable parameter, more than ``limit`` parameters (the
+    message says "<purpose> up to <limit> trainable parameters") or a non-finite loss.
+    """
     import torch
 
     from .second_order import hessian
@@ -128,16 +132,22 @@ def curvature(source) -> Curvature:
     n = sum(p.numel() for p in params)
     if n == 0:
         raise InvalidInput("every layer is frozen: there are no trainable parameters")
-    if n > MAX_PARAMS:
-        raise InvalidInput(f"the Hessian of {n:,} parameters is {n:,}×{n:,}: curvature is computed up to "
-                           f"{MAX_PARAMS:,} trainable parameters (a smaller network, or freeze layers)")
+    if n > limit:
+        raise InvalidInput(f"the Hessian of {n:,} parameters is {n:,}×{n:,}: {purpose} up to {limit:,} trainable "
+                           "parameters (a smaller network, or freeze layers)")
     with torch.enable_grad():
         loss = loss_fn(model(x), y)
         if not torch.isfinite(loss):
-            raise InvalidInput(f"the loss is {float(loss)} at these weights: there is no curvature to measure")
+            raise InvalidInput(f"the loss is {float(loss)} at these weights: its Hessian cannot be computed")
         h, g = hessian(loss, params)
-    vals, vecs = np.linalg.eigh(h.numpy())
-    return Curvature(float(loss.detach()), float(np.linalg.norm(g.numpy())), vals, vecs, n, len(x), lr)
+    return h.numpy(), g.numpy(), float(loss.detach()), len(x), lr
+
+
+def curvature(source) -> Curvature:
+    """The Hessian spectrum of the training loss at ``source``'s current weights (a Run or a Trainer)."""
+    h, g, loss, rows, lr = loss_hessian(source)
+    vals, vecs = np.linalg.eigh(h)
+    return Curvature(loss, float(np.linalg.norm(g)), vals, vecs, len(g), rows, lr)
 
 
 def line_profile(source, direction, radius: float, points: int = 41):

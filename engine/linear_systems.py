@@ -99,35 +99,18 @@ def least_squares(data, ridge=0.0, column=None) -> LinearSystem:
 
 def newton_system(source, damping=0.0) -> LinearSystem:
     """(H + λI)Δ = −g at the current weights of ``source`` (a Run or a Trainer), loss over the training split."""
-    import torch
-
-    from .curvature import _objective
-    from .second_order import MAX_PARAMS, hessian
+    from .curvature import loss_hessian
+    from .second_order import MAX_PARAMS
 
     lam = _check_lambda(damping, "the damping")
-    model, x, y, loss_fn, _ = _objective(source)
-    if len(x) == 0:
-        raise InvalidInput("the training split is empty: there is no loss to differentiate")
-    params = [p for p in model.parameters() if p.requires_grad]
-    n = sum(p.numel() for p in params)
-    if n == 0:
-        raise InvalidInput("every layer is frozen: there are no trainable parameters")
-    if n > min(MAX_PARAMS, MAX_N):
-        raise InvalidInput(f"the Hessian of {n:,} parameters is {n:,}×{n:,}: the Newton system is built up to "
-                           f"{min(MAX_PARAMS, MAX_N):,} trainable parameters (a smaller network)")
-    with torch.enable_grad():
-        loss = loss_fn(model(x), y)
-        if not torch.isfinite(loss):
-            raise InvalidInput(f"the loss is {float(loss)} at these weights: there is no Newton step")
-        h, g = hessian(loss, params)
-    a = h.numpy().copy()
+    h, g, loss, rows, _ = loss_hessian(source, limit=min(MAX_PARAMS, MAX_N), purpose="the Newton system is built")
+    n = len(g)
+    a = h.copy()
     a[np.diag_indices(n)] += lam
     desc = (f"Newton step {'(H + λI)' if lam else 'H'}·Δ = −g of this network at its current weights: {n} "
-            f"parameters, loss {float(loss.detach()):.4g} over {len(x):,} training rows"
-            + (f"; λ = {lam:g}" if lam else ""))
-    return LinearSystem("newton", a, -g.numpy().copy(), desc,
-                        meta={"loss": float(loss.detach()), "grad_norm": float(np.linalg.norm(g.numpy())),
-                              "lambda": lam})
+            f"parameters, loss {loss:.4g} over {rows:,} training rows" + (f"; λ = {lam:g}" if lam else ""))
+    return LinearSystem("newton", a, -g.copy(), desc,
+                        meta={"loss": loss, "grad_norm": float(np.linalg.norm(g)), "lambda": lam})
 
 
 def _check_n(n):
