@@ -182,6 +182,15 @@ class MaxNorm(Regularizer):
         apply_max_norm([p for _, _, p in self.targets(model)], self.params["max_norm"])
 
 
+def _multilabel(y, n_labels: int) -> bool:
+    """Multi-label targets: float (N, k) rows of 0s and 1s, k = the dataset's label count (class labels are
+    integers, regression sets have no labels)."""
+    import torch
+
+    return (y.dtype.is_floating_point and y.dim() == 2 and n_labels >= 1 and y.shape[1] == n_labels
+            and bool(torch.all((y == 0) | (y == 1))))
+
+
 class LabelSmoothing(Regularizer):
     name = "label_smoothing"
 
@@ -190,14 +199,14 @@ class LabelSmoothing(Regularizer):
         import torch.nn.functional as F
 
         eps, c = self.params["epsilon"], int(n_classes)
+        if _multilabel(y, c):  # k independent yes/no labels: each is smoothed towards ½, not towards 1/k
+            return (1.0 - eps) * y + eps / 2
         if c < 2:
             raise InvalidInput(f"label smoothing needs at least 2 classes, got {n_classes!r}")
         if y.dtype.is_floating_point:
-            if y.dim() != 2 or y.shape[1] != c:
-                raise InvalidInput(f"label smoothing expects class indices or ({len(y)}, {c}) rows, got {tuple(y.shape)}")
-            rows = y
-        else:
-            rows = F.one_hot(y.reshape(-1).long(), c).to(torch.float32)
+            raise InvalidInput(f"label smoothing expects class indices or ({len(y)}, {c}) 0/1 label rows, "
+                               f"got {tuple(y.shape)}")
+        rows = F.one_hot(y.reshape(-1).long(), c).to(torch.float32)
         return (1.0 - eps) * rows + eps / c
 
 
@@ -208,11 +217,16 @@ class LabelNoise(Regularizer):
         import torch
 
         c = int(n_classes)
+        dev = generator.device if generator is not None else y.device
+        if _multilabel(y, c):  # each label of each sample flips (0 ↔ 1) with probability p
+            if self.params["p"] == 0:
+                return y
+            flip = (torch.rand(y.shape, generator=generator, device=dev) < self.params["p"]).to(y.device)
+            return torch.where(flip, 1.0 - y, y)
         if y.dtype.is_floating_point:
-            raise InvalidInput("label noise needs integer class labels (it cannot flip regression targets)")
+            raise InvalidInput("label noise needs class labels (it cannot flip regression targets)")
         if c < 2 or self.params["p"] == 0:
             return y
-        dev = generator.device if generator is not None else y.device
         flip = (torch.rand(y.shape, generator=generator, device=dev) < self.params["p"]).to(y.device)
         shift = torch.randint(1, c, y.shape, generator=generator, device=dev).to(y.device)
         return torch.where(flip, (y + shift) % c, y)  # a uniformly random *other* class

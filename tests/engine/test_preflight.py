@@ -60,7 +60,7 @@ REFUSED = {
         "2000"),
     "label noise on regression targets": (
         dict(dataset={"type": "plane", "params": {"n": 40}}, loss={"type": "mse"}, graph=layers(dense(1)),
-             regularizers=[{"type": "label_noise"}]), "label noise needs integer class labels"),
+             regularizers=[{"type": "label_noise"}]), "label noise needs class labels"),
     "early stopping on a metric never measured": (
         dict(dataset={"type": "plane", "params": {"n": 40}}, loss={"type": "mse"}, graph=layers(dense(1)),
              training={"early_stopping": {"patience": 2, "monitor": "val_acc"}}), "which this training does not measure"),

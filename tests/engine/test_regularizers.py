@@ -139,8 +139,22 @@ def test_label_noise_flip_rate():
     assert counts[0] == 0 and (counts[1:].float() / counts.sum() - 1 / 3).abs().max() < 0.04
     again = reg.transform_targets(y, 4, torch.Generator().manual_seed(0))
     assert torch.equal(out, again)  # seeded → reproducible
-    with pytest.raises(InvalidInput, match="integer class labels"):
-        reg.transform_targets(torch.zeros(3, 2), 2, None)
+    with pytest.raises(InvalidInput, match="cannot flip regression targets"):
+        reg.transform_targets(torch.zeros(3, 2), 0, None)  # a regression set has no labels (n_classes 0)
+
+
+def test_multi_label_targets_flip_each_label_and_smooth_towards_a_half():
+    """k independent yes/no labels: noise flips each entry with probability p; smoothing gives (1−ε)y + ε/2."""
+    g = torch.Generator().manual_seed(1)
+    y = (torch.rand(20000, 3, generator=g) < 0.3).float()
+    out = get({"type": "label_noise", "params": {"p": 0.1}}).transform_targets(y, 3, torch.Generator().manual_seed(0))
+    flipped = out != y
+    assert abs(flipped.float().mean().item() - 0.1) < 0.006 and torch.equal(out[flipped], 1 - y[flipped])
+    assert set(out.unique().tolist()) == {0.0, 1.0}
+    smooth = get({"type": "label_smoothing", "params": {"epsilon": 0.2}}).transform_targets(y[:4], 3, None)
+    np.testing.assert_allclose(smooth.numpy(), (0.8 * y[:4] + 0.1).numpy())  # 1 → 0.9, 0 → 0.1, not 0.2/3
+    with pytest.raises(InvalidInput, match="0/1 label rows"):
+        get({"type": "label_smoothing", "params": {"epsilon": 0.2}}).transform_targets(torch.full((2, 3), 0.5), 3, None)
 
 
 def test_target_transforms_run_noise_before_smoothing():
