@@ -112,7 +112,9 @@ class Recovery(QObject):
         self.folder.mkdir(parents=True, exist_ok=True)
         win = self.win
         with win.controller.snapshot() as trainer:  # between two steps: the training is never stopped for it
-            data = build_archive_bytes(win.doc.session, trainer)
+            # like Save: the runs list and the time-travel checkpoints come back with the recovered session
+            data = build_archive_bytes(win.doc.session, trainer, runs=win.runs.records,
+                                       checkpoints=win.controller.recorder if trainer is not None else None)
         atomic_write_bytes(self.archive_path, data)
         marker = {"version": MARKER_VERSION, "original_path": win.doc.path, "name": win.doc.display_name,
                   "time": time.strftime("%Y-%m-%d %H:%M:%S"), "timestamp": time.time(), "pid": os.getpid(),

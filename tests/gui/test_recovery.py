@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
@@ -114,6 +115,11 @@ def test_after_a_crash_yes_restores_the_session_and_its_training(live_window, qt
     sa, sb = a.model.state_dict(), b.model.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert load_archive(original).meta["epoch"] == 2  # the original file is untouched until Save
+    # the timeline and the runs list come back too: the same checkpoints, bit for bit
+    before, after = old.controller.recorder.checkpoints, win.controller.recorder.checkpoints
+    assert [cp.step for cp in after] == [cp.step for cp in before] and len(after) > 5
+    assert all(np.array_equal(x.weights[k], y.weights[k]) for x, y in zip(before, after) for k in x.weights)
+    assert len(win.runs.records) == len(old.runs.records) >= 1
     assert win.recovery.stem == stem  # the recovered files are the ones the next autosave replaces
     win.files.save()
     assert load_archive(original).meta["epoch"] == 3 and files_in(crashed) == []
