@@ -92,6 +92,25 @@ class ProgressPanel(QWidget):
     def set_meta(self, meta):
         self.clear()
 
+    PAST_STYLE = "font-weight: 600; color: #8a4b00;"
+
+    def show_past(self, step: int, epoch: int, total_epochs: int):
+        """Time travel: the panel shows the checkpoint's epoch and step (amber), until ``show_present``."""
+        if getattr(self, "_present", None) is None:
+            self._present = (self.state.text(), self.labels["epoch"].text(), self.labels["step"].text())
+        self.state.setText(f"Viewing the past: epoch {epoch} of {total_epochs} (Live returns)")
+        self.state.setStyleSheet(self.PAST_STYLE)
+        self.labels["epoch"].setText(f"{epoch:,} / {max(total_epochs, 1):,}")
+        self.labels["step"].setText(f"{step:,}")
+
+    def show_present(self):
+        present, self._present = getattr(self, "_present", None), None
+        self.state.setStyleSheet("font-weight: 600;")
+        if present is not None:
+            self.state.setText(present[0])
+            self.labels["epoch"].setText(present[1])
+            self.labels["step"].setText(present[2])
+
     def ingest(self, batch):
         self.last = batch
         self.dirty = True

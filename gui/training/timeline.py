@@ -208,6 +208,7 @@ class Timeline(QObject):
         self.bar.play.setText("Play")
         self._views = None
         self._saved, self.index, self.moment, self.shown_checkpoint = None, None, None, None
+        self.live.progress_panel.show_present()
         self._markers(None)
         self.refresh()
 
@@ -296,6 +297,7 @@ class Timeline(QObject):
         self._markers(m.step / spe)
         self.moment, self.shown_checkpoint = m, cp
         self.bar.set_text(moment_text(m, self.c.run.epoch))
+        self.live.progress_panel.show_past(m.step, m.epoch, self.c.run.epoch)
         self.live.hub.wake()
         self.moment_shown.emit(m)
 
@@ -324,6 +326,7 @@ class Timeline(QObject):
                 self.live.win.scene.clear_edge_styles()
             self.live.hub.wake()
         self._saved, self.index, self.moment, self.shown_checkpoint = None, None, None, None
+        self.live.progress_panel.show_present()
         self._markers(None)
         self.refresh()
 

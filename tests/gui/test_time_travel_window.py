@@ -118,9 +118,14 @@ def test_the_slider_moves_the_whole_window_to_a_checkpoint(trained, qtbot):
     assert text.startswith(f"Viewing step 7 · epoch {cp.epoch} of 12 — Live returns · train loss {m['train_loss']:.4g}")
     spe = c.trainer.steps_per_epoch
     assert plots["Loss"].marker.value == pytest.approx(7 / spe) and plots["Accuracy"].marker.value == pytest.approx(7 / spe)
+    # the progress panel says it is the past, with the checkpoint's epoch and step
+    pp = live.progress_panel
+    assert pp.state.text() == f"Viewing the past: epoch {cp.epoch} of 12 (Live returns)"
+    assert (pp.labels["epoch"].text(), pp.labels["step"].text()) == (f"{cp.epoch} / 12", "7")
     # the live run was not touched, and Live brings the present back
     assert c.run.step == 12 * spe
     qtbot.mouseClick(tl.bar.live, Qt.LeftButton)
+    assert pp.state.text().startswith("Idle — 12 epochs") and pp.labels["step"].text() == f"{12 * spe:,}"
     win.live.hub.flush()
     np.testing.assert_array_equal(plots["Boundary"].frame.values, live_frame)
     assert plots["Loss"].marker.value is None and tl.index is None and tl.bar.text.text().startswith("Live")
