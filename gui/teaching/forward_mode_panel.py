@@ -96,7 +96,8 @@ class ForwardModePanel(QWidget):
         mark = "the same" if r.agrees else "DIFFERENT"
         self.summary.setText(
             f"Forward mode: dL/dW = {f(r.dL_dW)}; backpropagation (reverse mode): ∂L/∂W = {f(r.reverse)} — {mark}. "
-            f"For the whole gradient forward mode needs one pass per weight ({r.n_params:,} passes for this "
-            f"network), reverse mode one backward pass for all {r.n_params:,}.")
+            f"For the whole gradient forward mode needs one pass per weight ({r.n_params:,} "
+            f"pass{'es' * (r.n_params != 1)} for this network), reverse mode one backward pass for all "
+            f"{r.n_params:,}.")
         self.result = r
         return r

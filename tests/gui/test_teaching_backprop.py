@@ -238,7 +238,7 @@ def test_forward_mode_carries_dw_along_and_equals_backprop(qtbot):
     want = -3 * math.exp(-9) / (1 + math.exp(-9))
     assert float(rows[("L", "")]) == pytest.approx(want, rel=1e-12)
     assert panel.result.reverse == pytest.approx(want, rel=1e-12) and "the same" in panel.summary.text()
-    assert "1 passes for this network" in panel.summary.text()
+    assert "(1 pass for this network)" in panel.summary.text()
 
 
 def test_forward_mode_on_the_xor_net_matches_every_backprop_gradient(qtbot, xor_view):
