@@ -203,21 +203,11 @@ class VariantSet:
                 yield i, ev
 
     def _threaded(self, epochs, n_threads):
-        """``events()`` on ``n_threads`` threads taking the runs in turn, one epoch of one run per turn.
-
-        The thread reading the stream takes turns itself and ``n_threads − 1`` helpers take the
-        others (as ``engine.compiled.Variants``): on the compiled path an epoch of a tiny net lasts
-        about half a millisecond, so the Python around it — and every hand-over between threads,
-        which holds the GIL the kernels are waiting to take back — counts. A helper passes a whole
-        turn's events in one ``SimpleQueue.put``; the runs waiting for a turn sit in a lock-free deque.
-        A run's turns never overlap, and each turn is queued before the run is ready again, so its
-        events come out in its own order.
-        """
-        import collections
-        import queue
-        import time
-
+        """``events()`` on ``n_threads`` threads taking the runs in turn, one epoch of one run per turn
+        (``engine.turns.take_turns``, as ``engine.compiled.Variants``): on the compiled path an epoch
+        of a tiny net lasts about half a millisecond, so the hand-overs between threads count."""
         from .events import EpochEnd, Finished
+        from .turns import take_turns
 
         gens = {}
         for i, r in enumerate(self.runs):
@@ -226,10 +216,6 @@ class VariantSet:
                 gens[i] = r.events(epochs)
             except InvalidInput as e:
                 yield i, e
-        ready = collections.deque(gens)  # runs waiting for a turn; append/popleft are atomic
-        turns = queue.SimpleQueue()  # (index, [events], finished) per helper turn
-        quit_ = threading.Event()  # set once the reader has every run's last event (or left)
-        remaining = len(gens)  # runs whose last event the reader has not had yet
 
         def turn(i):
             """Run ``i`` to its next epoch end: (its events, whether it finished); a failure is its last event."""
@@ -245,58 +231,7 @@ class VariantSet:
                 out.append(e)
             return out, True
 
-        def helper():
-            while not (quit_.is_set() or self._stop.is_set()):
-                try:
-                    i = ready.popleft()
-                except IndexError:
-                    time.sleep(0.0005)  # every unfinished run is in another thread's turn
-                    continue
-                out, done = turn(i)
-                turns.put((i, out, done))  # before ``i`` is ready again: its events stay in order
-                if not done:
-                    ready.append(i)
-
-        def drained():
-            nonlocal remaining
-            while True:
-                try:
-                    i, out, done = turns.get_nowait()
-                except queue.Empty:
-                    return
-                remaining -= done
-                for ev in out:
-                    yield i, ev
-
-        pool = [threading.Thread(target=helper, daemon=True, name=f"variant-{k}") for k in range(n_threads - 1)]
-        for t in pool:
-            t.start()
-        try:
-            while remaining and not self._stop.is_set():
-                try:
-                    i = ready.popleft()
-                except IndexError:  # every unfinished run is in a helper's turn: wait for one
-                    try:
-                        j, out, done = turns.get(timeout=0.05)
-                    except queue.Empty:
-                        continue
-                    remaining -= done
-                    for ev in out:  # the oldest turn queued: yielding it now keeps the order
-                        yield j, ev
-                    continue
-                # any earlier turn of ``i`` was queued before ``i`` was ready again: out before this one
-                yield from drained()
-                out, done = turn(i)
-                remaining -= done
-                if not done:
-                    ready.append(i)
-                for ev in out:
-                    yield i, ev
-        finally:
-            quit_.set()
-            for t in pool:
-                t.join()
-        yield from drained()
+        yield from take_turns(list(gens), turn, n_threads, stopped=self._stop.is_set)
         for i, g in gens.items():  # stopped: each run's own bookkeeping (its state, its last Finished)
             for ev in g:
                 yield i, ev

@@ -9,11 +9,7 @@ at once. A variant trains exactly as it would alone (the tests check it bit for 
 """
 from __future__ import annotations
 
-import collections
 import os
-import queue
-import threading
-import time
 
 from ..data import make_dataset
 from ..errors import InvalidInput
@@ -95,10 +91,9 @@ class Variants:
         lock-free deque, and the consumer never sleeps while there is a turn it could take.
         Closing the generator stops them all.
         """
+        from ..turns import take_turns
+
         runs = {i: tr.run(epochs, max_steps=max_steps) for i, tr in enumerate(self.trainers)}
-        ready = collections.deque(runs)  # variants waiting for a turn; append/popleft are atomic
-        events = queue.SimpleQueue()  # (index, [events], done) per helper turn, or (None, error, True)
-        quit_ = threading.Event()
 
         def turn(i):
             """Advance variant ``i`` to the end of its next chunk; returns (its events, whether it finished)."""
@@ -111,74 +106,5 @@ class Variants:
                 if isinstance(ev, Steps) or len(out) >= _TURN_EVENTS:  # a chunk ran (or unbatched Steps piled up)
                     return out, False
 
-        def helper():
-            try:
-                while not quit_.is_set():
-                    try:
-                        i = ready.popleft()
-                    except IndexError:
-                        if all_taken.is_set():
-                            return
-                        time.sleep(0.0005)
-                        continue
-                    out, done = turn(i)
-                    events.put((i, out, done))  # before ``i`` is ready again: its events stay in order
-                    if not done:
-                        ready.append(i)
-                    while events.qsize() > _BACKLOG and not quit_.is_set():
-                        time.sleep(0.0005)  # the consumer is behind: wait rather than pile up events
-            except BaseException as e:  # noqa: BLE001 - re-raised in the consumer's thread
-                quit_.set()
-                events.put((None, e, True))
-
-        all_taken = threading.Event()  # set once no variant will be ready again
-        pool = [threading.Thread(target=helper, daemon=True, name=f"variants-{k}") for k in range(self.threads - 1)]
-        for t in pool:
-            t.start()
-        remaining = len(runs)
-
-        def drained():
-            nonlocal remaining
-            while True:
-                try:
-                    i, out, done = events.get_nowait()
-                except queue.Empty:
-                    return
-                if i is None:
-                    raise out
-                remaining -= done
-                for ev in out:
-                    yield i, ev
-
-        try:
-            while remaining:
-                yield from drained()
-                if not remaining:
-                    break
-                try:
-                    i = ready.popleft()
-                except IndexError:  # every unfinished variant is in a helper's turn: wait for one
-                    try:
-                        j, out, done = events.get(timeout=0.05)
-                    except queue.Empty:
-                        continue
-                    if j is None:
-                        raise out
-                    remaining -= done
-                    for ev in out:  # the oldest turn in the queue: yielding it now keeps the order
-                        yield j, ev
-                    continue
-                # any earlier turn of ``i`` was put before ``i`` was ready again, so drained() yielded it
-                yield from drained()
-                out, done = turn(i)
-                remaining -= done
-                if not done:
-                    ready.append(i)
-                for ev in out:
-                    yield i, ev
-        finally:
-            quit_.set()
-            all_taken.set()
-            self.stop()
-            for t in pool:
-                t.join()
+        # closing the stream stops every trainer first, so a helper waiting in a paused one returns
+        yield from take_turns(list(runs), turn, self.threads, backlog=_BACKLOG, on_close=self.stop)
