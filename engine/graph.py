@@ -200,23 +200,34 @@ def validate(spec: GraphSpec) -> GraphReport:
     return rep
 
 
+def last_layer(spec: GraphSpec, output_id: str | None = None):
+    """The Dense, Conv or Activation node whose activation is applied last before the output (walking back
+    through Output, Dropout, Flatten and Reshape), or None."""
+    nodes = {n.id: n for n in spec.nodes}
+    ins, _ = adjacency(spec)
+    if output_id is None:
+        output_id = next((n.id for n in spec.nodes if n.type == "Output"), None)
+    nid, seen = output_id, set()
+    while nid is not None and nid in nodes and nid not in seen:
+        seen.add(nid)
+        node = nodes[nid]
+        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
+            return node
+        srcs = ins[nid]
+        nid = srcs[0][0] if len(srcs) == 1 and node.type in ("Output", "Dropout", "Flatten", "Reshape") else None
+    return None
+
+
 def last_activation(spec: GraphSpec, rep: GraphReport) -> str | None:
     """The activation applied last before the output, walking back through pass-through nodes.
 
     Used to warn about a loss that does not fit it (softmax then a loss on logits, ...).
     """
-    nodes = {n.id: n for n in spec.nodes}
-    ins, _ = adjacency(spec)
-    nid, seen = rep.output_id, set()
-    while nid is not None and nid in nodes and nid not in seen:
-        seen.add(nid)
-        node = nodes[nid]
-        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
-            act = rep.params.get(nid, node.params).get("activation", "identity")
-            return act if isinstance(act, str) else "identity"
-        srcs = ins[nid]
-        nid = srcs[0][0] if len(srcs) == 1 and node.type in ("Output", "Dropout", "Flatten", "Reshape") else None
-    return None
+    node = last_layer(spec, rep.output_id)
+    if node is None:
+        return None
+    act = rep.params.get(node.id, node.params).get("activation", "identity")
+    return act if isinstance(act, str) else "identity"
 
 
 def output_width(rep: GraphReport) -> int:

@@ -128,20 +128,12 @@ def eval_mode_spread(run, repeats: int = 20, split: str = "test", batch: int = 1
 
 
 def _last_layer(session):
-    from .graph import adjacency
+    from .graph import last_layer
 
-    nodes = {n.id: n for n in session.graph.nodes}
-    ins, _ = adjacency(session.graph)
-    nid = next((n.id for n in session.graph.nodes if n.type == "Output"), None)
-    seen = set()
-    while nid is not None and nid not in seen:
-        seen.add(nid)
-        node = nodes[nid]
-        if node.type in ("Dense", "Activation"):
-            return node
-        srcs = ins.get(nid, [])
-        nid = srcs[0][0] if len(srcs) == 1 and node.type in ("Output", "Dropout", "Flatten", "Reshape") else None
-    raise InvalidInput("the last layer before the output is not a Dense or Activation layer")
+    node = last_layer(session.graph)
+    if node is None:
+        raise InvalidInput("the last layer before the output is not a Dense, Conv or Activation layer")
+    return node
 
 
 def softmax_variants(session):
