@@ -36,12 +36,12 @@ def _open(win, key, factory):
     return view
 
 
-def opener(key: str, module: str):
-    """``fn(win)`` opening the view ``key`` built by ``gui.teaching.<module>.from_window`` (imported on first use)."""
+def opener(key: str):
+    """``fn(win)`` opening the view ``key``, built by ``gui.teaching.<key>_view.from_window`` (imported on first use)."""
     def open_view(win):
         import importlib
 
-        return _open(win, key, importlib.import_module(f".{module}", __package__).from_window)
+        return _open(win, key, importlib.import_module(f".{key}_view", __package__).from_window)
 
     return open_view
 
@@ -51,23 +51,23 @@ def open_time_travel(win):
     return win.build_live_views().timeline.focus()
 
 
-ENTRIES = (
-    ("backprop", "&Backprop Step Inspector…", opener("backprop", "backprop_view"),
+ENTRIES = (  # name, text, fn(win) or None for the view of gui.teaching.<name>_view, status tip
+    ("backprop", "&Backprop Step Inspector…", None,
      "Step through the forward pass, the backward pass and the update of one sample on this network"),
-    ("lr_finder", "&LR Range Test…", opener("lr_finder", "lr_finder_view"),
+    ("lr_finder", "&LR Range Test…", None,
      "Sweep the learning rate on a copy of this run, plot loss against it and apply the suggested value"),
-    ("landscape", "Loss &Landscape…", opener("landscape", "landscape_view"),
+    ("landscape", "Loss &Landscape…", None,
      "A 2-D slice of the loss around the trained weights, with the optimizer's path projected on it"),
     ("time_travel", "&Time Travel…", open_time_travel,
      "The timeline under the curves: scrub this run's checkpoints, play them, branch a new run from one"),
-    ("sandbox", "&Optimizer Sandbox…", opener("sandbox", "sandbox_view"),
+    ("sandbox", "&Optimizer Sandbox…", None,
      "Watch SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam and Newton on classic 2-parameter surfaces"),
-    ("rates", "&Rates from Counts…", opener("rates", "rates_view"),
+    ("rates", "&Rates from Counts…", None,
      "Completeness, contamination, efficiency, TPR and FPR from TP, FN, TN, FP — the notes' quasars among stars"),
-    ("linear_solvers", "Linear &Solvers…", opener("linear_solvers", "linear_solvers_view"),
+    ("linear_solvers", "Linear &Solvers…", None,
      "LU, QR, Cholesky, Jacobi, Gauss-Seidel, CG and PCG on this data's least squares, this network's Newton step "
      "or a synthetic matrix"),
-    ("mistakes", "Common &Mistakes…", opener("mistakes", "mistakes_view"),
+    ("mistakes", "Common &Mistakes…", None,
      "Forgot zero_grad, eval mode, softmax into a logits loss, test data in the training set: made on a copy, "
      "beside the right way"),
 )
@@ -79,6 +79,7 @@ def add_teach_menu(win, menubar) -> dict:
     m.setObjectName("teachMenu")
     actions = {}
     for name, text, fn, tip in ENTRIES:
+        fn = fn or opener(name)
         menu_action(win, m, actions, "teach", name, text, lambda fn=fn: fn(win), tip=tip)
     win.teach_menu = m
     return actions
