@@ -134,3 +134,18 @@ class AnalysisView(QWidget):
 
     def csv_table(self):
         return [], []
+
+
+class SettingsView(AnalysisView):
+    """A view that trains fresh networks from the document's settings (the learning curve, sanity checks,
+    bias–variance): its job gets the settings (``session_provider()``, else the run's), not a trained run."""
+
+    def __init__(self, run_provider=None, parent=None, session_provider=None):
+        super().__init__(run_provider, parent)
+        self.session_provider = session_provider
+
+    def current_run(self):
+        if self.session_provider is not None:
+            return self.session_provider()
+        run = self.run_provider()
+        return run.session if run is not None else None

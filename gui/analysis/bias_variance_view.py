@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
                                QSpinBox, QTableWidget, QTableWidgetItem)
 
 from ..plots import SERIES, legend_above, plot_widget
-from .base import AnalysisView
+from .base import SettingsView
 
 GREY, MEAN, TRUE = (150, 150, 150, 110), (230, 120, 20), (0, 0, 0)
 BIAS, VARIANCE, NOISE, TOTAL, MEASURED = SERIES[0], SERIES[2], (120, 120, 120), (0, 0, 0), SERIES[3]
@@ -31,7 +31,7 @@ def _fmt(v) -> str:
     return f"{v:.4g}"
 
 
-class BiasVarianceView(AnalysisView):
+class BiasVarianceView(SettingsView):
     title = "Bias–variance"
     button_text = "Compute"
     needs = ("Press Compute: fresh networks of your settings are trained on many training sets drawn from the "
@@ -39,8 +39,7 @@ class BiasVarianceView(AnalysisView):
              "bias² + variance + irreducible noise.")
 
     def __init__(self, run_provider=None, parent=None, session_provider=None):
-        super().__init__(run_provider, parent)
-        self.session_provider = session_provider
+        super().__init__(run_provider, parent, session_provider)
         self._values: list = []
         self.button.setObjectName("bvButton")
         self.sets = self.add_control(QSpinBox(), "training sets")
@@ -132,15 +131,6 @@ class BiasVarianceView(AnalysisView):
         self._clear()
 
     # -- settings ------------------------------------------------------------------------------
-    def _session(self):
-        if self.session_provider is not None:
-            return self.session_provider()
-        run = self.run_provider()
-        return run.session if run is not None else None
-
-    def current_run(self):  # needs settings, not a trained run
-        return self._session()
-
     def _axis_changed(self, index):
         key, default = SWEEPS[index][1], SWEEPS[index][2]
         self.values.setEnabled(key is not None)
@@ -150,7 +140,7 @@ class BiasVarianceView(AnalysisView):
         """Say why, in one line, when the dataset has no known true function; else start the job."""
         from engine.data.truth import has_truth
 
-        s = self._session()
+        s = self.current_run()
         if s is not None and not has_truth(s.dataset):
             name = s.dataset if isinstance(s.dataset, str) else (s.dataset or {}).get("type")
             self.set_status(f"The dataset {name!r} has no known true function, so its bias² cannot be measured: "

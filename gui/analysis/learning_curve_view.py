@@ -12,20 +12,19 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QPushButton, QSpinBox
 
 from ..plots import TRAIN_PEN, VAL_PEN, legend_above, plot_widget
-from .base import AnalysisView
+from .base import SettingsView
 
 FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 
 
-class LearningCurveView(AnalysisView):
+class LearningCurveView(SettingsView):
     title = "Learning curve"
     button_text = "Compute"
     needs = ("Press Compute: the network is trained from scratch on 10%…100% of the training split "
              "(in the background; your training is not touched).")
 
     def __init__(self, run_provider=None, parent=None, session_provider=None):
-        super().__init__(run_provider, parent)
-        self.session_provider = session_provider
+        super().__init__(run_provider, parent, session_provider)
         self.epochs = self.add_control(QSpinBox(), "epochs per point")
         self.epochs.setObjectName("lcEpochs")
         self.epochs.setRange(1, 10000)
@@ -54,15 +53,6 @@ class LearningCurveView(AnalysisView):
         self.reading.setWordWrap(True)
         self.body.addWidget(self.reading)
         self.points: list = []
-
-    def _session(self):
-        if self.session_provider is not None:
-            return self.session_provider()
-        run = self.run_provider()
-        return run.session if run is not None else None
-
-    def current_run(self):  # needs settings, not a trained run
-        return self._session()
 
     def job(self, session):
         if session is None:

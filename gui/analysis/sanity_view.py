@@ -9,13 +9,13 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
-from .base import AnalysisView
+from .base import SettingsView
 
 COLOURS = {"pass": "#1e7b34", "fail": "#b3261e", "warn": "#a15c00", "skipped": "#5b6573"}
 MARKS = {"pass": "✓ pass", "fail": "✗ fail", "warn": "! check", "skipped": "– skipped"}
 
 
-class SanityView(AnalysisView):
+class SanityView(SettingsView):
     title = "Sanity checks"
     button_text = "Run Sanity Checks"
     export_kinds = ("csv",)  # a table, no plot
@@ -23,8 +23,7 @@ class SanityView(AnalysisView):
              "whether it can memorise 4 samples, and backprop's gradient against finite differences.")
 
     def __init__(self, run_provider=None, parent=None, session_provider=None):
-        super().__init__(run_provider, parent)
-        self.session_provider = session_provider
+        super().__init__(run_provider, parent, session_provider)
         self.button.setObjectName("sanityButton")
         self.finish_bar()
         self.table = QTableWidget(0, 4)
@@ -41,12 +40,6 @@ class SanityView(AnalysisView):
         self.table.setColumnWidth(2, 260)
         self.body.addWidget(self.table, 1)
         self.checks: list = []
-
-    def current_run(self):
-        if self.session_provider is not None:
-            return self.session_provider()
-        run = self.run_provider()
-        return run.session if run is not None else None
 
     def job(self, session):
         if session is None:
