@@ -43,15 +43,10 @@ ZERO = Conditions(False, True, "αₙ reaches 0")
 GEOMETRIC = Conditions(False, True, "αₙ falls geometrically")
 
 
-def _resolve(spec):
-    entry = SCHEDULES.entry(spec if isinstance(spec, str) else spec["type"])
-    params = entry.schema.validate({} if isinstance(spec, str) else spec.get("params") or {})
-    return entry.name, params
-
-
 def conditions(spec, base_lr: float) -> Conditions:
     """Which of Σαₙ = ∞ and Σαₙ² < ∞ the schedule ``spec`` from ``base_lr`` satisfies as epochs → ∞."""
-    name, p = _resolve(spec)
+    entry, p = SCHEDULES.resolve(spec)
+    name = entry.name
     if base_lr == 0:
         return Conditions(False, True, "α = 0: no step is taken")
     if name == "constant":
