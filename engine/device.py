@@ -8,6 +8,10 @@ import sys
 from .errors import InvalidInput
 
 _allocator_tuned = False
+# multiply-adds of one step (parameters × batch) from which a model is "large": several torch threads pay
+# off (below, per-call overhead dominates and one thread is fastest), and a pass over its weights costs
+# enough of a step that statistics are spaced further apart (engine.trainer.Trainer._stats_interval)
+LARGE_STEP_WORK = 2_000_000
 
 
 def select_device(preference: str = "auto"):
@@ -41,7 +45,7 @@ def choose_threads(n_params: int, batch_size: int, cores: int | None = None, *, 
     GUI thread wants a core, so one core is always left to it.
     """
     cores = cores or os.cpu_count() or 1
-    if n_params * max(batch_size, 1) < 2_000_000:
+    if n_params * max(batch_size, 1) < LARGE_STEP_WORK:
         return 1
     return max(1, cores if headless else min(cores - 1, 4))
 

@@ -240,3 +240,24 @@ def test_a_step_that_completes_an_epoch_closes_it():
         evs = events(tr, max_steps=1)
         assert [type(e).__name__ for e in evs][-2:] == ["EpochEnd", "Finished"]
         assert evs[-1].reason == "step" and tr.step == k and tr.epoch == k and tr.batch_in_epoch == 0
+
+
+def test_large_models_space_their_statistics_by_size_small_ones_keep_stats_every():
+    """Stats every ``stats_every`` steps, but a model of ≥ LARGE_STEP_WORK multiply-adds a step gets them
+    at the first multiple of it ≥ 50 steps (a pass over its weights costs a quarter of a step)."""
+    from engine.device import LARGE_STEP_WORK
+    from engine.trainer import STATS_MIN_STEPS_LARGE
+
+    def stats_steps(units, stats_every):
+        s = small_session(epochs=2, batch_size=40, stats_every=stats_every)
+        s.dataset = {"type": "circle", "params": {"n": 2000, "noise": 0.1}, "split": {"train": 1.0, "val": 0.0, "test": 0.0}}
+        s.graph.nodes[1].params["units"] = units
+        tr = Trainer(s)
+        return tr.n_params * tr.batch_size, [e.step for e in tr.run(max_steps=60) if isinstance(e, Stats)]
+
+    work, steps = stats_steps(6, 7)
+    assert work < LARGE_STEP_WORK and steps == [7, 14, 21, 28, 35, 42, 49, 56]
+    work, steps = stats_steps(20_000, 7)  # 2-20000-1: 80k parameters × 40 rows
+    assert work >= LARGE_STEP_WORK and STATS_MIN_STEPS_LARGE == 50 and steps == [56]  # 7 × ⌈50 / 7⌉
+    work, steps = stats_steps(20_000, 60)
+    assert steps == [60]  # already past the floor: stats_every stands
