@@ -252,7 +252,8 @@ class VariantSet:
 
 
 def boundary_grid(run, extent, n: int = GRID):
-    """``(n, n)`` P(class 1) (binary), argmax class (multi-class) or prediction (regression) over ``extent``.
+    """``(n, n)`` P(class 1) (binary), argmax class (multi-class) or prediction (regression) over ``extent``;
+    for multi-label data ``(k, n, n)``: P(label j) for every label, so a view switches labels without recomputing.
 
     ``extent`` is ``(x0, x1, y0, y1)`` in raw input space; None when the data is not 2-D.
     """
@@ -265,6 +266,8 @@ def boundary_grid(run, extent, n: int = GRID):
     out = run.predict(pts)
     if tr.data.task == "classification" and out.shape[1] > 1:
         return out.argmax(axis=1).reshape(n, n).astype(np.float32)
+    if tr.data.task == "multilabel":
+        return np.ascontiguousarray(out.T.reshape(out.shape[1], n, n), dtype=np.float32)
     return out[:, 0].reshape(n, n).astype(np.float32)
 
 

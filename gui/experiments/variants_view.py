@@ -66,8 +66,13 @@ class VariantsView(LiveView):
         self.curve_key.addItem("Validation loss", 2)
         self.curve_key.addItem("Training loss", 1)
         self.curve_key.currentIndexChanged.connect(self._mark)
+        self.label_combo = QComboBox()  # multi-label data: whose P(label) the thumbnails draw
+        self.label_combo.setObjectName("variantLabel")
+        self.label_combo.setToolTip("Multi-label data: the label whose probability P(label) every thumbnail draws")
+        self.label_combo.setVisible(False)
+        self.label_combo.currentIndexChanged.connect(self._mark)
         row, self.start_button, self.stop_button = start_stop_row("Train variants", "variantsStart", self.start,
-                                                                  self.stop, extra=(self.curve_key,))
+                                                                  self.stop, extra=(self.curve_key, self.label_combo))
         row.addStretch(1)
         lay.addLayout(row)
         self.status = QLabel("Pick a setting and its values, then Train variants.")
@@ -185,6 +190,7 @@ class VariantsView(LiveView):
                 self.extent = item[1]
             elif kind == "data":
                 self.n_train, self.levels = item[1], item[2]
+                self._set_labels(item[3])
             elif kind == "variant_failed":
                 self.titles[item[1]].setText(f"{self.vs.labels[item[1]]}: failed", color="#b00020")
                 self.status.setText(f"{self.vs.labels[item[1]]} failed: {item[2]}")
@@ -213,6 +219,24 @@ class VariantsView(LiveView):
             if self.vs.setting in SWEEP_PLOT and low > 0 and high >= 10 * low:
                 text += f", highest: {self.vs.labels[worst]} ({high / low:,.0f}× the lowest)"
         self.status.setText(text + (" (added to the Runs panel)" if self.book is not None and done else ""))
+
+    def _set_labels(self, names):
+        """Show the label combo for multi-label data (names), hide it otherwise (None)."""
+        self.label_combo.blockSignals(True)
+        keep = self.label_combo.currentIndex()
+        self.label_combo.clear()
+        if names:
+            self.label_combo.addItems([str(n) for n in names])
+            self.label_combo.setCurrentIndex(keep if 0 <= keep < len(names) else 0)
+        self.label_combo.setVisible(bool(names))
+        self.label_combo.blockSignals(False)
+
+    def shown_grid(self, i: int):
+        """The (G, G) image of variant ``i`` as drawn: for multi-label data P(the chosen label)."""
+        grid = self.grids[i]
+        if grid is not None and grid.ndim == 3:
+            return grid[min(max(self.label_combo.currentIndex(), 0), len(grid) - 1)]
+        return grid
 
     def _mark(self, *_):
         self._dirty = True
@@ -254,9 +278,12 @@ class VariantsView(LiveView):
         from PySide6.QtCore import QRectF
 
         self._redraw_sweep(col)
-        for img, grid in zip(self.images, self.grids):
+        for i, img in enumerate(self.images):
+            grid = self.shown_grid(i) if i < len(self.grids) else None
             if grid is not None:
-                if self.levels is not None:  # regression: one colour scale for all, so wild fits stand out
+                if self.grids[i].ndim == 3:  # P(label): probabilities, one fixed scale
+                    img.setImage(grid, autoLevels=False, levels=(0.0, 1.0))
+                elif self.levels is not None:  # regression: one colour scale for all, so wild fits stand out
                     img.setImage(grid, autoLevels=False, levels=self.levels)
                 else:
                     img.setImage(grid, autoLevels=grid.max() > 1.0)
@@ -292,13 +319,15 @@ class VariantsView(LiveView):
 
 
 def _data_facts(run):
-    """(training points, colour levels for regression thumbnails or None): what every variant shares."""
+    """(training points, colour levels for regression thumbnails or None, label names for multi-label data or
+    None): what every variant shares."""
     d = run.data
     levels = None
     if d.task == "regression":
         m = float(np.max(np.abs(d.y_train))) if len(d.y_train) else 1.0
         levels = (-max(m, 1e-6), max(m, 1e-6))
-    return len(d.x_train), levels
+    names = list(d.class_names) if d.task == "multilabel" else None
+    return len(d.x_train), levels, names
 
 
 if __name__ == "__main__":  # python -m gui.experiments.variants_view: three learning rates on the circle

@@ -104,6 +104,39 @@ def test_variants_view_draws_each_runs_curve_and_boundary(qtbot):
     assert not view.start() and "2 to 16 values" in view.status.text()
 
 
+def test_variant_thumbnails_on_multi_label_data_draw_the_chosen_labels_probability(qtbot):
+    """Multi-label: each thumbnail is P(label j) on the grid — the run's own prediction's column j — and the
+    label combo switches every thumbnail at once (it used to show the first label only)."""
+    from pathlib import Path
+
+    from engine.session import load_session
+    from engine.variants import GRID, boundary_grid
+    from gui.experiments.variants_view import VariantsView
+
+    s = load_session(Path(__file__).resolve().parents[2] / "resources" / "examples" / "multi_label_playground.json")
+    s.training["epochs"] = 2
+    view = VariantsView(lambda: s)
+    qtbot.addWidget(view)
+    view.path = "torch"
+    view.epochs.setValue(2)
+    view.values.setText("0.03, 0.3")
+    assert view.start()
+    _wait_job(qtbot, view)
+    names = list(view.vs.runs[0].data.class_names)
+    assert len(names) >= 2 and view.label_combo.isVisibleTo(view)
+    assert [view.label_combo.itemText(i) for i in range(view.label_combo.count())] == [str(n) for n in names]
+    x0, x1, y0, y1 = view.extent
+    gx, gy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
+    pts = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
+    for j in (0, 1):
+        view.label_combo.setCurrentIndex(j)
+        for i, run in enumerate(view.vs.runs):
+            expected = run.predict(pts)[:, j].reshape(GRID, GRID)
+            np.testing.assert_allclose(boundary_grid(run, view.extent)[j], expected, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(view.images[i].image, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(view.images[0].image, view.vs.runs[0].predict(pts)[:, 0].reshape(GRID, GRID))
+
+
 def test_crossval_view_table_matches_the_engines_crossval(qtbot):
     from engine.crossval import cross_validate
     from gui.experiments.crossval_view import CrossValView
