@@ -200,9 +200,19 @@ def validate(spec: GraphSpec) -> GraphReport:
     return rep
 
 
-def last_layer(spec: GraphSpec, output_id: str | None = None):
-    """The Dense, Conv or Activation node whose activation is applied last before the output (walking back
-    through Output, Dropout, Flatten and Reshape), or None."""
+# The one rule for "the activation the loss sees" (the trainer's warning, the window's pairing label and the
+# common-mistakes demo all use it). Walking back from the output, a node keeps its input's activation only if
+# every value it passes on is one of its input's values: Output, Flatten and Reshape rearrange them, MaxPool
+# selects some, Dropout is the identity at evaluation (in training it zeroes some and scales the rest by one
+# factor, never re-centres). Every other node makes new values: BatchNorm/LayerNorm subtract a mean and divide by
+# a spread (a softmax then BatchNorm no longer gives probabilities: they can be negative and do not sum to 1),
+# Add sums, AvgPool and Concatenate mix or join branches. So the walk stops there, and the loss sees that node's
+# own activation, "identity" when it has none: unbounded scores, as far as the pairing check can know.
+KEEPS_VALUES = ("Output", "Dropout", "Flatten", "Reshape", "MaxPool")
+
+
+def loss_input_node(spec: GraphSpec, output_id: str | None = None):
+    """The node whose values reach the loss, walking back from the output through ``KEEPS_VALUES``, or None."""
     nodes = {n.id: n for n in spec.nodes}
     ins, _ = adjacency(spec)
     if output_id is None:
@@ -211,23 +221,44 @@ def last_layer(spec: GraphSpec, output_id: str | None = None):
     while nid is not None and nid in nodes and nid not in seen:
         seen.add(nid)
         node = nodes[nid]
-        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
+        if node.type not in KEEPS_VALUES:
             return node
         srcs = ins[nid]
-        nid = srcs[0][0] if len(srcs) == 1 and node.type in ("Output", "Dropout", "Flatten", "Reshape") else None
+        nid = srcs[0][0] if len(srcs) == 1 else None
     return None
 
 
-def last_activation(spec: GraphSpec, rep: GraphReport) -> str | None:
-    """The activation applied last before the output, walking back through pass-through nodes.
+def _has_activation(node) -> bool:
+    try:
+        return "activation" in {p.name for p in get_layer(node.type).schema.params}
+    except GraphError:
+        return False
 
-    Used to warn about a loss that does not fit it (softmax then a loss on logits, ...).
-    """
-    node = last_layer(spec, rep.output_id)
+
+def last_layer(spec: GraphSpec, output_id: str | None = None):
+    """The node whose ``activation`` parameter the loss sees (a Dense, Conv, Activation, ...), or None when the
+    values reaching the loss come from a node without one (BatchNorm, Add, a pool, ...)."""
+    node = loss_input_node(spec, output_id)
+    return node if node is not None and _has_activation(node) else None
+
+
+def final_activation(spec: GraphSpec, rep: GraphReport | None = None) -> tuple:
+    """``(activation, node id)`` the loss sees, by ``KEEPS_VALUES``; ``("identity", id)`` for a node without an
+    activation parameter, ``(None, None)`` when no node reaches the output."""
+    node = loss_input_node(spec, rep.output_id if rep is not None else None)
     if node is None:
-        return None
-    act = rep.params.get(node.id, node.params).get("activation", "identity")
-    return act if isinstance(act, str) else "identity"
+        return None, None
+    if not _has_activation(node):
+        return "identity", node.id
+    params = (rep.params.get(node.id) if rep is not None else None) or node.params
+    act = params.get("activation") or "identity"
+    return (act if isinstance(act, str) else "identity"), node.id
+
+
+def last_activation(spec: GraphSpec, rep: GraphReport) -> str | None:
+    """The activation the loss sees (``final_activation``), to warn about a loss that does not fit it
+    (softmax then a loss on logits, ...)."""
+    return final_activation(spec, rep)[0]
 
 
 def output_width(rep: GraphReport) -> int:

@@ -8,22 +8,14 @@ from __future__ import annotations
 import sys
 
 from engine.data import DATASETS, dataset_canonical
+from engine.graph import final_activation
 from engine.losses import check_pairing
 
 
 def last_activation(graph, report):
-    """``(activation name, node id)`` applied last before the Output, or ``(None, None)``."""
-    nid = report.output_id or next((n.id for n in graph.nodes if n.type == "Output"), None)
-    seen = set()
-    while nid is not None and nid not in seen and nid in graph.ids():
-        seen.add(nid)
-        node = graph.node(nid)
-        if node.type in ("Dense", "Conv1d", "Conv2d", "Activation"):
-            act = (report.params.get(nid) or node.params).get("activation") or "identity"
-            return act, nid
-        srcs = graph.inputs_of(nid)
-        nid = srcs[0] if len(srcs) == 1 else None
-    return None, None
+    """``(activation name, node id)`` the loss sees, or ``(None, None)``: ``engine.graph.final_activation``, the
+    rule the trainer's warning uses too (the window used to walk through any one-input layer, BatchNorm included)."""
+    return final_activation(graph, report)
 
 
 def dataset_facts(spec) -> tuple[str, int]:
