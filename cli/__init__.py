@@ -13,7 +13,8 @@ import warnings
 
 from engine import __version__
 
-COMMANDS = ("validate", "train", "trace", "export", "evaluate", "explain", "new", "cv", "sweep", "sweep-worker")
+COMMANDS = ("validate", "train", "trace", "export", "evaluate", "explain", "new", "cv", "sweep", "sweep-worker",
+            "cluster")
 ANALYSIS = ("evaluate", "explain")  # implemented in cli/analysis.py
 WINDOW_FILES = (".nnp", ".json")
 MAX_EPOCHS = 1_000_000  # the same cap as a session's training.epochs
@@ -33,6 +34,8 @@ commands:
   evaluate SESSION    metrics of a trained .nnp: ROC/AUC, precision/recall/F1 per class, completeness,
                       contamination, efficiency; MAE/RMSE/R² and residuals for regression
   explain SESSION     permutation importance with bootstrap intervals, partial dependence per feature
+  cluster SESSION     k-means and PCA of the session's training inputs (no labels used): inertia,
+                      sizes, silhouette, elbow over k, explained variance; agreement with the classes
 
 SESSION is a .json session or a saved .nnp file. `main.py` alone, or `main.py FILE.nnp|FILE.json`,
 opens the window; anything else must start with a command.
@@ -112,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .experiments import add_parsers  # new, cv, sweep, sweep-worker: cli/experiments.py
 
     add_parsers(sub, _int_in)
+    from . import unsupervised  # cluster: cli/unsupervised.py
+
+    unsupervised.add_parsers(sub, _int_in)
     return p
 
 
@@ -229,6 +235,10 @@ def _dispatch(args) -> int:
 
     if args.command in experiments.COMMANDS:
         return experiments.run(args)
+    from . import unsupervised
+
+    if args.command in unsupervised.COMMANDS:
+        return unsupervised.run(args)
     return getattr(commands, f"cmd_{args.command}")(args)
 
 
