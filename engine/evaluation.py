@@ -8,6 +8,8 @@ a chosen threshold, residuals for regression, and the learning curve of lecture 
 the number of training samples), computed with fresh ``Run``s on nested subsets of the training split.
 Multi-label data (several labels per sample) gets per-label precision/recall/F1 and ROC, their micro and
 macro averages, the Hamming loss and the subset accuracy, all at one threshold for every label.
+Classifiers also get the entropy of their predictions (``engine.entropy``: per sample, the most uncertain
+samples, and cross-entropy = entropy + KL on the split's own labels).
 """
 from __future__ import annotations
 
@@ -238,6 +240,10 @@ def evaluate_run(source, split: str = "test", *, threshold: float = 0.5, frozen:
         rep["y"] = y.astype(int).tolist()
     else:
         rep = regression_report(y, s)
+    if f.task in ("classification", "multilabel"):  # lecture 002's entropy of the predictions (engine/entropy.py)
+        from .entropy import entropy_report
+
+        rep["entropy"] = entropy_report(y, s, f.task, loss_name=f.loss_name, class_names=f.data.class_names, x=x)
     rep["split"] = split
     return rep
 
