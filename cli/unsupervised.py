@@ -7,10 +7,6 @@ dataset has classes, how the clusters agree with them (the labels are not used t
 from __future__ import annotations
 
 COMMANDS = ("cluster",)
-EPILOG_LINES = """\
-  cluster SESSION     k-means and PCA of the session's training inputs (no labels used): inertia,
-                      sizes, silhouette, elbow over k, explained variance; agreement with the classes
-"""
 
 
 def add_parsers(sub, int_in):
