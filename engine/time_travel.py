@@ -65,14 +65,19 @@ def _state_bytes(state) -> int:
 class Recorder:
     """Keep checkpoints of a run within ``budget_bytes``: steps 1..``dense`` each, then every ×``growth``."""
 
+    # The share of the training's time that epoch-end checkpoints may take, when ``max_share`` is not given.
+    # A class attribute so a test can make the window's recorders (built by gui.training) deterministic:
+    # at 1.0 no epoch end is ever skipped (the time spent recording is part of the time elapsed).
+    DEFAULT_MAX_SHARE = 0.03
+
     def __init__(self, budget_bytes: int = 64 * 2 ** 20, dense: int = 20, growth: float = 1.25,
-                 max_share: float = 0.03):
+                 max_share: float | None = None):
         if not (isinstance(budget_bytes, int) and budget_bytes > 0):
             raise InvalidInput(f"the checkpoint budget must be a whole number of bytes > 0, got {budget_bytes!r}")
         if not (isinstance(dense, int) and dense >= 0) or not (isinstance(growth, (int, float)) and growth > 1):
             raise InvalidInput("dense must be ≥ 0 and growth > 1")
         self.budget, self.dense, self.growth = budget_bytes, dense, float(growth)
-        self.max_share = float(max_share)  # of the training's time that epoch-end checkpoints may take
+        self.max_share = float(self.DEFAULT_MAX_SHARE if max_share is None else max_share)  # of the training's time that epoch-end checkpoints may take
         self.skipped_epoch_ends = 0
         self.checkpoints: list[Checkpoint] = []
         self.note: str | None = None  # why recording stopped (a checkpoint larger than the budget)

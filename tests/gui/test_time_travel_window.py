@@ -28,7 +28,13 @@ def _session(epochs=12, lr=0.3):
 
 
 @pytest.fixture
-def trained(live_windows, qtbot):
+def trained(live_windows, qtbot, monkeypatch):
+    # Epoch-end checkpoints may take 3 % of the training's time (engine/time_travel.py); on a loaded machine
+    # that rule skipped one now and then. Here it may take all of it, so which checkpoints are kept depends on
+    # the steps alone (tests/engine/test_time_travel.py tests the rule itself with shares 0 and 1).
+    from engine.time_travel import Recorder
+
+    monkeypatch.setattr(Recorder, "DEFAULT_MAX_SHARE", 1.0)
     win = live_windows(_session(), strict=True, size=(1400, 900))
     c = win.controller
     with qtbot.waitSignal(c.finished, timeout=30000):
@@ -75,7 +81,7 @@ def test_every_training_keeps_checkpoints_dense_early_sparse_late(trained):
     # exactly: steps 1..20, then the first step at or past 20·1.25ᵏ (25, 32, 40, 49, 62, ...), and the 12 epoch ends
     logs = {math.ceil(20 * 1.25 ** k) for k in range(1, 40) if 20 * 1.25 ** k <= tr.step}
     assert steps == sorted(set(range(1, 21)) | logs | {spe * e for e in range(1, 13)})
-    assert c.recorder.skipped_epoch_ends == 0
+    assert c.recorder.max_share == 1.0 and c.recorder.skipped_epoch_ends == 0
     assert c.recorder.nbytes <= c.checkpoint_budget
     assert trained.live.timeline.bar.slider.maximum() == len(steps) - 1 and trained.live.timeline.bar.slider.isEnabled()
 
