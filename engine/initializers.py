@@ -209,9 +209,11 @@ def values(tensor, *, values=None, generator=None, fan_in=1, fan_out=1):
 def default_init(layer_type_name: str, activation_name: str | None, target: str) -> dict:
     """The canonical initializer a layer gets when the session names none.
 
-    Biases start at zero; weights follow the lecture: He for the ReLU family,
+    Biases start at zero, recurrent weights W_h orthogonal; weights follow the lecture: He for the ReLU family,
     LeCun normal for SELU, Xavier otherwise; embeddings N(0, 1) like torch.
     """
+    if target == "weight_hh":  # a recurrent W_h: orthogonal keeps hₜ's norm, so it neither explodes nor vanishes over t
+        return INITIALIZERS.canonical("orthogonal")
     if target != "weight":
         return INITIALIZERS.canonical("zeros")
     if layer_type_name == "Embedding":

@@ -1,7 +1,7 @@
 """Layer registry: one module per layer family registers its types on import."""
 from .base import LAYERS, LayerType, ShapeError, get_layer, register_layer, shape_str
 
-_MODULES = ("io", "dense", "activation", "dropout", "norm", "merge", "reshape", "conv", "pool", "embedding")
+_MODULES = ("io", "dense", "activation", "dropout", "norm", "merge", "reshape", "conv", "pool", "embedding", "recurrent")
 _loaded = False
 
 

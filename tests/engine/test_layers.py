@@ -7,7 +7,7 @@ import torch
 from engine.errors import GraphError, InvalidInput
 from engine.layers import all_layers, get_layer
 
-GROUPS = {"Input/Output", "Core", "Activation", "Regularization", "Normalization", "Merge", "Reshape", "Convolution", "Pooling", "Embedding"}
+GROUPS = {"Input/Output", "Core", "Activation", "Regularization", "Normalization", "Merge", "Reshape", "Convolution", "Pooling", "Embedding", "Recurrent"}
 
 
 def infer(name, shapes, **params):
