@@ -104,6 +104,53 @@ HELPERS = {
             return nn.functional.dropout(x, self.p, True) * (1.0 - self.p)
         return x * (1.0 - self.p)
 ''',
+    "SimpleRNN": '''class SimpleRNN(nn.Module):
+    """Elman RNN over (N, T, features): h_t = act(W_x x_t + W_h h_(t-1) + b), h_0 = 0; one bias vector b.
+
+    weight is W_x [units][features], weight_hh is W_h [units][units]. Returns h_T, or every h_t (N, T, units).
+    """
+
+    def __init__(self, features, units, return_sequences=False, act=None):
+        super().__init__()
+        self.return_sequences = return_sequences
+        self.weight = nn.Parameter(torch.zeros(units, features))
+        self.weight_hh = nn.Parameter(torch.zeros(units, units))
+        self.bias = nn.Parameter(torch.zeros(units))
+        self.act = act
+
+    def forward(self, x):
+        xw = nn.functional.linear(x, self.weight, self.bias)  # W_x x_t + b for every t at once
+        h, seen = torch.zeros_like(xw[:, 0]), []
+        for xt in xw.unbind(1):
+            z = xt + nn.functional.linear(h, self.weight_hh)
+            h = z if self.act is None else self.act(z)
+            seen.append(h)
+        return torch.stack(seen, 1) if self.return_sequences else h
+''',
+    "LSTM": '''class LSTM(nn.Module):
+    """LSTM over (N, T, features), gates stacked i, f, g, o as in torch.nn.LSTM but with one bias vector:
+
+    i, f, o = sigmoid(.), g = tanh(.) of W x_t + U h_(t-1) + b; c_t = f*c_(t-1) + i*g; h_t = o*tanh(c_t).
+    """
+
+    def __init__(self, features, units, return_sequences=False):
+        super().__init__()
+        self.units, self.return_sequences = units, return_sequences
+        self.weight = nn.Parameter(torch.zeros(4 * units, features))
+        self.weight_hh = nn.Parameter(torch.zeros(4 * units, units))
+        self.bias = nn.Parameter(torch.zeros(4 * units))
+
+    def forward(self, x):
+        xw = nn.functional.linear(x, self.weight, self.bias)
+        h = torch.zeros_like(xw[:, 0, :self.units])
+        c, seen = h, []
+        for xt in xw.unbind(1):
+            i, f, g, o = (xt + nn.functional.linear(h, self.weight_hh)).chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            seen.append(h)
+        return torch.stack(seen, 1) if self.return_sequences else h
+''',
 }
 
 
@@ -149,7 +196,7 @@ def _act_ctor(module, helpers: set) -> str:
 
 def _describe(node, params) -> str:
     keys = [k for k in ("units", "filters", "kernel_size", "stride", "padding", "activation", "p", "mode", "shape",
-                        "axis", "pool_size", "num_embeddings", "embedding_dim") if params.get(k) is not None]
+                        "axis", "pool_size", "num_embeddings", "embedding_dim", "return_sequences") if params.get(k) is not None]
     bits = [f"{k}={list(params[k]) if isinstance(params[k], tuple) else params[k]}" for k in keys]
     return f"{node.id}: {node.type}" + (f" ({', '.join(bits)})" if bits else "")
 
@@ -180,6 +227,13 @@ def _emit_node(nid, typ, module, params, attr, ins, helpers):
             helpers.add("ScaledDropout")
             return [f"self.{attr} = ScaledDropout(p={module.p})"], f"self.{attr}({src})", {}
         return [f"self.{attr} = nn.Dropout(p={module.p})"], f"self.{attr}({src})", {}
+    if typ in ("SimpleRNN", "LSTM"):
+        helpers.add(typ)
+        w, keys = module.weight, {"": f"{attr}."}
+        args = f"{w.shape[1]}, {module.units}, return_sequences={module.return_sequences}"
+        if typ == "SimpleRNN" and module.act is not None:
+            args += f", act={_act_ctor(module.act, helpers)}"
+        return [f"self.{attr} = {typ}({args})"], f"self.{attr}({src})", keys
     if typ == "Embedding":
         w = module.weight
         return [f"self.{attr} = nn.Embedding({w.shape[0]}, {w.shape[1]})"], f"self.{attr}({src}.long())", {"": f"{attr}."}
@@ -200,7 +254,7 @@ def _class_name(name: str) -> str:
     words = re.findall(r"[A-Za-z0-9]+", name)
     text = "".join(w[:1].upper() + w[1:] for w in words)
     if not text or text[0].isdigit() or keyword.iskeyword(text) or text in ("Step", "Maxout", "ScaledDropout",
-                                                                             "Preprocess"):
+                                                                             "Preprocess", "SimpleRNN", "LSTM"):
         text = "Net" + text
     return text
 
@@ -285,7 +339,7 @@ def _render(ex, cls, init, body, helpers, weights_name) -> str:
         f'WEIGHTS = "{weights_name}"',
         "",
     ]
-    for h in ("Preprocess", "Step", "Maxout", "ScaledDropout"):
+    for h in ("Preprocess", "Step", "Maxout", "ScaledDropout", "SimpleRNN", "LSTM"):
         if h in helpers:
             out += ["", HELPERS[h]]
     out += ["", f"class {cls}(nn.Module):", "    def __init__(self):", "        super().__init__()"]
