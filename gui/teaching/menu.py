@@ -70,6 +70,9 @@ ENTRIES = (  # name, text, fn(win) or None for the view of gui.teaching.<name>_v
     ("mistakes", "Common &Mistakes…", None,
      "Forgot zero_grad, eval mode, softmax into a logits loss, test data in the training set: made on a copy, "
      "beside the right way"),
+    ("unsupervised", "&Unsupervised: k-means && PCA…", None,
+     "Cluster this session's inputs with k-means step by step (no labels used), the elbow over k, the silhouette; "
+     "PCA's explained variance and loadings"),
 )
 
 
