@@ -32,10 +32,9 @@ class PCATab(QWidget):
         self.plot.setLabel("bottom", "principal component")
         self.plot.setLabel("left", "share of the variance")
         self.plot.setYRange(0, 1.05)
-        self.plot.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 210))
+        self.plot.addLegend(offset=(10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 210))
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#4c78a8", name="explained variance ratio")
         self.plot.addItem(self.bars)
-        self.plot.legend.addItem(self.bars, "explained variance ratio")
         self.cumulative = self.plot.plot([], [], pen=pg.mkPen("#e45756", width=2), symbol="o", symbolSize=6,
                                          symbolBrush="#e45756", name="cumulative")
         self.table = QTableWidget(0, 0)
@@ -93,7 +92,8 @@ class PCATab(QWidget):
                 item.setBackground(pg.mkColor(76, 120, 168, a) if v > 0 else pg.mkColor(228, 87, 86, a))
                 self.table.setItem(j, i, item)
         n80 = int(np.searchsorted(fitted.cumulative_ratio, 0.8 - 1e-12) + 1)
-        err = ", ".join(f"{k}: {e:.3g}" for k, e in enumerate(errors[:min(len(errors), MAX_SHOWN + 1)]))
+        tiny = 1e-12 * max(errors[0], 1e-300)  # all components: exact up to rounding, shown as 0
+        err = ", ".join(f"{k}: {0 if e <= tiny else e:.3g}" for k, e in enumerate(errors[:MAX_SHOWN + 1]))
         shown = "" if m == len(fitted.components) else f" (the first {m} of {len(fitted.components)} shown)"
         self.summary.setText(
             f"PC1 carries {100 * ratio[0]:.1f} % of the variance, PC1–PC2 {100 * cum[min(1, m - 1)]:.1f} %; "

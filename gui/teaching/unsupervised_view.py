@@ -118,7 +118,7 @@ class UnsupervisedView(SettingsView):
         ep = self.elbow_pw.getPlotItem()
         ep.showGrid(x=True, y=True, alpha=0.25)
         ep.setLabel("bottom", "k (clusters)")
-        ep.setLabel("left", "inertia (within-cluster Σ‖x − c‖²)")
+        ep.setLabel("left", "inertia Σ‖x − c‖²")
         ep.getAxis("left").enableAutoSIPrefix(False)
         self.elbow_curve = ep.plot([], [], pen=pg.mkPen("#4c78a8", width=2), symbol="o", symbolSize=7,
                                    symbolBrush="#4c78a8")

@@ -95,3 +95,17 @@ def test_a_k_larger_than_the_data_is_one_line(qtbot, window):
     assert view.result is before and view.scatter_pw.isVisible()  # the last clustering stays on screen
     assert view.button.isEnabled()
     view.close()
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
+def test_the_view_runs_alone_on_the_blobs(qtbot, monkeypatch):
+    """``python -m gui.teaching.unsupervised_view`` opens on the blobs example and clusters it."""
+    from tests.gui.test_teaching_alone import _run
+
+    (view,) = [w for w in _run(monkeypatch, "gui.teaching.unsupervised_view") if type(w).__name__ == "UnsupervisedView"]
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.result is not None, timeout=20000)
+    assert view.result["report"]["k"] == 3 and view.result["inputs"].x.shape == (420, 2)
+    header = view.pca_tab.table.horizontalHeaderItem(0).text()
+    assert header == f"PC1 ({100 * view.result['report']['pca']['explained_variance_ratio'][0]:.1f} %)"
+    view.close()
