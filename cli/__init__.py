@@ -14,7 +14,7 @@ import warnings
 from engine import __version__
 
 COMMANDS = ("validate", "train", "trace", "export", "evaluate", "explain", "new", "cv", "sweep", "sweep-worker",
-            "cluster")
+            "cluster", "advise")
 ANALYSIS = ("evaluate", "explain")  # implemented in cli/analysis.py
 WINDOW_FILES = (".nnp", ".json")
 MAX_EPOCHS = 1_000_000  # the same cap as a session's training.epochs
@@ -32,10 +32,13 @@ commands:
   sweep SESSION       hyperparameter search on Optuna over a SPACE file (grid, random, TPE)
   sweep-worker        run trials of a study that sweep created, from any machine sharing its storage
   evaluate SESSION    metrics of a trained .nnp: ROC/AUC, precision/recall/F1 per class, completeness,
-                      contamination, efficiency; MAE/RMSE/R² and residuals for regression
+                      contamination, efficiency; MAE/RMSE/R² and residuals for regression;
+                      for classifiers the entropy of the predictions (cross-entropy = entropy + KL)
   explain SESSION     permutation importance with bootstrap intervals, partial dependence per feature
   cluster SESSION     k-means and PCA of the session's training inputs (no labels used): inertia,
                       sizes, silhouette, elbow over k, explained variance; agreement with the classes
+  advise SESSION      the notes' rules of thumb: a batch size from the training data's outliers
+                      (b ≈ 1.5 × outliers), the architecture rules (heuristics, not laws)
 
 SESSION is a .json session or a saved .nnp file. `main.py` alone, or `main.py FILE.nnp|FILE.json`,
 opens the window; anything else must start with a command.
@@ -118,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import unsupervised  # cluster: cli/unsupervised.py
 
     unsupervised.add_parsers(sub, _int_in)
+    from .advice import add_parser as add_advice  # advise: cli/advice.py
+
+    add_advice(sub)
     return p
 
 
@@ -231,6 +237,8 @@ def _dispatch(args) -> int:
 
     if args.command in ANALYSIS:
         from . import analysis as commands
+    if args.command == "advise":
+        from . import advice as commands
     from . import experiments
 
     if args.command in experiments.COMMANDS:

@@ -42,6 +42,7 @@ def cmd_evaluate(args) -> int:
         if not args.per_sample:
             for k in ("scores", "y", "true", "predicted", "residuals"):
                 rep.pop(k, None)
+            (rep.get("entropy") or {}).pop("per_sample", None)
         print(json_line(rep))
         return 0
     print(f"{args.split} split, {rep['n']} samples")
@@ -51,6 +52,7 @@ def cmd_evaluate(args) -> int:
         return 0
     if rep["task"] == "multilabel":
         _print_multilabel(rep)
+        _print_entropy(rep["entropy"])
         return 0
     print(f"accuracy {_g(rep['accuracy'])}   AUC {_g(rep['auc'])}")
     w = max(8, *(len(c["class"]) for c in rep["per_class"]))
@@ -66,7 +68,21 @@ def cmd_evaluate(args) -> int:
               f"completeness {_g(t['completeness'], '.3f')}   contamination {_g(t['contamination'], '.3f')}   "
               f"efficiency {_g(t['efficiency'], '.3f')}")
     print("confusion (rows true, columns predicted): " + " | ".join(" ".join(map(str, r)) for r in rep["confusion"]))
+    _print_entropy(rep["entropy"])
     return 0
+
+
+def _print_entropy(e):
+    """Lecture 002's entropy of the predictions and H(p, q) = H(p) + KL(p‖q) on the split (engine/entropy.py)."""
+    print(f"entropy of the predictions: mean {_g(e['mean_nats'])} nats = {_g(e['mean_bits'])} bits "
+          f"(largest possible {_g(e['max_nats'])} nats = {_g(e['max_bits'])} bits)" +
+          ("" if e["calibrated"] else "; the loss gives ranking scores, not probabilities"))
+    for what, i in (("labels", e["identity"]["per_sample"]), ("class frequencies", e["identity"]["marginal"])):
+        print(f"  cross-entropy = entropy + KL on the {what}: {_g(i['cross_entropy'])} = {_g(i['entropy'])} + "
+              f"{_g(i['kl'])}")
+    top = e["most_uncertain"][:3]
+    print("  most uncertain samples (index in the split: nats): " +
+          ", ".join(f"{r['index']}: {_g(r['entropy_nats'], '.3f')}" for r in top))
 
 
 def _print_multilabel(rep):

@@ -92,9 +92,15 @@ def test_report_on_known_softmax_predictions():
     assert not entropy_report(y, q, "classification", loss_name="multiclass_hinge")["calibrated"]
 
 
-def test_binary_run_entropy_and_its_loss(tmp_path):
+@pytest.fixture(scope="module")
+def binary_run():
     run = Run(session(), path="torch")  # bce_logits, one output
     run.fit(3)
+    return run
+
+
+def test_binary_run_entropy_and_its_loss(binary_run):
+    run = binary_run
     rep = evaluate_run(run, "test")
     e = rep["entropy"]
     p = np.array(rep["scores"])
@@ -131,3 +137,20 @@ def test_multilabel_entropy_is_per_label_and_the_bce_is_its_cross_entropy():
     kl = np.sum([kl_loop([1 - a, a], [1 - b, b]) for a, b in zip(frac, qbar)])
     assert e["identity"]["marginal"]["kl"] == pytest.approx(kl, abs=1e-12)
     assert e["identity"]["marginal"]["entropy"] == pytest.approx(np.sum([h_loop([1 - a, a]) for a in frac]))
+
+
+def test_cli_evaluate_prints_the_entropy_and_the_identity(binary_run, tmp_path, capsys):
+    from cli import run_cli
+
+    path = str(tmp_path / "b.nnp")
+    binary_run.save(path)
+    e = evaluate_run(binary_run, "test")["entropy"]
+    assert run_cli(["evaluate", path]) == 0
+    out = capsys.readouterr().out
+    assert f"mean {e['mean_nats']:.4g} nats = {e['mean_bits']:.4g} bits (largest possible 0.6931 nats = 1 bits)" in out
+    i = e["identity"]["marginal"]
+    assert f"on the class frequencies: {i['cross_entropy']:.4g} = {i['entropy']:.4g} + {i['kl']:.4g}" in out
+    assert f"{e['most_uncertain'][0]['index']}: {e['most_uncertain'][0]['entropy_nats']:.3f}" in out
+    assert run_cli(["evaluate", path, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "per_sample" not in doc["entropy"] and doc["entropy"]["mean_nats"] == pytest.approx(e["mean_nats"])
