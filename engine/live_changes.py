@@ -16,7 +16,8 @@ from .regularizers import regularizers_from
 from .schedules import SCHEDULES
 
 LIVE_KEYS = frozenset({"lr", "optimizer", "schedule", "regularizers", "epochs", "batch_size", "shuffle", "clip",
-                       "clip_value", "max_norm", "early_stopping", "stats_every"})
+                       "clip_value", "max_norm", "early_stopping", "stats_every",
+                       "cache_frozen"})
 
 
 def check_live_changes(tr, changes: dict) -> dict:
@@ -83,7 +84,7 @@ def apply_live_changes(tr, changes: dict):
         if old is not None and tr.early is not None and old.monitor == tr.early.monitor:
             tr.early.best_value, tr.early.best_epoch = old.best_value, old.best_epoch
             tr.early.best_state = old.best_state
-    for k in ("epochs", "shuffle", "clip", "clip_value", "max_norm", "early_stopping", "stats_every"):
+    for k in ("epochs", "shuffle", "clip", "clip_value", "max_norm", "early_stopping", "stats_every", "cache_frozen"):
         if k in changes:
             tr.training[k] = changes[k]
     s.training = dict(tr.training)

@@ -50,7 +50,7 @@ class RunState(str, enum.Enum):
 # Settings a running training can take at the next step. Anything else (graph, dataset, loss, seed,
 # device) is structural: it needs a new run (``structure_key`` tells them apart).
 LIVE_TRAINING_KEYS = ("epochs", "batch_size", "shuffle", "clip", "clip_value", "max_norm", "early_stopping",
-                      "stats_every")
+                      "stats_every", "cache_frozen")
 LIVE_FIELDS = ("optimizer", "schedule", "regularizers")
 _LABELS = {"optimizer": "Optimizer", "schedule": "Schedule", "regularizers": "Regularizer"}
 
@@ -329,7 +329,7 @@ class Run:
 
         Keys: ``lr``, ``optimizer`` (a spec: hyperparameters, or a new type whose state starts fresh),
         ``schedule``, ``regularizers``, and the training settings ``epochs``, ``batch_size``, ``shuffle``,
-        ``clip``, ``clip_value``, ``max_norm``, ``early_stopping``, ``stats_every``.
+        ``clip``, ``clip_value``, ``max_norm``, ``early_stopping``, ``stats_every``, ``cache_frozen``.
         """
         tr = self._built()
         try:
@@ -393,6 +393,12 @@ class Run:
     @property
     def device(self) -> str:
         return str(self._built().device)
+
+    @property
+    def frozen_cache(self):
+        """``engine.frozen_cache.CacheReport`` of the torch trainer (cached or why not), None on the compiled path."""
+        fc = getattr(self._built(), "frozen_cache", None)
+        return None if fc is None or getattr(self.trainer, "path", None) == "compiled" else fc.report
 
     @property
     def warnings(self) -> list:

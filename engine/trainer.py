@@ -20,6 +20,7 @@ from .data import make_dataset
 from .device import LARGE_STEP_WORK, select_device
 from .diagnostics import EXPLODED_FACTOR, diagnose_nan
 from .early_stopping import EarlyStopping
+from .frozen_cache import FrozenCache
 from .epoch_curves import EpochCurves
 from .errors import InvalidInput
 from .graph import last_activation, output_width
@@ -117,6 +118,8 @@ class Trainer:
         self._lock = threading.Lock()  # guards _pending
         # Held for each step (and epoch end): whoever holds it reads or changes the training between steps.
         self.step_lock = threading.RLock()
+        self._net = self.model  # what a training step runs: the model, or the part after the frozen cache
+        self.frozen_cache = FrozenCache(self)  # frozen layers' outputs computed once (engine/frozen_cache.py)
 
     def _check_targets(self):
         """Validate every target once (a clear error naming the bad label), then skip it per step."""
@@ -183,9 +186,9 @@ class Trainer:
 
     def _loss_on(self, xb, yb, train=True):
         if train and self._needs_records:
-            out, rec = self.model.forward_record(xb)
+            out, rec = self._net.forward_record(xb)
         else:
-            out, rec = self.model(xb), None
+            out, rec = self._net(xb), None
         loss = self.loss_fn(out, yb)
         total = loss
         if train:
@@ -208,7 +211,9 @@ class Trainer:
         return loss, total
 
     def _one_step(self, idx):
-        xb, yb = self.x["train"][idx], self._targets(self.y["train"][idx])
+        fc = self.frozen_cache.active()  # the frozen prefix's outputs of these samples, or None: the inputs
+        self._net = self.model if fc is None else fc.rest
+        xb, yb = self.x["train"][idx] if fc is None else fc.batch(idx), self._targets(self.y["train"][idx])
         for r in self.regularizers:  # data augmentation
             xb = r.transform_inputs(xb, self.reg_gen)
         lr = self.schedule.lr(self.epoch, self.step)
@@ -229,7 +234,7 @@ class Trainer:
 
             # Gauss-Newton and Levenberg-Marquardt need the residuals, not just the scalar loss.
             bind_batch(self.optimizer, total_fn=lambda: self._loss_on(xb, yb)[1],
-                       output_fn=lambda: self.model(xb), target=yb, loss=self.loss_fn)
+                       output_fn=lambda: self._net(xb), target=yb, loss=self.loss_fn)
             self.optimizer.step(closure)
             loss = losses[0]
         else:
@@ -269,7 +274,9 @@ class Trainer:
             return None, {}, None
         was = self.model.training
         self.model.eval()
-        outs = [self.model(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)]
+        fc = self.frozen_cache.ready()
+        outs = (fc.outputs(split, len(x), EVAL_CHUNK) if fc is not None else
+                [self.model(x[i:i + EVAL_CHUNK]) for i in range(0, len(x), EVAL_CHUNK)])
         self.model.train(was)
         out = torch.cat(outs)
         loss = self.loss_fn(out, y).item()
@@ -442,6 +449,7 @@ class Trainer:
         self.history = History()
         self.epoch = self.step = self.batch_in_epoch = 0
         self._perm, self._lr, self._epoch_loss = None, None, [0.0, 0]
+        self.frozen_cache.invalidate()
 
     # -- persistence (see engine/checkpoint.py) -------------------------------
     def state(self):
@@ -449,6 +457,7 @@ class Trainer:
 
     def load_state(self, tensors: dict, meta: dict):
         restore_trainer_state(self, tensors, meta)
+        self.frozen_cache.invalidate()
 
 
 def _best_epoch(history: History):
