@@ -8,6 +8,7 @@ must not touch widgets; ``progress(obj)`` may be called any number of times.
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -96,12 +97,14 @@ class JobRunner(QObject):
         self._id = 0
         self._stop = threading.Event()
         self._threads: list = []  # (thread, worker) kept alive until the thread ends
+        self._keep = None  # the job asked to stop early whose result is still wanted (``stop_early``)
         self.busy = False
 
     def start(self, fn):
         self.cancel()
         self._id += 1
         self._stop = threading.Event()
+        self._keep = None
         thread = QThread()
         worker = _Worker(self._id, fn, self._stop)
         worker.moveToThread(thread)
@@ -122,7 +125,18 @@ class JobRunner(QObject):
     def cancel(self):
         """Ask the current job to stop at its next check; its result, if it still comes, is dropped."""
         self._stop.set()
+        self._keep = None
         self.busy = False
+
+    def stop_early(self):
+        """Ask the current job to stop at its next check but keep what it returns (a Stop button whose job
+        hands back its partial result); ``busy`` stays true until that arrives."""
+        if self.busy:
+            self._keep = self._id
+            self._stop.set()
+
+    def _wanted(self, job_id) -> bool:
+        return job_id == self._id and (not self._stop.is_set() or self._keep == job_id)
 
     @Slot()
     def _reap(self):
@@ -136,19 +150,60 @@ class JobRunner(QObject):
             thread.quit()
             thread.wait(ms)
 
+    def wait(self, ms=30000) -> bool:
+        """Wait (without stopping it) until every thread of this runner has finished; whether they all did."""
+        return all(t.wait(ms) for t, _ in list(self._threads))
+
+    def running(self) -> bool:
+        """Whether a thread this runner started is still working (a cancelled job runs until its next check)."""
+        return any(not t.isFinished() for t, _ in self._threads)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
     @Slot(int, object)
     def _on_progress(self, job_id, obj):
-        if job_id == self._id and not self._stop.is_set():
+        if self._wanted(job_id):
             self.progress.emit(obj)
 
     @Slot(int, object)
     def _on_done(self, job_id, result):
-        if job_id == self._id and not self._stop.is_set():
+        if self._wanted(job_id):
             self.busy = False
             self.done.emit(result)
 
     @Slot(int, str)
     def _on_failed(self, job_id, text):
-        if job_id == self._id and not self._stop.is_set():
+        if self._wanted(job_id):
             self.busy = False
             self.failed.emit(text)
+
+
+class StopFlag:
+    """``should_stop`` as the ``threading.Event``-like object the engine's long loops take (``stop.is_set()``)."""
+
+    def __init__(self, should_stop):
+        self.is_set = should_stop
+
+
+class Throttle:
+    """Hands ``progress`` the items pushed since the last call, at most ``hz`` times a second (and at ``flush``),
+    so a job with a step every millisecond sends ~30 signals a second, not a thousand. Used on the worker thread."""
+
+    def __init__(self, progress, hz: float = 30.0, clock=time.monotonic):
+        self.progress, self.interval, self.clock = progress, 1.0 / hz, clock
+        self.pending: list = []
+        self.last = None
+
+    def push(self, item):
+        self.pending.append(item)
+        now = self.clock()
+        if self.last is None or now - self.last >= self.interval:
+            self.flush(now)
+
+    def flush(self, now=None):
+        if self.pending:
+            items, self.pending = self.pending, []
+            self.progress(items)
+        self.last = self.clock() if now is None else now

@@ -1,21 +1,21 @@
 """Loss landscape view: a 2-D slice of the loss around the trained weights, the optimizer's path on it.
 
 ``engine.landscape.landscape`` trains a copy of the session (the path) and evaluates the loss on a
-grid; it runs on a plain thread writing into a shared record that a 30 Hz GUI timer reads
-(progress bar, then the heatmap with the path). The user's run is never touched.
+grid; it runs as a ``gui.analysis.jobs.JobRunner`` job whose progress reaches the GUI thread at most
+30 times a second (progress bar, then the heatmap with the path); no widget is touched from the worker,
+Stop keeps the part computed, closing the view stops the job. The user's run is never touched.
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QRectF, Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSpinBox, QVBoxLayout, QWidget)
 
-from engine.errors import InvalidInput
 from engine.landscape import landscape
+
+from ..analysis.jobs import JobRunner, StopFlag, Throttle
 
 # other optimizers whose paths can be drawn on the same slice, from the same initial weights
 COMPARE = {"SGD η=0.1": {"type": "sgd", "params": {"lr": 0.1}},
@@ -35,8 +35,10 @@ class LandscapeView(QWidget):
         self.session = session
         self.runs_provider = runs_provider or (lambda: {})
         self.result = None
-        self._thread, self._stop, self._lock = None, threading.Event(), threading.Lock()
-        self._live = {}
+        self.runner = JobRunner(self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.done.connect(self._on_done)
+        self.runner.failed.connect(self._on_failed)
         self.kind = QComboBox()
         self.kind.setObjectName("kind")
         self.kind.addItem("random, filter-normalised", "random")
@@ -101,11 +103,8 @@ class LandscapeView(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.pw, 1)
         lay.addWidget(self.status)
-        self.timer = QTimer(self)
-        self.timer.setInterval(33)
-        self.timer.timeout.connect(self._poll)
         self.start_btn.clicked.connect(self.start)
-        self.stop_btn.clicked.connect(self._stop.set)
+        self.stop_btn.clicked.connect(self.runner.stop_early)  # the slice so far still comes back and is shown
 
     def refresh_runs(self):
         """One checkbox per recorded run of this network in the window (checked: its path is drawn)."""
@@ -129,55 +128,47 @@ class LandscapeView(QWidget):
 
     @Slot()
     def start(self):
-        if self._thread is not None and self._thread.is_alive():
+        if self.runner.busy:
             return
         self.refresh_runs()
-        self._stop.clear()
-        live, lock = {"frac": 0.0, "text": "", "done": None, "error": None}, self._lock
-        self._live = live
         args = dict(epochs=self.epochs.value(), kind=self.kind.currentData(), res=self.res.value(),
                     span=self.span.value() or None, seed=self.seed.value(),
                     compare={n: COMPARE[n] for n, box in self.compare.items() if box.isChecked()},
                     runs={n: pts for n, pts in self._runs.items() if self.run_boxes[n].isChecked()})
+        session = self.session
 
-        def progress(frac, text):
-            with lock:
-                live["frac"], live["text"] = frac, text
-
-        def work():
-            try:
-                res = landscape(self.session, progress=progress, stop=self._stop, **args)
-                with lock:
-                    live["done"] = res
-            except InvalidInput as e:
-                with lock:
-                    live["error"] = str(e)
-            except Exception as e:  # noqa: BLE001  say what broke instead of dying silently
-                with lock:
-                    live["error"] = f"the landscape failed: {e}"
+        def work(progress, should_stop):  # the worker thread: no widgets here
+            say = Throttle(progress)
+            res = landscape(session, progress=lambda frac, text: say.push((frac, text)), stop=StopFlag(should_stop),
+                            **args)
+            say.flush()
+            return res
 
         self.start_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
         self.progress.setValue(0)
-        self._thread = threading.Thread(target=work, name="loss-landscape", daemon=True)
-        self._thread.start()
-        self.timer.start()
+        self.runner.start(work)
 
-    @Slot()
-    def _poll(self):
-        with self._lock:
-            frac, text, done, error = (self._live.get(k) for k in ("frac", "text", "done", "error"))
+    @Slot(object)
+    def _on_progress(self, items):
+        frac, text = items[-1]  # only the latest matters
         self.progress.setValue(int(1000 * (frac or 0)))
         if text:
             self.status.setText(text)
-        if error is not None or done is not None:
-            self.timer.stop()
-            self.start_btn.setEnabled(True)
-            self.stop_btn.setEnabled(False)
-        if error is not None:
-            self.status.setText(error)
-        elif done is not None:
-            self._show(done)
+
+    def _ended(self):
+        self.start_btn.setEnabled(True)
+        self.stop_btn.setEnabled(False)
+
+    @Slot(str)
+    def _on_failed(self, text):
+        self._ended()
+        self.status.setText(text)
+
+    @Slot(object)
+    def _on_done(self, sl):
+        self._ended()
+        self._show(sl)
 
     def _show(self, sl):
         self.result = sl
@@ -205,13 +196,11 @@ class LandscapeView(QWidget):
         self.finished.emit(sl)
 
     def wait(self, timeout=None):
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Wait for the job to end (seconds; None: up to 30 s); its result then arrives as a queued signal."""
+        return self.runner.wait(int(1000 * (30.0 if timeout is None else timeout)))
 
     def closeEvent(self, event):
-        self._stop.set()
-        self.wait(10.0)
-        self.timer.stop()
+        self.runner.shutdown(10000)  # stops the job at its next check and waits for it
         super().closeEvent(event)
 
 

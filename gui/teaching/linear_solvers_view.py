@@ -2,25 +2,27 @@
 
 Pick a system — the normal equations of a least-squares fit of this session's data, the Newton
 step H·Δ = −g of this network at its current weights, or a seeded synthetic matrix — tick methods and
-Solve. ``engine.linear_solvers.solve_all`` runs on a plain thread (a Hessian or a 2000×2000
-factorisation takes seconds) and writes each method's result into a shared record; a 30 Hz GUI timer
-fills the table and the residual plot (‖Ax_k − b‖ per iteration on a log scale; the direct methods, which
+Solve. ``engine.linear_solvers.solve_all`` runs as a ``gui.analysis.jobs.JobRunner`` job (a Hessian or a
+2000×2000 factorisation takes seconds); each method's result reaches the GUI thread as a queued signal
+(a handful per solve), which fills the table and the residual plot (‖Ax_k − b‖ per iteration on a log scale; the direct methods, which
 have no iterations, as stars at k = 0). The user's run is never touched: the Newton system is built on a
-float64 copy of its network, read between two training steps.
+float64 copy of its network, read between two training steps. Stop keeps the methods done; closing the
+view stops the job.
 """
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from engine.errors import InvalidInput
 from engine.linear_solvers import MAX_N, METHODS, solve_all
+
+from ..analysis.jobs import JobRunner
 
 SYSTEMS = {
     "least_squares": "Least squares of this session's data: XᵀXθ = Xᵀy",
@@ -58,7 +60,11 @@ class LinearSolversView(QWidget):
         self.setWindowTitle("Linear-system solvers — NN Playground")
         self.session, self.source = session, source
         self.outcomes, self.system = [], None
-        self._thread, self._stop, self._lock, self._live = None, threading.Event(), threading.Lock(), {}
+        self.runner = JobRunner(self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.done.connect(self._on_done)
+        self.runner.failed.connect(self._on_failed)
+        self._rows: list = []  # each method's Outcome as it arrives
         self._shown = 0
         self.kind = QComboBox()
         self.kind.setObjectName("systemKind")
@@ -160,12 +166,9 @@ class LinearSolversView(QWidget):
         lay.addWidget(split, 1)
         lay.addWidget(self.guide)
         lay.addWidget(self.status)
-        self.timer = QTimer(self)
-        self.timer.setInterval(33)
-        self.timer.timeout.connect(self._poll)
         self.kind.currentIndexChanged.connect(self._enable_fields)
         self.solve_btn.clicked.connect(self.solve)
-        self.stop_btn.clicked.connect(self._stop.set)
+        self.stop_btn.clicked.connect(self.runner.stop_early)  # the methods done so far still come back
         self._enable_fields()
 
     def set_system(self, key):
@@ -212,40 +215,25 @@ class LinearSolversView(QWidget):
     # -- solving ---------------------------------------------------------------------------------
     @Slot()
     def solve(self):
-        if self._thread is not None and self._thread.is_alive():
+        if self.runner.busy:
             return False
         methods = [k for k, box in self.checks.items() if box.isChecked()]
         if not methods:
             self.status.setText("Tick at least one method.")
             return False
-        self._stop.clear()
-        live, lock = {"rows": [], "system": None, "done": None, "error": None}, self._lock
-        self._live, self._shown = live, 0
+        self._rows = []
         key = self.kind.currentData()
         args = dict(n=self.n.value(), kappa=float(self.kappa.value()), seed=self.seed.value(),
                     lam=float(self.lam.value()), target=None if self.target.value() < 0 else self.target.value())
-        tol, max_iter, stop = float(self.tol.currentData()), self.max_iter.value(), self._stop.is_set
+        tol, max_iter = float(self.tol.currentData()), self.max_iter.value()
         src = None if key.startswith("synthetic") else self._source()  # read here, on the GUI thread
+        build = self._build
 
-        def on_result(outcome):
-            with lock:
-                live["rows"].append(outcome)
-
-        def work():
-            try:
-                system = self._build(key, args, src)
-                with lock:
-                    live["system"] = system
-                rows = solve_all(system.a, system.b, methods, tol=tol, max_iter=max_iter, stop=stop,
-                                 on_result=on_result)
-                with lock:
-                    live["done"] = rows
-            except InvalidInput as e:
-                with lock:
-                    live["error"] = str(e)
-            except Exception as e:  # noqa: BLE001  say what broke instead of dying silently
-                with lock:
-                    live["error"] = f"the solve failed: {type(e).__name__}: {e}"
+        def work(progress, should_stop):  # the worker thread: no widgets here
+            system = build(key, args, src)
+            progress(("system", system))
+            return solve_all(system.a, system.b, methods, tol=tol, max_iter=max_iter, stop=should_stop,
+                             on_result=lambda outcome: progress(("row", outcome)))
 
         self.table.setRowCount(0)
         for c in self.curves.values():
@@ -256,31 +244,33 @@ class LinearSolversView(QWidget):
         self.solve_btn.setEnabled(False)
         self.stop_btn.setEnabled(True)
         self.status.setText("Building the system…")
-        self._thread = threading.Thread(target=work, name="linear-solvers", daemon=True)
-        self._thread.start()
-        self.timer.start()
+        self.runner.start(work)
         return True
 
-    @Slot()
-    def _poll(self):
-        with self._lock:
-            rows, system, done, error = (list(self._live["rows"]), self._live["system"], self._live["done"],
-                                         self._live["error"])
-        if system is not None and self.system is None:
-            self.system = system
-            self.about.setText(system.description)
+    @Slot(object)
+    def _on_progress(self, msg):
+        kind, obj = msg
+        if kind == "system":
+            self.system = obj
+            self.about.setText(obj.description)
             self.status.setText("Solving…")
-        for outcome in rows[self._shown:]:
-            self._add_row(outcome)
-        self._shown = len(rows)
-        if error is not None or done is not None:
-            self.timer.stop()
-            self.solve_btn.setEnabled(True)
-            self.stop_btn.setEnabled(False)
-        if error is not None:
-            self.status.setText(f"Cannot solve: {error}")
-        elif done is not None:
-            self._finish(done)
+        else:
+            self._rows.append(obj)
+            self._add_row(obj)
+
+    def _ended(self):
+        self.solve_btn.setEnabled(True)
+        self.stop_btn.setEnabled(False)
+
+    @Slot(str)
+    def _on_failed(self, text):
+        self._ended()
+        self.status.setText(f"Cannot solve: {text}")
+
+    @Slot(object)
+    def _on_done(self, rows):
+        self._ended()
+        self._finish(rows)
 
     def _add_row(self, o):
         i = self.table.rowCount()
@@ -324,22 +314,20 @@ class LinearSolversView(QWidget):
             text += f" (n = {self.system.n})"
         if refused:
             text += "; refused: " + ", ".join(refused)
-        self.status.setText(text + ("." if not self._stop.is_set() else " (stopped)."))
+        self.status.setText(text + (" (stopped)." if self.runner.stop_requested else "."))
         self.finished.emit(rows)
 
     def cell(self, method, column) -> str:
         """The table's text for ``method`` (its key) in ``column`` (a header), for tests and scripts."""
-        i = [o.method for o in self._live.get("rows", [])].index(method)
+        i = [o.method for o in self._rows].index(method)
         return self.table.item(i, COLUMNS.index(column)).text()
 
     def wait(self, timeout=None):
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Wait for the job to end (seconds; None: up to 30 s); its result then arrives as a queued signal."""
+        return self.runner.wait(int(1000 * (30.0 if timeout is None else timeout)))
 
     def closeEvent(self, event):
-        self._stop.set()
-        self.wait(10.0)
-        self.timer.stop()
+        self.runner.shutdown(10000)  # stops the job at its next check and waits for it
         super().closeEvent(event)
 
 

@@ -1,23 +1,23 @@
 """LR range test view: sweep η on a copy of the run, plot loss against η, apply the suggestion.
 
-The sweep (``engine.lr_finder.lr_range_test``) runs on a plain thread that only writes into a
-small shared record; a 30 Hz timer on the GUI thread redraws from it and notices the end, so no
-widget is touched from the thread. Apply sets the optimizer's η in the document, which the
+The sweep (``engine.lr_finder.lr_range_test``) runs as a ``gui.analysis.jobs.JobRunner`` job: the
+worker sends the new points at most 30 times a second, and the curve is redrawn on the GUI thread
+when they arrive, so no widget is touched from the worker; closing the view stops the sweep. Apply sets the optimizer's η in the document, which the
 training sync turns into a live change of the current run (or the next run's setting).
 """
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import (QDoubleSpinBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
-from engine.errors import InvalidInput
 from engine.lr_finder import lr_range_test
+
+from ..analysis.jobs import JobRunner, StopFlag, Throttle
 
 
 def three_digits(v: float) -> float:
@@ -33,10 +33,11 @@ class LRFinderView(QWidget):
         self.setWindowTitle("LR range test")
         self.session, self.weights, self.document = session, weights, document
         self.result = None
-        self._thread = None
-        self._stop = threading.Event()
-        self._live = {"lrs": [], "losses": [], "done": None, "error": None}
-        self._lock = threading.Lock()
+        self._lrs, self._losses = [], []
+        self.runner = JobRunner(self)
+        self.runner.progress.connect(self._on_points)
+        self.runner.done.connect(self._show)
+        self.runner.failed.connect(self._on_failed)
 
         self.lr_min = QDoubleSpinBox(decimals=8, minimum=1e-8, maximum=1.0, value=1e-5)
         self.lr_min.setObjectName("lrMin")
@@ -80,40 +81,26 @@ class LRFinderView(QWidget):
         lay.addWidget(self.progress)
         lay.addWidget(self.pw, 1)
         lay.addWidget(self.label)
-        self.timer = QTimer(self)
-        self.timer.setInterval(33)
-        self.timer.timeout.connect(self._poll)
         self.start_btn.clicked.connect(self.start)
-        self.stop_btn.clicked.connect(self._stop.set)
+        self.stop_btn.clicked.connect(self.runner.stop_early)  # the sweep so far still comes back and is shown
         self.apply_btn.clicked.connect(self.apply)
 
-    # -- the sweep on its thread --------------------------------------------------
+    # -- the sweep, a JobRunner job ------------------------------------------------
     @Slot()
     def start(self):
-        if self._thread is not None and self._thread.is_alive():
+        if self.runner.busy:
             return
-        self._stop.clear()
-        self._live = {"lrs": [], "losses": [], "done": None, "error": None}
+        self._lrs, self._losses = [], []
         args = dict(weights=self.weights, lr_min=self.lr_min.value(), lr_max=self.lr_max.value(),
                     steps=self.steps.value())
-        live, lock = self._live, self._lock
+        session = self.session
 
-        def progress(k, n, lr, loss):
-            with lock:
-                live["lrs"].append(lr)
-                live["losses"].append(loss)
-
-        def work():
-            try:
-                res = lr_range_test(self.session, progress=progress, stop=self._stop, **args)
-                with lock:
-                    live["done"] = res
-            except InvalidInput as e:
-                with lock:
-                    live["error"] = str(e)
-            except Exception as e:  # noqa: BLE001  the view says what broke instead of dying silently
-                with lock:
-                    live["error"] = f"the test failed: {e}"
+        def work(progress, should_stop):  # the worker thread: no widgets here
+            points = Throttle(progress)
+            res = lr_range_test(session, progress=lambda k, n, lr, loss: points.push((lr, loss)),
+                                stop=StopFlag(should_stop), **args)
+            points.flush()
+            return res
 
         self.progress.setRange(0, args["steps"])
         self.progress.setValue(0)
@@ -121,27 +108,23 @@ class LRFinderView(QWidget):
         self.stop_btn.setEnabled(True)
         self.apply_btn.setEnabled(False)
         self.marker.setVisible(False)
-        self._thread = threading.Thread(target=work, name="lr-range-test", daemon=True)
-        self._thread.start()
-        self.timer.start()
+        self.runner.start(work)
 
-    @Slot()
-    def _poll(self):
-        with self._lock:
-            lrs, losses = list(self._live["lrs"]), list(self._live["losses"])
-            done, error = self._live["done"], self._live["error"]
-        if lrs:
-            self.raw_curve.setData(lrs, losses)
-            self.progress.setValue(len(lrs))
-        if error is not None:
-            self.timer.stop()
-            self.label.setText(error)
-            self.start_btn.setEnabled(True)
-            self.stop_btn.setEnabled(False)
-        elif done is not None:
-            self.timer.stop()
-            self._show(done)
+    @Slot(object)
+    def _on_points(self, points):
+        for lr, loss in points:
+            self._lrs.append(lr)
+            self._losses.append(loss)
+        self.raw_curve.setData(self._lrs, self._losses)
+        self.progress.setValue(len(self._lrs))
 
+    @Slot(str)
+    def _on_failed(self, text):
+        self.label.setText(text)
+        self.start_btn.setEnabled(True)
+        self.stop_btn.setEnabled(False)
+
+    @Slot(object)
     def _show(self, res):
         self.result = res
         self.start_btn.setEnabled(True)
@@ -171,13 +154,11 @@ class LRFinderView(QWidget):
         self.label.setText(f"η = {opt['params']['lr']:g} applied to the optimizer (Edit ▸ Undo takes it back).")
 
     def wait(self, timeout: float | None = None):
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Wait for the sweep to end (seconds; None: up to 30 s); its result then arrives as a queued signal."""
+        return self.runner.wait(int(1000 * (30.0 if timeout is None else timeout)))
 
     def closeEvent(self, event):
-        self._stop.set()
-        self.wait(5.0)
-        self.timer.stop()
+        self.runner.shutdown(5000)  # stops the sweep at its next step and waits for it
         super().closeEvent(event)
 
 

@@ -30,9 +30,9 @@ def test_backprop_view_alone_shows_the_xor_example(qtbot, monkeypatch):
 def test_lr_finder_alone_starts_its_sweep(qtbot, monkeypatch):
     (view,) = [w for w in _run(monkeypatch, "gui.teaching.lr_finder_view") if type(w).__name__ == "LRFinderView"]
     qtbot.addWidget(view)
-    assert view._thread is not None and view.steps.value() == 200
+    assert view.runner.busy and view.steps.value() == 200
     view.close()  # stops and joins the sweep
-    assert not view._thread.is_alive()
+    assert not view.runner.running()
 
 
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")

@@ -41,9 +41,9 @@ def test_runs_alone(qtbot, monkeypatch):
         runpy.run_module("gui.teaching.landscape_view", run_name="__main__")
     (v,) = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "LandscapeView" and w.isVisible()]
     qtbot.addWidget(v)
-    assert v._thread is not None
+    assert v.runner.busy and v.runner.running()
     v.close()
-    assert not v._thread.is_alive()
+    assert not v.runner.running()
 
 
 def test_compared_optimizer_path_drawn_on_the_same_slice(qtbot):

@@ -95,7 +95,7 @@ def test_least_squares_of_the_window_session_and_bad_input(qtbot, window):
     assert f"{len(x):,} training rows" in view.about.text() and int(view.cell("pcg_jacobi", "iterations")) <= len(want)
     view.target.setValue(7)  # no such class
     qtbot.mouseClick(view.solve_btn, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not view.timer.isActive(), timeout=10_000)
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=10_000)
     assert view.status.text().startswith("Cannot solve: ") and "does not exist" in view.status.text()
     tick_only(view, qtbot, set())
     assert view.solve() is False and view.status.text() == "Tick at least one method."
@@ -142,7 +142,7 @@ def test_linear_solvers_view_alone_solves_the_scaled_system(qtbot, monkeypatch):
     assert ex.value.code == 0
     (view,) = [w for w in QApplication.topLevelWidgets() if w.isVisible() and type(w).__name__ == "LinearSolversView"]
     qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: not view.timer.isActive(), timeout=30_000)
+    qtbot.waitUntil(lambda: not view.runner.busy, timeout=30_000)
     assert view.kind.currentData() == "synthetic_scaled"
     assert 4 * int(view.cell("pcg_jacobi", "iterations")) < int(view.cell("cg", "iterations"))
     view.close()
