@@ -12,7 +12,7 @@ from ..canvas.view import LAYER_MIME
 
 NAME_ROLE = Qt.UserRole + 1
 GROUP_ORDER = ("Input/Output", "Core", "Activation", "Regularization", "Normalization", "Merge", "Reshape",
-               "Convolution", "Pooling", "Embedding")
+               "Convolution", "Pooling", "Recurrent", "Embedding")
 
 
 class _LayerTree(QTreeWidget):

@@ -73,6 +73,9 @@ ENTRIES = (  # name, text, fn(win) or None for the view of gui.teaching.<name>_v
     ("unsupervised", "&Unsupervised: k-means && PCA…", None,
      "Cluster this session's inputs with k-means step by step (no labels used), the elbow over k, the silhouette; "
      "PCA's explained variance and loadings"),
+    ("unroll", "Unroll an R&NN…", None,
+     "The hidden state hₜ of a SimpleRNN or LSTM layer at every time step of one input sequence, with this run's "
+     "weights"),
 )
 
 

@@ -140,7 +140,8 @@ def test_teach_menu_lists_every_view_and_opens_each(qtbot, window):
     names = [a.objectName() for a in window.teach_menu.actions()]
     assert names == ["action_teach_backprop", "action_teach_lr_finder", "action_teach_landscape",
                      "action_teach_time_travel", "action_teach_sandbox", "action_teach_rates",
-                     "action_teach_linear_solvers", "action_teach_mistakes", "action_teach_unsupervised"]
+                     "action_teach_linear_solvers", "action_teach_mistakes", "action_teach_unsupervised",
+                     "action_teach_unroll"]
     window.actions_by_name["teach_sandbox"].trigger()
     window.actions_by_name["teach_lr_finder"].trigger()
     views = window.teaching_views

@@ -1,0 +1,97 @@
+"""Recurrent layers in the window: palette and inspector, the RNN example trained there, Teach ▸ Unroll an RNN."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from engine.session import load_session
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "examples" / "rnn_sequence.json"
+
+
+def test_palette_lists_the_recurrent_group_and_the_inspector_states_formula_and_count(window, qtbot):
+    palette = window.palette
+    top = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())]
+    assert "Recurrent" in top
+    group = palette.tree.topLevelItem(top.index("Recurrent"))
+    assert sorted(group.child(i).text(0) for i in range(group.childCount())) == ["LSTM", "SimpleRNN"]
+    window.doc.set_session(load_session(EXAMPLE))
+    window.doc.set_selection(["rnn"])
+    ins = window.inspector
+    assert "hₜ = f(W_x xₜ + W_h hₜ₋₁ + b)" in ins.doc_label.text() and "units·(features + units + 1)" in ins.doc_label.text()
+    assert ins.shape_label.text() == f"in (20, 1) → out (16,) · {16 * (1 + 16 + 1)} parameters"
+    assert set(ins.init_editors) == {"weight", "weight_hh", "bias"}
+    ins.editors["units"].widget.setValue(4)  # one edit = one command on the document
+    assert window.doc.graph.node("rnn").params["units"] == 4
+    assert ins.shape_label.text() == f"in (20, 1) → out (4,) · {4 * (1 + 4 + 1)} parameters"
+    # a flat (Dense-shaped) input into the RNN: one clear line on the node
+    window.doc.set_param("input", "shape", [20])
+    assert ins.error_label.isVisible()
+    assert ins.error_label.text() == ("✗ SimpleRNN needs a sequence (time, features), got (20,): add a Reshape to "
+                                      "(20, 1) to read the 20 values as a sequence")
+    assert window.scene.nodes["rnn"].is_invalid
+
+
+@pytest.fixture
+def live(qtbot):
+    from gui.main_window import MainWindow
+
+    win = MainWindow()
+    win.files.ask_unsaved = lambda: QMessageBox.Discard
+    lt = win.build_live_views()
+    lt.controller.notify = lambda *a: pytest.fail(f"unexpected note {a}")
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    lt.controller.shutdown()
+
+
+def numpy_states(x, wx, wh, b):
+    h, out = np.zeros(wh.shape[0]), []
+    for xt in x:
+        h = np.tanh(wx @ xt + wh @ h + b)
+        out.append(h)
+    return np.array(out)
+
+
+def test_the_example_trains_in_the_window_and_unroll_shows_the_recurrence(live, qtbot):
+    menu = live.findChild(QMenu, "examplesMenu")
+    menu.aboutToShow.emit()
+    next(a for a in menu.actions() if a.objectName() == "example_rnn_sequence").trigger()
+    assert live.doc.session.name == json.loads(EXAMPLE.read_text())["name"] and live.doc.report.ok
+    c = live.live.controller
+    live.doc.session.training["epochs"] = 4  # the example's 30 take seconds; 4 show the loss falling
+    with qtbot.waitSignal(c.finished, timeout=60000) as fin:
+        c.train()
+    assert fin.args[0].reason == "completed"
+    losses = c.trainer.history.epochs["val_loss"]
+    var = float(np.var(c.trainer.data.y_val))  # the MSE of always predicting the mean
+    assert len(losses) == 4 and losses[-1] < losses[0] and losses[-1] < 0.1 * var
+    # the boundary plot says why it draws nothing for sequences
+    assert "2-D inputs only" in live.live.plots["Boundary"]._message.text()
+    live.actions_by_name["teach_unroll"].trigger()
+    view = live.teaching_views["unroll"]
+    assert view.isVisible() and view.node.currentText() == "rnn" and "current run's weights" in view.weights_note
+    with qtbot.waitSignal(view.computed) as got:
+        view.sample.setValue(5)
+    u = got.args[0]
+    sd = {k: v.detach().numpy().astype(np.float64) for k, v in c.trainer.model.state_dict().items()}
+    x = c.trainer.data.x_test[5].astype(np.float64)  # preprocess none: the sequence as generated
+    ref = numpy_states(x, sd["layers.rnn.weight"], sd["layers.rnn.weight_hh"], sd["layers.rnn.bias"])
+    assert u.h.shape == (20, 16)
+    np.testing.assert_allclose(u.h, ref, atol=1e-6)
+    np.testing.assert_allclose(view.image.image, ref.T, atol=1e-6)  # the heatmap: units down, time across
+    head = sd["layers.head.weight"] @ ref[-1] + sd["layers.head.bias"]
+    np.testing.assert_allclose(u.output, head, atol=1e-5)
+    assert "hₜ = tanh(W_x xₜ + W_h hₜ₋₁ + b)" in view.formula.text() and "= 288" in view.formula.text()
+    assert "keeps two: 304" in view.formula.text()
+    view.close()
+
+
+def test_unroll_refuses_a_network_without_a_recurrent_layer(window):
+    window.actions_by_name["teach_unroll"].trigger()
+    assert "unroll" not in getattr(window, "teaching_views", {})
+    assert window.statusBar().currentMessage() == ("Cannot open: the network has no SimpleRNN or LSTM layer to unroll: "
+                                                   "add one from the palette's Recurrent group")
