@@ -62,6 +62,19 @@ TIPS = {
                     "each direction. Images only. Empty = off.",
     "random_flip": "Data augmentation by flipping: each training image is mirrored left-right with this probability. "
                    "Not for digits or letters. Images only. Empty = off.",
+    "random_rotation": "Data augmentation by rotation: each training image is turned about its centre by an angle drawn "
+                       "from ± this many degrees (bilinear, zeros fill the corners). At most 45°: a rotated 6 is a 9. "
+                       "Images only. Empty = off.",
+    "random_scale": "Data augmentation by scaling: each training image is zoomed by a factor drawn from 1 ± this "
+                    "fraction (0.1: 0.9–1.1), about its centre. Images only. Empty = off.",
+    "lens_distortion": "Data augmentation by lens distortion: each training image is bent radially (barrel or "
+                       "pincushion) with a coefficient drawn from ± this value. Images only. Empty = off.",
+    "vignetting": "Data augmentation by vignetting: each training image is darkened towards its corners, by up to "
+                  "this fraction (1 = black corners). Images only. Empty = off.",
+    "random_negative": "Data augmentation by random negatives: each training image is replaced by its photographic "
+                       "negative (1 − x on 0..1 digits) with this probability. Images only. Empty = off.",
+    "preview_augmentation": "Show the first eight training images beside what the augmentation rows above make of "
+                            "them, computed by the same code training uses.",
     "label_smoothing": "Label smoothing ε: train on (1−ε)·one-hot + ε/C, so the network stops chasing infinite logits. 0 = off.",
     "max_norm": "Max-norm r: after each step, rescale each unit's incoming weights to length ≤ r. Not part of the loss.",
     "clip": "Gradient clipping, against exploding gradients: rescale the whole gradient (norm) or clamp each component "
@@ -157,6 +170,19 @@ MORE = {
                     "same digit, so the network learns to ignore small shifts.",
     "random_flip": "Dataset augmentation (lecture 000) by flipping: only for classes that look the same mirrored. The "
                    "notes warn for rotations: a rotated 6 becomes a 9.",
+    "random_rotation": "Dataset augmentation (lecture 000) lists rotation for image recognition and warns: \u201ccareful "
+                       "when rotating digits (6 will become 9 and vice versa)!\u201d Small angles keep the label; the "
+                       "angle is capped at 45°.",
+    "random_scale": "Dataset augmentation (lecture 000): \u201cincrease variation in inputs without changing the "
+                    "labels\u201d; a digit written a little larger or smaller is the same digit.",
+    "lens_distortion": "Dataset augmentation (lecture 000) lists lens distortion among the image augmentations (Wu et "
+                       "al., 2015): the picture as a different lens would have taken it.",
+    "vignetting": "Dataset augmentation (lecture 000) lists vignetting among the image augmentations: darker corners, "
+                  "as many camera lenses produce.",
+    "random_negative": "Dataset augmentation (lecture 000) lists \u201cinjection of random negatives\u201d; read here "
+                       "as the photographic negative, so a white-on-black digit is still the same digit. (Colour "
+                       "casting needs colour channels and the speech augmentations need audio: the playground has "
+                       "neither.)",
     "init.he": "Xavier initialization draws weights with variance 1/n (n = inputs per unit) so activations keep unit "
                "variance. ReLU zeroes about half its inputs, so the notes recommend doubling it: Var(w) = 2/n (He). "
                "Too-large random weights saturate tanh/sigmoid units, too-small ones shrink the signal: both make "

@@ -12,8 +12,8 @@ import html
 import sys
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QScrollArea,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from engine.data import dataset_canonical
 from engine.errors import InvalidInput
@@ -54,7 +54,12 @@ REGS = {"l1": ("L1 λ", "lambda", "l1"), "l2": ("L2 λ", "lambda", "l2"), "weigh
         "activity_l1": ("activity L1 λ", "lambda", "activity_l1"), "label_noise": ("label noise p", "p", "label_noise")}
 # Data augmentation (engine/augmentation.py): the same kind of rows, in their own group
 AUGMENT = {"input_noise": ("input noise std", "std", "input_noise"), "random_shift": ("shift (pixels)", "max_shift", "random_shift"),
-           "random_flip": ("flip probability", "p", "random_flip")}
+           "random_flip": ("flip probability", "p", "random_flip"),
+           "random_rotation": ("rotation ± °", "max_degrees", "random_rotation"),
+           "random_scale": ("zoom ± fraction", "max_zoom", "random_scale"),
+           "lens_distortion": ("lens distortion k", "max_k", "lens_distortion"),
+           "vignetting": ("vignetting", "max_strength", "vignetting"),
+           "random_negative": ("negative p", "p", "random_negative")}
 INT_PARAMS = {"max_shift"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
 WARN_STYLE = "color: #8a4b00; background: #fff6e5; border: 1px solid #f0b54a; border-radius: 4px; padding: 6px;"
@@ -200,6 +205,11 @@ class TrainingPanel(QScrollArea):
             ed = self._float(f"reg_{rtype}", lambda v, t=rtype, p=pname: self._set_reg(t, p, v))
             self.reg_editors[rtype] = ed
             self._row(form, label, ed.widget, key)
+        self.preview_augmentation = QPushButton("Preview augmentation…")
+        self.preview_augmentation.setObjectName("previewAugmentation")
+        apply_help(self.preview_augmentation, "preview_augmentation")
+        self.preview_augmentation.clicked.connect(self.open_augmentation_preview)
+        form.addRow(self.preview_augmentation)
         hint = QLabel("Dropout is a layer: add a <b>Dropout</b> layer from the palette after a hidden layer.")
         hint.setObjectName("dropoutHint")
         hint.setWordWrap(True)
@@ -436,6 +446,14 @@ class TrainingPanel(QScrollArea):
         elif old is not None:
             regs = [r for r in regs if r is not old]
         self._write("regularizers", regs, f"Change {({**REGS, **AUGMENT})[rtype][0]}")
+
+    def open_augmentation_preview(self):
+        """Eight training images and their augmented versions (gui/panels/augmentation_preview.py)."""
+        from .augmentation_preview import AugmentationPreview
+
+        self.augmentation_dialog = AugmentationPreview(self.doc.session.copy(), self)
+        self.augmentation_dialog.show()
+        return self.augmentation_dialog
 
     def _on_seed(self, value):
         self._write("seed", int(value), "Change seed")
