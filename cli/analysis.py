@@ -42,7 +42,8 @@ def cmd_evaluate(args) -> int:
         if not args.per_sample:
             for k in ("scores", "y", "true", "predicted", "residuals"):
                 rep.pop(k, None)
-            (rep.get("entropy") or {}).pop("per_sample", None)
+            for k in ("per_sample", "points"):
+                (rep.get("entropy") or {}).pop(k, None)
         print(json_line(rep))
         return 0
     print(f"{args.split} split, {rep['n']} samples")

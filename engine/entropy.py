@@ -164,4 +164,6 @@ def entropy_report(y, scores, task: str, *, loss_name: str = "", class_names=Non
             row["x"] = xs[i, :8].tolist()
         rows.append(row)
     rep["most_uncertain"] = rows
+    if xs is not None and xs.shape[1] == 2:  # 2-D inputs: the points, for a map of the entropy in the input plane
+        rep["points"] = xs.tolist()
     return rep

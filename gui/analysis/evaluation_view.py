@@ -7,6 +7,8 @@ one threshold that the slider moves for every label.
 The numbers come from ``engine.evaluation.evaluate_run`` on a frozen copy of the run (lecture 002's
 completeness = recall, contamination = FP/(TP+FP), efficiency = precision = 1 − contamination).
 Moving the threshold recomputes the rates from the scores already computed: no network call.
+Classifiers get a second tab, "Uncertainty (entropy)" (``entropy_panel.EntropyPanel``): lecture 002's entropy of
+every prediction, the most uncertain samples and cross-entropy = entropy + KL with the run's own numbers.
 """
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSlider, QStackedWidget, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from engine.evaluation import at_threshold, multilabel_at_threshold
 
 from ..plots import BLUE, ORANGE, SERIES, TEXT, plot_widget
 from .base import AnalysisView
+from .entropy_panel import EntropyPanel
 
 DIAG = pg.mkPen((150, 150, 150), width=1, style=Qt.DashLine)
 
@@ -110,7 +113,15 @@ class EvaluationView(AnalysisView):
         self.side = holder  # wider for multi-label (label names and an AUC column)
         row.addWidget(holder)
         col.addWidget(self.rates)
-        self.pages.addWidget(page)
+        self.tabs = QTabWidget()  # classifiers: the curves and rates, and the entropy of the predictions (002)
+        self.tabs.setObjectName("evalTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(page, "ROC and rates")
+        self.entropy = EntropyPanel()
+        self.tabs.addTab(self.entropy, "Uncertainty (entropy)")
+        self.tabs.setTabToolTip(1, "Lecture 002: entropy S = −Σ p ln p of each prediction, the most uncertain "
+                                   "samples, and cross-entropy = entropy + KL with this run's numbers")
+        self.pages.addWidget(self.tabs)
 
     def _build_regression(self):
         page = QWidget()
@@ -155,6 +166,7 @@ class EvaluationView(AnalysisView):
         if rep["task"] == "regression":
             self.pages.setCurrentIndex(1)
             self.slider.setEnabled(False)
+            self.entropy.clear()
             self._show_regression(rep)
             return
         self.pages.setCurrentIndex(0)
@@ -182,6 +194,7 @@ class EvaluationView(AnalysisView):
                              f"AUC {_fmt(rep['auc'])}; macro F1 {_fmt(rep['macro']['f1'])}")
         self._fill_table(rep)
         self._on_threshold(self.slider.value())
+        self.entropy.show_report(rep["entropy"], rep.get("class_names"))
 
     def _table_header(self, multilabel):
         cols = ["label", "precision", "recall", "F1", "AUC", "n"] if multilabel else \
@@ -226,6 +239,7 @@ class EvaluationView(AnalysisView):
         self.side.setMinimumWidth(400)
         self.roc.getPlotItem().setTitle(f"ROC per label — macro AUC {_fmt(rep['auc'])}", color=TEXT, size="10pt")
         self._multilabel_threshold()
+        self.entropy.show_report(rep["entropy"], rep.get("label_names"))
 
     def _multilabel_threshold(self):
         """Every number that depends on the threshold, from the scores already computed (no network call)."""
@@ -295,13 +309,22 @@ class EvaluationView(AnalysisView):
                                  "Residuals should scatter evenly around 0; a curve or a funnel means the model "
                                  "misses a pattern or its error grows with the value.")
 
+    def _entropy_shown(self):
+        return self.pages.currentIndex() == 0 and self.tabs.currentIndex() == 1 and self.entropy.report is not None
+
     def export_item(self):
+        if self._entropy_shown():
+            return self.entropy.hist.getPlotItem()
         return (self.roc if self.pages.currentIndex() == 0 else self.pvt).getPlotItem()
 
     def csv_table(self):
         rep = self.result
         if rep is None:
             return ["value"], [[]]
+        if self._entropy_shown():
+            h = self.entropy.report["per_sample"]
+            return ["sample", "entropy_nats", "entropy_bits"], [list(range(len(h))), h,
+                                                                 [v / np.log(2) for v in h]]
         if rep["task"] == "regression":
             t, p = np.asarray(rep["true"])[:, 0], np.asarray(rep["predicted"])[:, 0]
             return ["true", "predicted", "residual"], [t, p, t - p]

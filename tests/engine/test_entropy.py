@@ -113,6 +113,7 @@ def test_binary_run_entropy_and_its_loss(binary_run):
     top = e["most_uncertain"][0]
     assert top["entropy_nats"] == pytest.approx(max(e["per_sample"]))
     assert top["x"] == pytest.approx(run.data.raw_x("test")[top["index"]].tolist(), abs=1e-6)
+    assert np.allclose(e["points"], run.data.raw_x("test"), atol=1e-6)
 
 
 def test_multilabel_entropy_is_per_label_and_the_bce_is_its_cross_entropy():
@@ -153,4 +154,4 @@ def test_cli_evaluate_prints_the_entropy_and_the_identity(binary_run, tmp_path, 
     assert f"{e['most_uncertain'][0]['index']}: {e['most_uncertain'][0]['entropy_nats']:.3f}" in out
     assert run_cli(["evaluate", path, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert "per_sample" not in doc["entropy"] and doc["entropy"]["mean_nats"] == pytest.approx(e["mean_nats"])
+    assert "per_sample" not in doc["entropy"] and "points" not in doc["entropy"] and doc["entropy"]["mean_nats"] == pytest.approx(e["mean_nats"])
