@@ -296,4 +296,4 @@ class FrozenCache:
     def outputs(self, split, n, chunk):
         """The network's outputs for the first ``n`` samples of a split, ``chunk`` at a time, from the cache."""
         feats = self._feats[split]
-        return [self.rest(tuple(f[i:i + chunk] for f in feats)) for i in range(0, n, chunk)]
+        return [self.rest(tuple(f[i:min(i + chunk, n)] for f in feats)) for i in range(0, n, chunk)]

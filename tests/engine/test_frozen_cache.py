@@ -64,7 +64,8 @@ def assert_same_training(a, b, min_steps=100):
     la, lb = a.history.step_loss.data()[1], b.history.step_loss.data()[1]
     assert len(la) == len(lb) == a.step
     np.testing.assert_allclose(la, lb, rtol=RTOL, atol=0)
-    np.testing.assert_allclose(a.history.epoch_array("val_loss"), b.history.epoch_array("val_loss"), rtol=RTOL)
+    for key in ("val_loss", "train_acc", "val_acc"):
+        np.testing.assert_allclose(a.history.epoch_array(key), b.history.epoch_array(key), rtol=RTOL, err_msg=key)
     sa, sb = a.model.state_dict(), b.model.state_dict()
     assert sa.keys() == sb.keys()
     for k in sa:
@@ -81,6 +82,21 @@ def test_a_frozen_two_layer_prefix_trains_exactly_like_the_uncached_network():
     # the head really learned: its weights moved from their initial values
     init = Trainer(session(layers)).model.layers["head"].weight.detach()
     assert (on.model.layers["head"].weight.detach() - init).abs().max() > 1e-2
+
+
+def test_training_metrics_on_the_first_samples_only_read_that_many_cached_rows(monkeypatch):
+    """Epoch ends measure the training metrics on the first TRAIN_EVAL_LIMIT samples (1,024; 50 here)."""
+    import engine.trainer
+
+    monkeypatch.setattr(engine.trainer, "TRAIN_EVAL_LIMIT", 50)
+    layers = chain(dense("d1", 16, frozen=True), dense("d2", 8))
+    on, off = train(session(layers, epochs=2)), train(session(layers, epochs=2, cache=False))
+    assert on.frozen_cache.ready() is not None
+    loss, metrics, out = on.evaluate_split("train", 50)
+    assert out.shape == (50, 1)
+    loss_off, metrics_off, _ = off.evaluate_split("train", 50)
+    assert loss == pytest.approx(loss_off, rel=RTOL) and metrics["confusion"] == metrics_off["confusion"]
+    assert_same_training(on, off, min_steps=40)
 
 
 def test_the_cached_features_are_the_frozen_layers_outputs():
