@@ -24,6 +24,7 @@ from engine.regularizers import REGULARIZERS
 from engine.schedules import SCHEDULES
 from engine.session import TRAINING_SCHEMA
 
+from .batch_advice_row import BatchAdviceRow
 from .editors import make_editor
 
 # Scores early stopping can watch (engine.early_stopping.MONITORS); losses fall, the others rise.
@@ -155,6 +156,9 @@ class TrainingPanel(QScrollArea):
         apply_help(self.full_batch, "full_batch")
         self.full_batch.toggled.connect(self._on_full_batch)
         self._row(form, "batch size", self.batch, "batch_size")
+        self.batch_advice = BatchAdviceRow(self.doc)  # lecture 002's b ≈ 1.5 × outliers, counted, with Apply
+        self.batch_advice.apply.connect(lambda b: self._set_training(batch_size=int(b)))
+        form.addRow(self.batch_advice)
         form.addRow(self.full_batch)
         self.epochs = self._row(form, "epochs", self._spin("epochs", 1, 1_000_000, lambda v: self._set_training(epochs=v)),
                                 "epochs")
