@@ -17,6 +17,7 @@ from engine.params import Param
 
 from .editors import make_editor
 from .init_editor import InitEditor, target_shape
+from .rules_panel import RulesOfThumbBox
 from .schema_form import compact
 
 REG_TYPES = (("l1", "L1 λ", "L1 penalty λ·Σ|w| on this layer's weights: drives many to exactly 0."),
@@ -74,6 +75,8 @@ class InspectorPanel(QScrollArea):
         self.error_label.setStyleSheet("color: #b42318;")
         for w in (self.title, self.doc_label, self.shape_label, self.error_label):
             self._layout.addWidget(w)
+        self.rules = RulesOfThumbBox(document)  # with no layer selected: the notes' rules of thumb for the network
+        self._layout.addWidget(self.rules)
         self._sections = []
         d = document
         d.selectionChanged.connect(self._on_selection)
@@ -115,6 +118,7 @@ class InspectorPanel(QScrollArea):
     def _bind(self, node_id):
         self._clear()
         self.node_id = node_id
+        self.rules.setVisible(node_id is None)
         if node_id is None:
             n = len(self.doc.selection)
             self.title.setText("<b>No layer selected</b>" if n == 0 else f"<b>{n} layers selected</b>")
