@@ -50,9 +50,11 @@ def check_k(k, n) -> int:
     return int(k)
 
 
-def sq_distances(x, centroids) -> np.ndarray:
-    """(N, k) squared Euclidean distances, clipped at 0 (the expanded form can round a hair below)."""
-    d = (x * x).sum(1)[:, None] - 2.0 * x @ centroids.T + (centroids * centroids).sum(1)[None, :]
+def sq_distances(x, centroids, xx=None) -> np.ndarray:
+    """(N, k) squared Euclidean distances, clipped at 0 (the expanded form can round a hair below);
+    ``xx`` = Σ x² per row when the caller has it already."""
+    xx = (x * x).sum(1) if xx is None else xx
+    d = xx[:, None] - 2.0 * x @ centroids.T + (centroids * centroids).sum(1)[None, :]
     return np.maximum(d, 0.0)
 
 
@@ -106,16 +108,19 @@ def lloyd(x, centroids, max_iter=MAX_ITER):
     k = len(c)
     steps = [Step("init", 0, c.copy(), None, None)]
     prev = None
+    xx = (x * x).sum(1)
+    rows = np.arange(len(x))
     for it in range(1, max_iter + 1):
-        d2 = sq_distances(x, c)
+        d2 = sq_distances(x, c, xx)
         labels = d2.argmin(1).astype(np.int32)
         if prev is not None and np.array_equal(labels, prev):
             return steps, True
         moved = len(x) if prev is None else int((labels != prev).sum())
-        steps.append(Step("assign", it, c.copy(), labels.copy(), inertia(x, c, labels), moved))
+        steps.append(Step("assign", it, c.copy(), labels.copy(), float(d2[rows, labels].sum()), moved))
         counts = np.bincount(labels, minlength=k)
-        new = np.zeros_like(c)
-        np.add.at(new, labels, x)
+        onehot = np.zeros((len(x), k))
+        onehot[rows, labels] = 1.0
+        new = onehot.T @ x  # per-cluster sums
         empty = np.flatnonzero(counts == 0)
         reseeded = len(empty)
         if len(empty):  # the points farthest from their centroids start the empty clusters
@@ -131,7 +136,9 @@ def lloyd(x, centroids, max_iter=MAX_ITER):
                 labels[far] = j
                 counts[j], new[j] = 1, x[far]
         c = new / counts[:, None]
-        steps.append(Step("update", it, c.copy(), labels.copy(), inertia(x, c, labels), reseeded))
+        # each cluster's Σ‖x − mean‖² = Σ‖x‖² − n·‖mean‖²: no second pass over the points
+        steps.append(Step("update", it, c.copy(), labels.copy(),
+                          max(float(xx.sum() - (counts * (c * c).sum(1)).sum()), 0.0), reseeded))
         prev = labels
     return steps, False
 
@@ -167,13 +174,12 @@ def kmeans(x, k, *, n_init=10, seed=0, max_iter=MAX_ITER) -> KMeansResult:
     for _ in range(int(n_init)):
         steps, converged = lloyd(x, kmeans_plus_plus(x, k, rng), max_iter)
         last = steps[-1]
-        restarts.append(last.inertia)
-        if best is None or last.inertia < best[0][-1].inertia:
-            best = (steps, converged)
-    steps, converged = best
+        restarts.append(inertia(x, last.centroids, last.labels))  # exact, not the steps' running form
+        if best is None or restarts[-1] < best[2]:
+            best = (steps, converged, restarts[-1])
+    steps, converged, value = best
     last = steps[-1]
-    return KMeansResult(k, last.centroids, last.labels, float(last.inertia), last.iteration, converged, steps,
-                        restarts, int(seed))
+    return KMeansResult(k, last.centroids, last.labels, value, last.iteration, converged, steps, restarts, int(seed))
 
 
 def elbow(x, ks, *, n_init=5, seed=0, max_iter=MAX_ITER, should_stop=None) -> list:
