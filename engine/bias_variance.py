@@ -40,6 +40,8 @@ GRID = {1: 101, 2: 21}  # evaluation points per input axis (101 for 1-D inputs, 
 SLICE_POINTS = 101
 NOISE_DRAWS = 4  # fresh noisy targets per (network, input) for the measured test error
 MAX_SETS = 500
+NO_TRUTH = ("has no known true function, so its bias² cannot be measured: choose a generated dataset whose "
+            "noise model is known — sine, plane or multi_gauss (regression), circle, xor or gauss (classification)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +66,7 @@ class Decomposition:
     engine_paths: tuple  # where the networks trained ("compiled", "torch cpu", ...)
     noise_text: str = ""
     label: str = ""
+    task = "regression"  # engine.bias_variance_classification.ClassificationDecomposition says "classification"
 
     @property
     def n_sets(self) -> int:
@@ -106,11 +109,14 @@ def _check_count(name, v, lo, hi):
 def _prepare(session):
     """The session (canonical, early stopping off: fresh sets have no validation split), its truth and data."""
     from .data import make_dataset
-    from .data.truth import true_function
+    from .data.truth import has_truth, true_function
     from .session import Session
 
     s = session.copy() if isinstance(session, Session) else Session.from_dict(session)
     s = s.canonicalize()
+    if not has_truth(s.dataset):
+        name = s.dataset if isinstance(s.dataset, str) else (s.dataset or {}).get("type")
+        raise InvalidInput(f"dataset {name!r} {NO_TRUTH}")
     truth = true_function(s.dataset)
     s.training = dict(s.training or {}, early_stopping=None)
     data = make_dataset(s.dataset, seed=s.seed)
@@ -137,27 +143,65 @@ def _set_seed(seed: int, k: int) -> int:
 
 def decompose(session, *, n_sets: int = 20, epochs: int | None = None, seed: int = 0, sampling: str = "fresh",
               vary_init: bool = False, path: str = "auto", device=None, should_stop=None, on_set=None,
-              label: str = "") -> Decomposition:
+              label: str = ""):
     """Train ``n_sets`` networks of ``session`` on as many training sets and decompose their test error.
 
     ``epochs``: per network (default the session's). ``seed`` picks the training sets (and, with
     ``vary_init``, the initial weights). ``should_stop()`` is checked before each network; a stop keeps the
     sets done so far (at least two are needed). ``on_set(info)`` sees each finished network: ``{"set",
-    "of", "t", "prediction"}`` with its prediction along the plotted slice.
+    "of", "t", "prediction"}`` with its prediction along the plotted slice. A 2-class dataset whose class
+    probability is known (circle, xor, gauss) gives an ``engine.bias_variance_classification``
+    ``ClassificationDecomposition`` (Brier score and 0-1 loss) instead.
     """
-    from .run import Run
+    from .data.class_truth import has_class_truth
 
+    spec = getattr(session, "dataset", None) if not isinstance(session, dict) else session.get("dataset")
+    if has_class_truth(spec):
+        from .bias_variance_classification import decompose_classification
+
+        return decompose_classification(session, n_sets=n_sets, epochs=epochs, seed=seed, sampling=sampling,
+                                        vary_init=vary_init, path=path, device=device, should_stop=should_stop,
+                                        on_set=on_set, label=label)
+    n_sets, epochs = check_counts(sampling, n_sets, epochs)
+    s, truth, data = _prepare(session)
+    epochs = epochs if epochs is not None else int(s.training.get("epochs") or 1)
+    x = truth.grid(GRID[truth.dim])
+    t, xs = truth.slice(SLICE_POINTS)
+    p, slices, train_mse, paths = train_networks(
+        s, data, x, xs, t, n_sets=n_sets, epochs=epochs, seed=seed, sampling=sampling, vary_init=vary_init,
+        path=path, device=device, should_stop=should_stop, on_set=on_set, label=label,
+        output=lambda out: out[:, 0], train_error=lambda fit, y: float(np.mean((fit - y[:, 0].astype(np.float64)) ** 2)))
+    f, noise = truth.f(x), truth.noise_var(x)
+    measured, se = _measure(p, x, f, noise, truth, np.random.default_rng([int(seed), 5]))
+    return Decomposition(x=x, predictions=p, f=f, noise=noise, measured=measured, mc_se=se,
+                         train_mse=np.asarray(train_mse), slice_t=t, slice_predictions=slices,
+                         slice_f=truth.f(xs), slice_label=truth.slice_label(axis_names(data, truth.dim)),
+                         n_train=len(data.y_train), epochs=epochs, sampling=sampling, vary_init=bool(vary_init),
+                         engine_paths=tuple(sorted(set(paths))), noise_text=truth.noise_text, label=label)
+
+
+def axis_names(data, dim) -> list:
+    return list(data.feature_names) if len(data.feature_names) == dim else [f"x{j + 1}" for j in range(dim)]
+
+
+def check_counts(sampling, n_sets, epochs):
     if sampling not in SAMPLINGS:
         raise InvalidInput(f"sampling must be one of {', '.join(SAMPLINGS)}; got {sampling!r}")
     n_sets = _check_count("n_sets", n_sets, 2, MAX_SETS)
     if epochs is not None:
         epochs = _check_count("epochs", epochs, 1, 100_000)
-    s, truth, data = _prepare(session)
-    epochs = epochs if epochs is not None else int(s.training.get("epochs") or 1)
-    x = truth.grid(GRID[truth.dim])
-    t, xs = truth.slice(SLICE_POINTS)
+    return n_sets, epochs
+
+
+def train_networks(s, data, x, xs, t, *, n_sets, epochs, seed, sampling, vary_init, path, device, should_stop,
+                   on_set, label, output, train_error):
+    """Train one network per training set; ``(predictions (K, M) at x, (K, S) along the slice xs, train errors,
+    engine paths)``. ``output(run.predict(...))`` picks the column decomposed (the value, or P(class 1)),
+    ``train_error(fit, y_train)`` each network's error on its own training set."""
+    from .run import Run
+
     rng = np.random.default_rng([int(seed), 4])
-    preds, slices, train_mse, paths = [], [], [], []
+    preds, slices, train_err, paths = [], [], [], []
     for k in range(n_sets):
         if should_stop is not None and should_stop():
             break
@@ -167,29 +211,20 @@ def decompose(session, *, n_sets: int = 20, epochs: int | None = None, seed: int
             sk.seed = _set_seed(seed, k) % (2 ** 31)
         run = Run(sk, dataset=d, path=path, device=device)
         run.fit(epochs)
-        both = run.predict(np.concatenate([x, xs]).astype(np.float32)).astype(np.float64)[:, 0]
-        fit = run.predict(d.x_train, preprocessed=True).astype(np.float64)[:, 0]
+        both = output(run.predict(np.concatenate([x, xs]).astype(np.float32))).astype(np.float64)
+        fit = output(run.predict(d.x_train, preprocessed=True)).astype(np.float64)
         if not (np.isfinite(both).all() and np.isfinite(fit).all()):
             raise InvalidInput(f"network {k + 1} diverged (outputs not finite); lower the learning rate or train "
                                "fewer epochs")
         preds.append(both[:len(x)])
         slices.append(both[len(x):])
-        train_mse.append(float(np.mean((fit - d.y_train[:, 0].astype(np.float64)) ** 2)))
+        train_err.append(train_error(fit, d.y_train))
         paths.append(run.engine_path)
         if on_set is not None:
             on_set({"set": k + 1, "of": n_sets, "t": t, "prediction": slices[-1], "label": label})
     if len(preds) < 2:
         raise InvalidInput("stopped before two networks were trained: a variance needs at least two")
-    p = np.stack(preds)
-    f, noise = truth.f(x), truth.noise_var(x)
-    measured, se = _measure(p, x, f, noise, truth, np.random.default_rng([int(seed), 5]))
-    return Decomposition(x=x, predictions=p, f=f, noise=noise, measured=measured, mc_se=se,
-                         train_mse=np.asarray(train_mse), slice_t=t, slice_predictions=np.stack(slices),
-                         slice_f=truth.f(xs), slice_label=truth.slice_label(list(data.feature_names)
-                                                                            if len(data.feature_names) == truth.dim
-                                                                            else [f"x{j + 1}" for j in range(truth.dim)]),
-                         n_train=len(data.y_train), epochs=epochs, sampling=sampling, vary_init=bool(vary_init),
-                         engine_paths=tuple(sorted(set(paths))), noise_text=truth.noise_text, label=label)
+    return np.stack(preds), np.stack(slices), train_err, paths
 
 
 def _measure(p, x, f, noise, truth, rng):
