@@ -6,7 +6,11 @@ the fitted functions (thin grey), their mean (orange) and the true function (bla
 slice for 2-D inputs) — the gap between orange and black is the bias, the grey spread the variance. With a
 sweep axis (the first hidden layer's width, or an L2 λ) the decomposition is repeated per value and plotted
 against it: bias² falls and variance rises as the model grows, their sum with σ² is the test error's U.
-Only datasets whose true function is known can be decomposed (sine, plane, multi_gauss); the view says so.
+On a 2-class dataset whose class probability is known (circle, xor, gauss) the networks' P(class 1) is
+decomposed instead (``engine.bias_variance_classification``): the Brier score in the same table and plots
+(the true probability in black, the noise η(1 − η)), and the 0-1 loss as Domingos states it in a second
+table (c₁·noise + bias + net variance, the unbiased minus the biased variance). Only datasets whose truth is
+known can be decomposed; the view says so.
 """
 from __future__ import annotations
 
@@ -25,6 +29,9 @@ SWEEPS = (("current settings only", None, ""), ("width (first hidden layer's uni
           ("L2 λ", "l2", "0, 0.001, 0.01, 0.03, 0.1, 0.3"))
 EMPTY_SWEEP = "Choose a sweep above, then Compute"
 COLUMNS = ["setting", "bias²", "variance", "σ²", "sum", "measured test MSE", "train MSE"]
+BRIER_COLUMNS = ["setting", "bias²", "variance", "η(1−η)", "sum", "measured Brier", "train Brier"]
+ZERO_ONE_COLUMNS = ["setting (0-1 loss)", "c₁·noise", "bias", "net variance", "(unbiased − biased)", "sum",
+                    "measured 0-1 loss", "Bayes error"]
 
 
 def _fmt(v) -> str:
@@ -90,7 +97,7 @@ class BiasVarianceView(SettingsView):
         self.fit_pw = plot_widget(x="x", y="prediction")
         self.fit_pw.setObjectName("bvFunctions")
         self.fit_pw.setMinimumSize(220, 150)
-        legend = legend_above(self.fit_pw, columns=3)
+        legend = self.fit_legend = legend_above(self.fit_pw, columns=3)
         item = self.fit_pw.getPlotItem()
         self.fits_curve = item.plot([], [], pen=pg.mkPen(GREY, width=1), connect="finite")
         self.true_curve = item.plot([], [], pen=pg.mkPen(TRUE, width=2))
@@ -124,6 +131,17 @@ class BiasVarianceView(SettingsView):
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.body.addWidget(self.table)
+        self.table01 = QTableWidget(0, len(ZERO_ONE_COLUMNS))
+        self.table01.setObjectName("bvTable01")
+        self.table01.setHorizontalHeaderLabels(ZERO_ONE_COLUMNS)
+        self.table01.verticalHeader().setVisible(False)
+        self.table01.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table01.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table01.setToolTip("Domingos (2000): E[0-1 loss] = c₁·N + B + c₂·V with N = min(η, 1−η), B = [main "
+                                "prediction ≠ optimal], V = P(a network ≠ main prediction), c₂ = +1 where unbiased, "
+                                "−1 where biased, c₁ = 2·P(a network = optimal) − 1")
+        self.table01.setVisible(False)
+        self.body.addWidget(self.table01)
         self.reading = QLabel()
         self.reading.setObjectName("bvReading")
         self.reading.setWordWrap(True)
@@ -137,14 +155,16 @@ class BiasVarianceView(SettingsView):
         self.values.setText(default)
 
     def compute(self):
-        """Say why, in one line, when the dataset has no known true function; else start the job."""
+        """Say why, in one line, when the dataset has no known truth; else start the job."""
+        from engine.data.class_truth import has_class_truth
         from engine.data.truth import has_truth
 
         s = self.current_run()
-        if s is not None and not has_truth(s.dataset):
+        if s is not None and not (has_truth(s.dataset) or has_class_truth(s.dataset)):
             name = s.dataset if isinstance(s.dataset, str) else (s.dataset or {}).get("type")
             self.set_status(f"The dataset {name!r} has no known true function, so its bias² cannot be measured: "
-                            "choose a generated regression dataset such as sine, plane or multi_gauss.", error=True)
+                            "choose a generated dataset whose noise is known — sine, plane or multi_gauss "
+                            "(regression), circle, xor or gauss (classification).", error=True)
             return False
         from engine.bias_variance import parse_values
         from engine.errors import InvalidInput
@@ -198,6 +218,7 @@ class BiasVarianceView(SettingsView):
         for c in (self.fits_curve, self.mean_curve, self.true_curve, *self.sweep_curves.values()):
             c.setData([], [])
         self.table.setRowCount(0)
+        self.table01.setRowCount(0)
         self._fit_table()
         self.reading.setText("")
         self._draw_sweep()
@@ -244,7 +265,19 @@ class BiasVarianceView(SettingsView):
         self._draw_fits(d.slice_t, d.slice_predictions)
         self.mean_curve.setData(d.slice_t, d.slice_mean)
         self.true_curve.setData(d.slice_t, d.slice_f)
+        self._label_task(d.task)
         self.fit_pw.getPlotItem().setLabel("bottom", d.slice_label)
+
+    def _label_task(self, task):
+        """Axis, legend and column names of the task decomposed (the Brier score of P(class 1), or the MSE)."""
+        cls = task == "classification"
+        self.fit_pw.getPlotItem().setLabel("left", "P(class 1)" if cls else "prediction")
+        self.sweep_pw.getPlotItem().setLabel("left", "error (Brier score)" if cls else "error (MSE)")
+        for legend_item in self.fit_legend.items:
+            if legend_item[0].item is self.true_curve:
+                legend_item[1].setText("true P(class 1 | x)" if cls else "true function")
+        self.table.setHorizontalHeaderLabels(BRIER_COLUMNS if cls else COLUMNS)
+        self.table01.setVisible(cls)
 
     def _draw_sweep(self):
         axis = self.pending["axis"]
@@ -273,6 +306,8 @@ class BiasVarianceView(SettingsView):
 
     def _fill_table(self):
         rows = self._rows()
+        if rows:
+            self._label_task(self.current.task if self.current is not None else self.points[0][1].task)
         self.table.setRowCount(len(rows))
         for r, (name, s) in enumerate(rows):
             texts = [name, _fmt(s["bias2"]), _fmt(s["variance"]), _fmt(s["noise"]), _fmt(s["total"]),
@@ -282,14 +317,26 @@ class BiasVarianceView(SettingsView):
                 it.setToolTip(t)
                 self.table.setItem(r, j, it)
         self.table.resizeRowsToContents()
+        cls = [(name, s) for name, s in rows if "total_01" in s]
+        self.table01.setRowCount(len(cls))
+        for r, (name, s) in enumerate(cls):
+            texts = [name, _fmt(s["noise_01"]), _fmt(s["bias_01"]), _fmt(s["net_variance_01"]),
+                     f"{_fmt(s['unbiased_variance_01'])} − {_fmt(s['biased_variance_01'])}", _fmt(s["total_01"]),
+                     f"{_fmt(s['measured_01'])} ± {2 * s['mc_se_01']:.2g}", _fmt(s["bayes_error"])]
+            for j, t in enumerate(texts):
+                it = QTableWidgetItem(t)
+                it.setToolTip(t)
+                self.table01.setItem(r, j, it)
+        self.table01.resizeRowsToContents()
         self._fit_table()
 
     def _fit_table(self):
-        """As tall as its rows (up to 8 of them), so the plots get the rest."""
-        rows = self.table.rowCount()
-        h = self.table.horizontalHeader().height() + 2 * self.table.frameWidth() + 2
-        h += sum(self.table.rowHeight(r) for r in range(min(rows, 8))) if rows else self.table.verticalHeader().defaultSectionSize()
-        self.table.setFixedHeight(h)
+        """Each table as tall as its rows (up to 8 of them), so the plots get the rest."""
+        for table in (self.table, self.table01):
+            rows = table.rowCount()
+            h = table.horizontalHeader().height() + 2 * table.frameWidth() + 2
+            h += sum(table.rowHeight(r) for r in range(min(rows, 8))) if rows else table.verticalHeader().defaultSectionSize()
+            table.setFixedHeight(h)
 
     def _reading(self) -> str:
         d = self.current
@@ -297,17 +344,28 @@ class BiasVarianceView(SettingsView):
         where = ", ".join(d.engine_paths)
         sampling = ("fresh training sets drawn from the generator" if d.sampling == "fresh"
                     else "bootstrap resamples of the session's training split (an approximation)")
-        text = (f"{d.n_sets} networks, {d.epochs} epochs each, on {sampling} of {d.n_train} points ({where}). "
-                f"Current settings: bias² {_fmt(s['bias2'])} + variance {_fmt(s['variance'])} + σ² {_fmt(s['noise'])} "
-                f"= {_fmt(s['total'])}; measured on fresh noisy targets {_fmt(s['measured'])} "
-                f"(± {2 * s['mc_se']:.2g}). Noise: {d.noise_text}.")
+        cls = d.task == "classification"
+        if cls:
+            text = (f"{d.n_sets} networks, {d.epochs} epochs each, on {sampling} of {d.n_train} points ({where}). "
+                    f"Brier score of P(class 1): bias² {_fmt(s['bias2'])} + variance {_fmt(s['variance'])} + "
+                    f"noise η(1−η) {_fmt(s['noise'])} = {_fmt(s['total'])}; measured on fresh labels "
+                    f"{_fmt(s['measured'])} (± {2 * s['mc_se']:.2g}). 0-1 loss (Domingos): c₁·noise "
+                    f"{_fmt(s['noise_01'])} + bias {_fmt(s['bias_01'])} + net variance {_fmt(s['net_variance_01'])} "
+                    f"= {_fmt(s['total_01'])}; measured {_fmt(s['measured_01'])} (± {2 * s['mc_se_01']:.2g}); "
+                    f"variance raises the error where the majority is right and lowers it where it is wrong. "
+                    f"Labels: {d.noise_text}.")
+        else:
+            text = (f"{d.n_sets} networks, {d.epochs} epochs each, on {sampling} of {d.n_train} points ({where}). "
+                    f"Current settings: bias² {_fmt(s['bias2'])} + variance {_fmt(s['variance'])} + σ² "
+                    f"{_fmt(s['noise'])} = {_fmt(s['total'])}; measured on fresh noisy targets {_fmt(s['measured'])} "
+                    f"(± {2 * s['mc_se']:.2g}). Noise: {d.noise_text}.")
         if len(self.points) >= 2:
             sums = [(v, dd.summary()) for v, dd in self.points]
             best = min(sums, key=lambda p: p[1]["measured"])
             first, last = sums[0][1], sums[-1][1]
-            text += (f" Sweep: lowest test error at {best[0]:g}; from {sums[0][0]:g} to {sums[-1][0]:g} bias² goes "
-                     f"{_fmt(first['bias2'])} → {_fmt(last['bias2'])}, variance {_fmt(first['variance'])} → "
-                     f"{_fmt(last['variance'])}.")
+            text += (f" Sweep: lowest test {'Brier score' if cls else 'error'} at {best[0]:g}; from {sums[0][0]:g} "
+                     f"to {sums[-1][0]:g} bias² goes {_fmt(first['bias2'])} → {_fmt(last['bias2'])}, variance "
+                     f"{_fmt(first['variance'])} → {_fmt(last['variance'])}.")
         return text
 
     # -- export ----------------------------------------------------------------------------------
@@ -317,6 +375,9 @@ class BiasVarianceView(SettingsView):
     def csv_table(self):
         rows = self._rows()
         keys = ("bias2", "variance", "noise", "total", "measured", "mc_se", "train_mse")
+        if rows and "total_01" in rows[0][1]:  # classification: the Brier keys, then Domingos' 0-1 terms
+            keys += ("noise_01", "bias_01", "net_variance_01", "unbiased_variance_01", "biased_variance_01",
+                     "total_01", "measured_01", "mc_se_01", "bayes_error")
         return (["setting", *keys], [[name for name, _ in rows], *[[s[k] for _, s in rows] for k in keys]])
 
 

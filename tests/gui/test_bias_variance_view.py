@@ -85,11 +85,12 @@ def test_the_sweep_plots_bias_variance_noise_and_total_per_value(qtbot):
 
 def test_it_says_why_when_the_dataset_has_no_true_function_or_a_value_is_bad(qtbot):
     s = _sample_session()
-    s.dataset = {"type": "circle", "params": {"n": 40}}
+    s.dataset = {"type": "spiral", "params": {"n": 40}}
     view = BiasVarianceView(session_provider=lambda: s)
     qtbot.addWidget(view)
     assert view.compute() is False and not view.runner.busy
-    assert "choose a generated regression dataset such as sine, plane or multi_gauss" in view.status.text()
+    assert ("sine, plane or multi_gauss (regression), circle, xor or gauss (classification)"
+            in view.status.text())
     s2 = small_sine()
     view.session_provider = lambda: s2
     view.axis.setCurrentIndex(2)
