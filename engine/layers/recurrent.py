@@ -166,7 +166,7 @@ register_layer(
             "W_x starts Glorot-uniform, W_h orthogonal, b at zero."
         ),
         group="Recurrent",
-        key_params=("units", "activation", "return_sequences"),
+        key_params=("units", "activation"),
         init_targets=("weight", "weight_hh", "bias"),
     )
 )
@@ -186,7 +186,7 @@ register_layer(
             "(torch.nn.LSTM keeps two and counts 4·units more). Gates stacked i, f, g, o as in torch."
         ),
         group="Recurrent",
-        key_params=("units", "return_sequences"),
+        key_params=("units",),
         init_targets=("weight", "weight_hh", "bias"),
     )
 )

@@ -58,7 +58,10 @@ class UnrollView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.heat_item.addItem(self.image)
         self.cbar = colorbar((-1, 1), diverging_cmap(), "hₜ")
-        self.cbar.setImageItem(self.image, insert_in=self.heat_item)
+        self.cbar.setImageItem(self.image)
+        self.glw.addItem(self.cbar, row=1, col=1)  # its own column: both plots keep one width, so step t lines up
+        for item in (self.seq_item, self.heat_item):
+            item.getAxis("left").setWidth(48)
         self.status = QLabel()
         self.status.setObjectName("unrollStatus")
         self.status.setWordWrap(True)
