@@ -201,31 +201,47 @@ def silhouette(x, labels, *, max_n=MAX_SILHOUETTE_N, seed=0):
 
     Above ``max_n`` points a seeded random subsample of ``max_n`` is scored (the n² distances would not fit).
     """
-    x = as_points(x)
-    labels = np.asarray(labels)
-    ids, labels = np.unique(labels, return_inverse=True)
-    if not 2 <= len(ids) <= len(x) - 1:
-        return None
-    if len(x) > max_n:
-        keep = np.sort(np.random.default_rng(seed).choice(len(x), max_n, replace=False))
-        x, labels = x[keep], labels[keep]
-        if len(np.unique(labels)) < 2:
+    return Silhouette(x, max_n=max_n, seed=seed)(labels)
+
+
+class Silhouette:
+    """``silhouette`` for many labelings of the same points: the n² distances are computed once."""
+
+    def __init__(self, x, *, max_n=MAX_SILHOUETTE_N, seed=0):
+        x = as_points(x)
+        self.n = len(x)
+        self.keep = None
+        if len(x) > max_n:
+            self.keep = np.sort(np.random.default_rng(seed).choice(len(x), max_n, replace=False))
+            x = x[self.keep]
+        self.d = np.sqrt(sq_distances(x, x))
+        np.fill_diagonal(self.d, 0.0)
+
+    def __call__(self, labels):
+        labels = np.asarray(labels)
+        if len(labels) != self.n:
+            raise InvalidInput(f"{len(labels)} labels for {self.n} points")
+        ids, labels = np.unique(labels, return_inverse=True)
+        if not 2 <= len(ids) <= self.n - 1:
             return None
-    d = np.sqrt(sq_distances(x, x))
-    np.fill_diagonal(d, 0.0)
-    k = int(labels.max()) + 1
-    onehot = np.zeros((len(x), k))
-    onehot[np.arange(len(x)), labels] = 1.0
-    counts = onehot.sum(0)
-    sums = d @ onehot  # (n, k): total distance from each point to each cluster
-    own = counts[labels]
-    a = np.where(own > 1, sums[np.arange(len(x)), labels] / np.maximum(own - 1, 1), 0.0)
-    mean_other = np.where(onehot > 0, np.inf, sums / np.where(counts > 0, counts, 1.0))
-    mean_other[:, counts == 0] = np.inf
-    b = mean_other.min(1)
-    denom = np.maximum(a, b)
-    s = np.where((own > 1) & (denom > 0), (b - a) / np.where(denom > 0, denom, 1.0), 0.0)
-    return float(s.mean())
+        if self.keep is not None:
+            labels = labels[self.keep]
+            if len(np.unique(labels)) < 2:
+                return None
+        d, m = self.d, len(labels)
+        k = int(labels.max()) + 1
+        onehot = np.zeros((m, k))
+        onehot[np.arange(m), labels] = 1.0
+        counts = onehot.sum(0)
+        sums = d @ onehot  # (m, k): total distance from each point to each cluster
+        own = counts[labels]
+        a = np.where(own > 1, sums[np.arange(m), labels] / np.maximum(own - 1, 1), 0.0)
+        mean_other = np.where(onehot > 0, np.inf, sums / np.where(counts > 0, counts, 1.0))
+        mean_other[:, counts == 0] = np.inf
+        b = mean_other.min(1)
+        denom = np.maximum(a, b)
+        s = np.where((own > 1) & (denom > 0), (b - a) / np.where(denom > 0, denom, 1.0), 0.0)
+        return float(s.mean())
 
 
 def contingency(a, b):

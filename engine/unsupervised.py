@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InvalidInput
-from .kmeans import adjusted_rand_index, as_points, check_k, contingency, elbow, kmeans, silhouette
+from .kmeans import Silhouette, adjusted_rand_index, as_points, check_k, contingency, elbow, kmeans
 from .pca import pca
 
 SOURCES = ("scaled", "raw")
@@ -97,8 +97,9 @@ def _analyse(inputs, k, *, n_init, seed, n_pca, elbow_k, progress, should_stop):
     say(f"elbow sweep over k = {ks[0]}…{ks[-1]}…")
     sweep = elbow(x, ks, n_init=max(1, min(n_init, 5)), seed=seed, should_stop=should_stop)
     say("silhouettes…")
-    sil = silhouette(x, km.labels, seed=seed)
-    sweep_sil = [silhouette(x, r.labels, seed=seed) for r in sweep]
+    score = Silhouette(x, seed=seed)
+    sil = score(km.labels)
+    sweep_sil = [score(r.labels) for r in sweep]
     fitted = pca(x)
     m = len(fitted.components) if n_pca is None else n_pca
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or not 1 <= m <= len(fitted.components):

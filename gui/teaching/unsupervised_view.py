@@ -270,6 +270,10 @@ class UnsupervisedView(SettingsView):
         self.back.setEnabled(i > 0)
         self.forward.setEnabled(i < len(steps) - 1)
 
+    def closeEvent(self, event):
+        self.runner.cancel()  # a clustering still running is dropped; its thread ends on its own
+        super().closeEvent(event)
+
     def drawn_centroids(self):
         """The centroid marks as drawn (plot coordinates), for tests and scripts."""
         x, y = self.centres.getData()
@@ -293,14 +297,23 @@ class UnsupervisedView(SettingsView):
                  p["cumulative_ratio"]])
 
 
+def _class_count(session):
+    """The dataset's number of classes (a starting k that the agreement table can be read against), or None."""
+    from engine.data import make_dataset
+    from engine.errors import InvalidInput
+
+    try:
+        data = make_dataset(session.dataset, seed=session.seed)
+    except InvalidInput:  # Cluster will say what is wrong with it
+        return None
+    return data.n_classes if data.task == "classification" and 1 <= data.n_classes <= 50 else None
+
+
 def from_window(win) -> UnsupervisedView:
     """On a copy of the window's current session (its dataset and seed; no network is needed), clustering at once;
-    k starts at the dataset's number of classes when it has that parameter."""
+    k starts at the dataset's number of classes when it has classes."""
     view = UnsupervisedView(lambda: win.doc.session.copy())  # read on the GUI thread at each Cluster
-    data = win.doc.session.dataset
-    classes = (data.get("params") or {}).get("classes")
-    if isinstance(classes, int) and 1 <= classes <= 50:
-        view.k.setValue(classes)
+    view.k.setValue(_class_count(win.doc.session) or 3)
     view.setParent(win, Qt.Window)
     view.compute()
     return view

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from engine.errors import InvalidInput
-from engine.kmeans import adjusted_rand_index, contingency, inertia, kmeans, kmeans_plus_plus, lloyd, silhouette
+from engine.kmeans import Silhouette, adjusted_rand_index, contingency, inertia, kmeans, kmeans_plus_plus, lloyd, silhouette
 
 
 def blobs(seed=0, n=40, centres=((0, 0), (10, 0), (0, 10)), std=0.5):
@@ -106,6 +106,11 @@ def test_silhouette_matches_a_brute_force_loop():
     assert silhouette(xb, truth) == pytest.approx(brute_silhouette(xb, truth.tolist()), rel=1e-10)
     assert silhouette(xb, truth) > 0.8
     assert silhouette(x, np.zeros(37)) is None and silhouette(x, np.arange(37)) is None
+    keep = np.sort(np.random.default_rng(4).choice(37, 20, replace=False))  # above max_n: a seeded subsample
+    assert silhouette(x, labels, max_n=20, seed=4) == pytest.approx(
+        brute_silhouette(x[keep], labels[keep].tolist()), rel=1e-10)
+    score = Silhouette(x)  # one distance matrix, many labelings
+    assert score(labels) == silhouette(x, labels) and score(labels % 2) == silhouette(x, labels % 2)
 
 
 def brute_ari(a, b):
