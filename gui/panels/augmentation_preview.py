@@ -102,17 +102,25 @@ class AugmentationPreview(QDialog):
         lay.addWidget(self.summary)
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(6)
-        self.cells = {}
+        self.cells, self.classes = {}, []
+        head = QLabel("class")
+        head.setStyleSheet("color: #5b6573;")
+        self.grid.addWidget(head, 0, 0, Qt.AlignRight | Qt.AlignVCenter)
+        for c in range(N_SHOWN):  # the label each pair trains with: the same above both images
+            name = QLabel()
+            name.setAlignment(Qt.AlignCenter)
+            self.grid.addWidget(name, 0, c + 1)
+            self.classes.append(name)
         for r, title in enumerate(("original", "augmented")):
             head = QLabel(title)
             head.setStyleSheet("color: #5b6573;")
-            self.grid.addWidget(head, r, 0, Qt.AlignRight | Qt.AlignVCenter)
+            self.grid.addWidget(head, r + 1, 0, Qt.AlignRight | Qt.AlignVCenter)
             for c in range(N_SHOWN):
                 cell = QLabel()
                 cell.setFixedSize(CELL, CELL)
                 cell.setAlignment(Qt.AlignCenter)
                 cell.setStyleSheet("border: 1px solid #d3d7dd;")
-                self.grid.addWidget(cell, r, c + 1)
+                self.grid.addWidget(cell, r + 1, c + 1)
                 self.cells[r, c] = cell
         lay.addLayout(self.grid)
         self.note = QLabel("Validation and test images are never augmented; the labels stay as they are.")
@@ -143,7 +151,7 @@ class AugmentationPreview(QDialog):
             self.originals = self.augmented = None
             self.summary.setText(f"Cannot preview: {e}")
             self.again.setEnabled(False)
-            for cell in self.cells.values():
+            for cell in (*self.cells.values(), *self.classes):
                 cell.clear()
             return
         self.originals, self.augmented = x, out
@@ -154,6 +162,7 @@ class AugmentationPreview(QDialog):
         lo, hi = float(min(x.min(), out.min())), float(max(x.max(), out.max()))
         self.range = (lo, hi)
         for c in range(N_SHOWN):
+            self.classes[c].setText(names[c] if c < len(names) else "")
             for r, imgs in ((0, x), (1, out)):
                 cell = self.cells[r, c]
                 if c < len(imgs):

@@ -63,6 +63,8 @@ def test_preview_shows_the_engines_own_augmentation_of_the_first_eight_images(qt
     np.testing.assert_array_equal(dlg.originals, x)
     np.testing.assert_allclose(dlg.augmented, want, atol=1e-6)
     assert 0 < int(mask.sum()) < 8
+    y = make_dataset(doc.session.dataset, seed=doc.session.seed).y_train[:8]
+    assert [lab.text() for lab in dlg.classes] == [str(int(v)) for v in y]  # digit classes are named "0".."9"
     text = dlg.summary.text()
     assert "random_rotation (max_degrees 30) → random_negative (p 0.5)" in text and "l2" not in text
     # the shown pixels are the arrays on one grey scale: low black, high white
@@ -87,7 +89,7 @@ def test_preview_names_why_it_cannot_show_points(qtbot):
     qtbot.addWidget(dlg)
     assert dlg.summary.text() == ("Cannot preview: the preview shows images (channels, height, width); this dataset's "
                                   "samples have shape (2,)")
-    assert dlg.augmented is None and not dlg.again.isEnabled()
+    assert dlg.augmented is None and not dlg.again.isEnabled() and dlg.classes[0].text() == ""
 
 
 def test_digits_train_in_the_window_with_rotation_typed_into_the_panel(live_windows, qtbot):
