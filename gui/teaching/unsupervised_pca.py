@@ -86,7 +86,7 @@ class PCATab(QWidget):
         for j in range(len(feature_names)):
             for i in range(m):
                 v = float(loadings[j, i])
-                item = QTableWidgetItem(f"{v:+.3f}")
+                item = QTableWidgetItem(f"{v:+.3f}" if abs(v) >= 5e-4 else "0")  # not "−0.000"
                 item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 a = int(150 * abs(v) / scale)  # shade by size: the inputs a component is made of stand out
                 item.setBackground(pg.mkColor(76, 120, 168, a) if v > 0 else pg.mkColor(228, 87, 86, a))
