@@ -27,6 +27,10 @@ def _dist(p):
     return "(" + ", ".join(f"{v:.2f}" for v in p) + ")"
 
 
+def _probs(p):
+    return " ".join(f"{v:.2f}" for v in p)
+
+
 class EntropyPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -50,7 +54,7 @@ class EntropyPanel(QWidget):
                                          pen=pg.mkPen(BLUE, width=1))
         self.mean_line = pg.InfiniteLine(angle=90, pen=MEAN_PEN)
         self.hist.addItem(self.mean_line)
-        self.map = plot_widget(x="x1", y="x2", title="entropy over the inputs (dark: uncertain)")
+        self.map = plot_widget(x="x1", y="x2", title="unsure where dark")
         self.map.setObjectName("entropyMap")
         self.map.setMinimumSize(160, 120)
         self.map_pts = pg.ScatterPlotItem(size=7, pen=pg.mkPen((120, 120, 120), width=0.5))
@@ -61,7 +65,8 @@ class EntropyPanel(QWidget):
         row.addWidget(self.map, 1)
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("uncertainTable")
-        self.table.setHorizontalHeaderLabels(["#", "true", "predicted", "probabilities", "nats"])
+        self.table.setHorizontalHeaderLabels(["#", "true", "pred.", "p", "nats"])
+        self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.Stretch)
@@ -133,15 +138,18 @@ class EntropyPanel(QWidget):
                 pred = "".join("1" if p >= 0.5 else "0" for p in r["probabilities"])
             else:
                 true, pred = label(r["true"]), label(r["predicted"])
-            rows.append((str(r["index"]), true, pred, _dist(r["probabilities"]), _g(r["entropy_nats"], ".3f")))
+            rows.append((str(r["index"]), true, pred, _probs(r["probabilities"]), _g(r["entropy_nats"], ".3f")))
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             for j, v in enumerate(row):
                 item = QTableWidgetItem(v)
                 if j in (0, 4):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                if j == 3 and "x" in rep["most_uncertain"][i]:
-                    item.setToolTip("inputs " + _dist(rep["most_uncertain"][i]["x"]))
+                if j in (1, 2):
+                    item.setToolTip(v)  # a long class name is elided in the cell
+                if j == 3:
+                    item.setToolTip(("P(label j) " if rep["task"] == "multilabel" else "P(class) ") + v + (
+                        "; inputs " + _dist(rep["most_uncertain"][i]["x"]) if "x" in rep["most_uncertain"][i] else ""))
                 self.table.setItem(i, j, item)
 
     def _show_identity(self, rep):

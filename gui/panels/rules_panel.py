@@ -27,7 +27,8 @@ class RulesOfThumbBox(QGroupBox):
         self.items = []
         self.lay = QVBoxLayout(self)
         self.lay.setSpacing(4)
-        self.note = QLabel(NOTE)
+        self.note = QLabel("Heuristics from the notes, not laws; some pull against each other.")
+        self.note.setToolTip(NOTE)
         self.note.setObjectName("rulesNote")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #5b6573; font-style: italic;")

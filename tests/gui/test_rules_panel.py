@@ -28,7 +28,7 @@ def test_rules_show_with_no_selection_and_follow_edits(qtbot):
     panel.resize(320, 900)
     panel.show()
     box = panel.rules
-    assert box.isVisible() and "heuristics, not laws" in box.note.text()
+    assert box.isVisible() and "not laws" in box.note.text() and "Add flexibility" in box.note.toolTip()
     t = texts(box)
     assert set(t) == {"rule_first_layer", "rule_twice_inputs", "rule_between", "rule_deep", "rule_funnel",
                       "rule_stretch"}
