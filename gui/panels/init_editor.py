@@ -31,6 +31,9 @@ def target_shape(layer_name, params, in_shapes, target):
         if target == "bias":
             return (out,)
         return (out, int(in_shapes[0][0])) + (k,) * (1 if layer_name == "Conv1d" else 2)
+    if layer_name in ("SimpleRNN", "LSTM") and len(in_shapes[0]) == 2:  # W_x, W_h and b; LSTM stacks 4 gates
+        rows, units = params["units"] * (4 if layer_name == "LSTM" else 1), params["units"]
+        return {"weight": (rows, int(in_shapes[0][1])), "weight_hh": (rows, units)}.get(target, (rows,))
     if layer_name == "Embedding" and target == "weight":
         return params["num_embeddings"], params["embedding_dim"]
     return None

@@ -1,4 +1,6 @@
 """SimpleRNN and LSTM: shapes, parameter counts (ours and torch's convention), forward passes against numpy and torch."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -155,3 +157,18 @@ def test_the_compiled_path_refuses_recurrent_layers_with_a_reason():
                            "dataset": {"type": "sine_next", "params": {"n": 20}}, "loss": {"type": "mse"},
                            "training": {"device": "cpu"}})
     assert supports(s, "cpu") == "SimpleRNN layers run on torch"
+
+
+def test_explicit_values_give_a_hand_worked_recurrence():
+    """One unit, w_x = 0.5, w_h = 0.8, b = 0.1 typed in; an impulse 1, 0, 0 decays through h: tanh(0.8·h + 0.1)."""
+    m = build_model({"layers": [
+        {"id": "input", "type": "Input", "params": {"shape": [3, 1]}},
+        {"id": "r", "type": "SimpleRNN", "params": {"units": 1, "return_sequences": True},
+         "init": {"weight": {"type": "values", "params": {"values": [[0.5]]}},
+                  "weight_hh": {"type": "values", "params": {"values": [[0.8]]}},
+                  "bias": {"type": "values", "params": {"values": [0.1]}}}}]}, dtype="float64")
+    h1 = math.tanh(0.5 + 0.1)
+    h2 = math.tanh(0.8 * h1 + 0.1)
+    h3 = math.tanh(0.8 * h2 + 0.1)
+    got = m(torch.tensor([[[1.0], [0.0], [0.0]]], dtype=torch.float64))[0, :, 0].tolist()
+    assert got == pytest.approx([h1, h2, h3], abs=1e-12) and h1 == pytest.approx(0.537, abs=1e-3)

@@ -23,6 +23,7 @@ def test_palette_lists_the_recurrent_group_and_the_inspector_states_formula_and_
     assert "hₜ = f(W_x xₜ + W_h hₜ₋₁ + b)" in ins.doc_label.text() and "units·(features + units + 1)" in ins.doc_label.text()
     assert ins.shape_label.text() == f"in (20, 1) → out (16,) · {16 * (1 + 16 + 1)} parameters"
     assert set(ins.init_editors) == {"weight", "weight_hh", "bias"}
+    assert [ins.init_editors[t].shape for t in ("weight", "weight_hh", "bias")] == [(16, 1), (16, 16), (16,)]
     ins.editors["units"].widget.setValue(4)  # one edit = one command on the document
     assert window.doc.graph.node("rnn").params["units"] == 4
     assert ins.shape_label.text() == f"in (20, 1) → out (4,) · {4 * (1 + 4 + 1)} parameters"
