@@ -14,7 +14,7 @@ import warnings
 from engine import __version__
 
 COMMANDS = ("validate", "train", "trace", "export", "evaluate", "explain", "new", "cv", "sweep", "sweep-worker",
-            "cluster", "advise")
+            "cluster", "advise", "bias-variance", "linear-solve")
 ANALYSIS = ("evaluate", "explain")  # implemented in cli/analysis.py
 WINDOW_FILES = (".nnp", ".json")
 MAX_EPOCHS = 1_000_000  # the same cap as a session's training.epochs
@@ -39,6 +39,10 @@ commands:
                       sizes, silhouette, elbow over k, explained variance; agreement with the classes
   advise SESSION      the notes' rules of thumb: a batch size from the training data's outliers
                       (b ≈ 1.5 × outliers), the architecture rules (heuristics, not laws)
+  bias-variance SESSION  bias² + variance + noise of the test error over --repeats fresh networks
+                      (regression: squared error; circle/xor/gauss: Brier score and 0-1 loss)
+  linear-solve SESSION|--kappa K  LU, QR, Cholesky, Jacobi, Gauss-Seidel, CG, PCG on one system
+                      (the session's least squares or Newton step, or a synthetic SPD matrix)
 
 SESSION is a .json session or a saved .nnp file. `main.py` alone, or `main.py FILE.nnp|FILE.json`,
 opens the window; anything else must start with a command.
@@ -124,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .advice import add_parser as add_advice  # advise: cli/advice.py
 
     add_advice(sub)
+    from . import numerics  # bias-variance, linear-solve: cli/numerics.py
+
+    numerics.add_parsers(sub, _int_in)
     return p
 
 
@@ -247,6 +254,10 @@ def _dispatch(args) -> int:
 
     if args.command in unsupervised.COMMANDS:
         return unsupervised.run(args)
+    from . import numerics
+
+    if args.command in numerics.COMMANDS:
+        return numerics.run(args)
     return getattr(commands, f"cmd_{args.command}")(args)
 
 
