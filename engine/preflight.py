@@ -60,9 +60,10 @@ def preflight(session, *, dataset=None, available=None, device=None, build=True)
     batch = _check_batches(canon, data)
     from .regularizers import regularizers_from
 
-    regularizers_from(canon.regularizers, canon.graph.nodes)
+    regs = regularizers_from(canon.regularizers, canon.graph.nodes)
     if build:
         _check_build(canon, rep, data, device)
+        _check_augmentation(regs, data)
     warnings = list(check_pairing(canon.loss, last_activation(canon.graph, rep), output_width(rep), data.task))
     es = training.get("early_stopping")
     if es and not len(data.y_val) and es.get("monitor", "val_loss").startswith("val_"):
@@ -134,6 +135,17 @@ def _check_build(canon, rep, data, device):
     width = output_width(rep) or 1
     _check_targets(canon, data, width)
     _check_monitor(canon, data, width)
+
+
+def _check_augmentation(regs, data):
+    """Each input transform once on two training samples: an image augmentation on 2-D points is refused here."""
+    import numpy as np
+    import torch
+
+    from .augmentation import augment
+
+    x = torch.as_tensor(np.asarray(data.x_train[:2], dtype=np.float32))
+    augment(regs, x, torch.Generator().manual_seed(0))
 
 
 def _check_targets(canon, data, width):

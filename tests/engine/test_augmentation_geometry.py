@@ -222,3 +222,21 @@ def test_digits_train_with_rotation_on_the_trainers_stream_and_held_out_data_sta
         want = float(np.mean(tr.predict(x_raw).argmax(1) == y_raw))  # clean inputs, the dataset's own labels
         assert got == pytest.approx(want, abs=1e-9)
     assert 0.85 < ends[-1].val_metrics["accuracy"] < 0.97
+
+
+def test_validate_and_train_refuse_image_augmentation_on_points_before_the_first_step(tmp_path, capsys):
+    from engine.preflight import preflight
+    from engine.session import Session
+    from tests.engine.cli_helpers import assert_one_error, small_session
+
+    path = small_session(tmp_path, regularizers=[{"type": "random_rotation", "params": {"max_degrees": 10}}])
+    for cmd in ("validate", "train"):
+        line = assert_one_error(capsys, [cmd, path], "random_rotation needs image inputs", "(2,)", "XOR")
+        assert line.startswith("error: random_rotation")
+    assert not (tmp_path / "s.nnp").exists()
+    digits = Session.from_dict({
+        "graph": {"layers": [{"type": "Input", "params": {"shape": [1, 8, 8]}}, {"type": "Flatten"},
+                             {"type": "Dense", "params": {"units": 10}}, {"type": "Output"}]},
+        "dataset": {"type": "digits"}, "loss": "cross_entropy",
+        "regularizers": [{"type": name} for name in NEW], "training": {"device": "cpu"}})
+    assert preflight(digits) == []  # the same five on images: accepted
