@@ -55,3 +55,12 @@ def test_the_report_names_the_recurrent_layers_and_counts(tmp_path):
     html = open(export_session(s, "report", tmp_path / "r.html"), encoding="utf-8").read()
     assert "<td>rnn</td><td>SimpleRNN</td>" in html and f'<td class="num">{4 * (1 + 4 + 1) + 1}</td>' in html
     assert "<td>lstm</td><td>LSTM</td>" in html and f'<td class="num">{4 * 3 * (4 + 3 + 1)}</td>' in html
+
+
+def test_every_layer_type_is_exported_by_some_test():
+    """The zoo (tests/engine/test_export.py), its Embedding test and this file together export every registered type."""
+    from engine.layers import all_layers
+    from tests.engine.test_export import ZOO_NODES
+
+    covered = {n["type"] for n in ZOO_NODES} | {n.type for n in rnn_session().graph.nodes} | {"Embedding"}
+    assert sorted(set(all_layers()) - covered) == []
