@@ -109,3 +109,20 @@ def test_digits_train_in_the_window_with_rotation_typed_into_the_panel(live_wind
     assert len(losses) == 2 and losses[1] < losses[0]
     assert tr.history.epochs["val_acc"][-1] > 0.7  # the CNN template, 2 epochs of ±15°: measured 0.61 then 0.83
     assert tr.step == 2 * tr.steps_per_epoch
+
+
+def test_rotation_on_points_is_refused_in_the_window_with_one_line(live_windows, qtbot):
+    from engine.session import load_session
+    from tests.gui.test_live_training import EXAMPLES
+
+    s = load_session(EXAMPLES / "circle_playground.json")
+    s.regularizers = [{"type": "random_rotation", "params": {"max_degrees": 10.0}}]
+    win = live_windows(s, size=(1400, 900))
+    c = win.live.controller
+    c.train()
+    qtbot.waitUntil(lambda: bool(win.notes), timeout=30000)
+    (title, text), = win.notes
+    assert title == "Training failed" and "\n" not in text
+    assert text.startswith("random_rotation needs image inputs") and "shape (2,)" in text and "XOR, spiral" in text
+    assert c.trainer is None or c.trainer.step == 0
+    assert win.doc.session.regularizers == s.regularizers  # nothing lost: the setting stays to be changed
