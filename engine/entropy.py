@@ -132,7 +132,7 @@ def entropy_report(y, scores, task: str, *, loss_name: str = "", class_names=Non
         if labels.size and (labels.min() < 0 or labels.max() >= k):
             raise InvalidInput(f"labels must lie in 0..{k - 1}, got {labels.min()}..{labels.max()}")
         truths = [np.eye(k)[labels]]
-    rep = {"task": task, "n": n, "classes": k, "per_sample": h.tolist(), **_summary(h, k),
+    rep = {"task": task, "n": n, "outcomes": k, "per_sample": h.tolist(), **_summary(h, k),
            "calibrated": str(loss_name).lower() in PROBABILISTIC_LOSSES,
            "unit_note": "nats use ln as the notes do; bits = nats / ln 2"}
     counts, edges = np.histogram(h, bins=20, range=(0.0, math.log(k)))  # the range ends at the largest entropy

@@ -73,6 +73,7 @@ def test_report_on_known_softmax_predictions():
     assert rep["per_sample"] == pytest.approx(hs, abs=1e-12)
     assert rep["mean_nats"] == pytest.approx(np.mean(hs)) and rep["mean_bits"] == pytest.approx(np.mean(hs) / math.log(2))
     assert rep["max_nats"] == pytest.approx(math.log(3)) and rep["max_bits"] == pytest.approx(math.log2(3))
+    assert rep["outcomes"] == 3
     # the uniform row first (ln 3 = 1.099), then H(.7,.2,.1) = 0.802 ahead of H(.1,.1,.8) = 0.639 and H(.05,.9,.05)
     assert [r["index"] for r in rep["most_uncertain"]] == [1, 0]
     assert rep["most_uncertain"][0]["x"] == [2.0, 3.0] and rep["most_uncertain"][1]["predicted"] == 0
@@ -128,7 +129,7 @@ def test_multilabel_entropy_is_per_label_and_the_bce_is_its_cross_entropy():
     per_label = [[h_loop([v, 1 - v]) for v in s[:, j]] for j in range(s.shape[1])]
     assert e["per_sample"] == pytest.approx(np.sum(per_label, axis=0).tolist(), abs=1e-9)  # the joint's entropy
     assert [r["mean_nats"] for r in e["per_label"]] == pytest.approx([np.mean(c) for c in per_label], abs=1e-9)
-    assert e["max_nats"] == pytest.approx(3 * math.log(2)) and e["per_label"][0]["max_nats"] == pytest.approx(math.log(2))
+    assert e["outcomes"] == 8 and e["max_nats"] == pytest.approx(3 * math.log(2)) and e["per_label"][0]["max_nats"] == pytest.approx(math.log(2))
     # the product's bce sums over the labels and averages over the samples (engine.losses._batch_mean)
     bce = np.mean([sum(-math.log(max(v if t else 1 - v, 1e-12)) for v, t in zip(sv, yv)) for sv, yv in zip(s, y)])
     assert e["identity"]["per_sample"]["cross_entropy"] == pytest.approx(bce, rel=1e-6)
