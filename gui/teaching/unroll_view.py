@@ -35,12 +35,18 @@ class UnrollView(QWidget):
         self.split.addItems(["test", "val", "train"])
         self.sample = QSpinBox()
         self.sample.setObjectName("unrollSample")
+        self.state = QComboBox()
+        self.state.setObjectName("unrollState")
+        self.state.addItem("hidden hₜ", "h")
+        self.state.addItem("cell cₜ (LSTM)", "c")
+        self.state.setToolTip("An LSTM carries two states: the hidden hₜ it outputs and the cell cₜ its gates update")
         self.refresh_btn = QPushButton("Refresh Weights")
         self.refresh_btn.setObjectName("unrollRefresh")
         self.refresh_btn.setToolTip("Read the current run's weights again (after more training)")
         self.refresh_btn.clicked.connect(self.reload)
         top = QHBoxLayout()
-        for w in (QLabel("layer"), self.node, QLabel("split"), self.split, QLabel("sample"), self.sample, self.refresh_btn):
+        for w in (QLabel("layer"), self.node, QLabel("split"), self.split, QLabel("sample"), self.sample,
+                  QLabel("state"), self.state, self.refresh_btn):
             top.addWidget(w)
         top.addStretch(1)
         self.formula = QLabel()
@@ -73,7 +79,14 @@ class UnrollView(QWidget):
         self.node.currentIndexChanged.connect(self.show_current)
         self.split.currentIndexChanged.connect(self._on_split)
         self.sample.valueChanged.connect(self.show_current)
+        self.state.currentIndexChanged.connect(self.show_current)
         self.reload()
+
+    def shown_states(self, u):
+        """(T, units) drawn in the heatmap and its name: hₜ, or cₜ when chosen and the layer is an LSTM."""
+        if self.state.currentData() == "c" and u.c is not None:
+            return u.c, "cₜ"
+        return u.h, "hₜ"
 
     # -- data ---------------------------------------------------------------------
     def reload(self):
@@ -115,11 +128,19 @@ class UnrollView(QWidget):
             self.seq_item.plot(t, u.x[:, j], pen=pg.mkPen(SERIES[j], width=2), symbol="o", symbolSize=5,
                                symbolBrush=SERIES[j], symbolPen=None)
         units = u.h.shape[1]
+        self.state.model().item(1).setEnabled(u.c is not None)
+        if u.c is None and self.state.currentIndex() == 1:  # a SimpleRNN has no cell state: back to hₜ
+            self.state.blockSignals(True)
+            self.state.setCurrentIndex(0)
+            self.state.blockSignals(False)
+        states, name = self.shown_states(u)
         # image row = unit, column = step; pixel (t, j) centred on (t, j)
-        self.image.setImage(u.h.T, autoLevels=False)
+        self.image.setImage(states.T, autoLevels=False)
         self.image.setRect(0.5, -0.5, u.steps, units)
-        lim = max(1.0, float(np.abs(u.h).max())) if u.layer_type == "SimpleRNN" else 1.0  # tanh-bounded: fixed ±1
+        bounded = u.layer_type == "LSTM" and name == "hₜ"  # o⊙tanh(c) lies in (−1, 1); c and relu states need not
+        lim = 1.0 if bounded else max(1.0, float(np.abs(states).max()))
         self.cbar.setLevels((-lim, lim))
+        self.cbar.getAxis("left").setLabel(name, color="#1d232b")
         self.heat_item.setXRange(0.5, u.steps + 0.5, padding=0)
         self.heat_item.setYRange(-0.5, units - 0.5, padding=0)
         features = u.x.shape[1]

@@ -96,3 +96,47 @@ def test_unroll_refuses_a_network_without_a_recurrent_layer(window):
     assert "unroll" not in getattr(window, "teaching_views", {})
     assert window.statusBar().currentMessage() == ("Cannot open: the network has no SimpleRNN or LSTM layer to unroll: "
                                                    "add one from the palette's Recurrent group")
+
+
+def test_unroll_view_shows_an_lstms_cell_state_and_switches_layers(qtbot):
+    from engine.session import Session
+    from gui.teaching.unroll_view import UnrollView
+
+    s = Session.from_dict({
+        "seed": 5,
+        "graph": {"layers": [{"id": "input", "type": "Input", "params": {"shape": [7, 1]}},
+                             {"id": "r", "type": "SimpleRNN", "params": {"units": 3, "return_sequences": True,
+                                                                        "activation": "relu"}},
+                             {"id": "l", "type": "LSTM", "params": {"units": 2}},
+                             {"id": "d", "type": "Dense", "params": {"units": 2, "activation": "softmax"}}]},
+        "dataset": {"type": "parity", "params": {"n": 40, "length": 7}}, "loss": "cross_entropy"})
+    view = UnrollView(lambda: (s, None))
+    qtbot.addWidget(view)
+    assert [view.node.itemText(i) for i in range(view.node.count())] == ["r", "l"]
+    assert "initial weights" in view.status.text()
+    with qtbot.waitSignal(view.computed) as got:
+        view.node.setCurrentText("l")
+    u = got.args[0]
+    assert u.layer_type == "LSTM" and u.c.shape == (7, 2)
+    np.testing.assert_allclose(view.image.image, u.h.T)
+    view.state.setCurrentIndex(1)
+    np.testing.assert_allclose(view.image.image, u.c.T)  # the cell state, not hₜ
+    # the LSTM reads the relu RNN's every state: recompute hₜ of r in numpy, then the LSTM gates
+    w = {k: v.detach().numpy() for k, v in view.unroller.model.state_dict().items()}
+    x = np.asarray(view.unroller.data.x_test[0], np.float64)
+    h, hs = np.zeros(3), []
+    for xt in x:
+        h = np.maximum(w["layers.r.weight"] @ xt + w["layers.r.weight_hh"] @ h + w["layers.r.bias"], 0)
+        hs.append(h)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    h = c = np.zeros(2)
+    for xt in hs:
+        z = w["layers.l.weight"] @ xt + w["layers.l.weight_hh"] @ h + w["layers.l.bias"]
+        c = sig(z[2:4]) * c + sig(z[:2]) * np.tanh(z[4:6])
+        h = sig(z[6:]) * np.tanh(c)
+    np.testing.assert_allclose(u.c[-1], c, atol=1e-9)
+    np.testing.assert_allclose(u.h[-1], h, atol=1e-9)
+    with qtbot.waitSignal(view.computed):
+        view.node.setCurrentText("r")
+    assert view.state.currentIndex() == 0 and not view.state.model().item(1).isEnabled()
+    assert "relu(W_x xₜ + W_h hₜ₋₁ + b)" in view.formula.text() and "3·(1 + 3 + 1) = 15" in view.formula.text()
