@@ -111,6 +111,10 @@ class BoundaryPlot(LivePlot):
 
     def applies(self, meta):
         if meta.extent is None:
+            shape = tuple(getattr(getattr(meta.trainer, "data", None), "input_shape", ()) or ())
+            if len(shape) > 1:  # a sequence (T, features) or an image: no plane of two inputs to colour
+                return ("The decision boundary is drawn for 2-D inputs only; this dataset's samples have shape "
+                        f"({', '.join(map(str, shape))}), {len(meta.feature_names)} values each.")
             return ("The decision boundary is drawn for 2-D inputs only; this dataset's inputs have "
                     f"{len(meta.feature_names)} features.")
         return None

@@ -71,7 +71,8 @@ def test_the_example_trains_in_the_window_and_unroll_shows_the_recurrence(live, 
     var = float(np.var(c.trainer.data.y_val))  # the MSE of always predicting the mean
     assert len(losses) == 4 and losses[-1] < losses[0] and losses[-1] < 0.1 * var
     # the boundary plot says why it draws nothing for sequences
-    assert "2-D inputs only" in live.live.plots["Boundary"]._message.text()
+    assert live.live.plots["Boundary"]._message.text() == ("The decision boundary is drawn for 2-D inputs only; this "
+                                                           "dataset's samples have shape (20, 1), 20 values each.")
     live.actions_by_name["teach_unroll"].trigger()
     view = live.teaching_views["unroll"]
     assert view.isVisible() and view.node.currentText() == "rnn" and "current run's weights" in view.weights_note
