@@ -30,8 +30,8 @@ SWEEPS = (("current settings only", None, ""), ("width (first hidden layer's uni
 EMPTY_SWEEP = "Choose a sweep above, then Compute"
 COLUMNS = ["setting", "bias²", "variance", "σ²", "sum", "measured test MSE", "train MSE"]
 BRIER_COLUMNS = ["setting", "bias²", "variance", "η(1−η)", "sum", "measured Brier", "train Brier"]
-ZERO_ONE_COLUMNS = ["setting (0-1 loss)", "c₁·noise", "bias", "net variance", "(unbiased − biased)", "sum",
-                    "measured 0-1 loss", "Bayes error"]
+ZERO_ONE_COLUMNS = ["0-1 loss", "c₁·noise", "bias", "net variance", "Vu − Vb", "sum", "measured",
+                    "Bayes error"]
 
 
 def _fmt(v) -> str:
@@ -109,7 +109,7 @@ class BiasVarianceView(SettingsView):
         self.sweep_pw = plot_widget(x="sweep value", y="error (MSE)")
         self.sweep_pw.setObjectName("bvSweep")
         self.sweep_pw.setMinimumSize(220, 150)
-        legend = legend_above(self.sweep_pw, columns=3)
+        legend = self.sweep_legend = legend_above(self.sweep_pw, columns=3)
         item = self.sweep_pw.getPlotItem()
         sym = dict(symbol="o", symbolSize=6, symbolPen=None)
         self.sweep_curves = {
@@ -137,6 +137,8 @@ class BiasVarianceView(SettingsView):
         self.table01.verticalHeader().setVisible(False)
         self.table01.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table01.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table01.horizontalHeaderItem(4).setToolTip("Vu − Vb: the net variance is the variance where the main prediction is "
+                                                        "right minus variance where it is wrong")
         self.table01.setToolTip("Domingos (2000): E[0-1 loss] = c₁·N + B + c₂·V with N = min(η, 1−η), B = [main "
                                 "prediction ≠ optimal], V = P(a network ≠ main prediction), c₂ = +1 where unbiased, "
                                 "−1 where biased, c₁ = 2·P(a network = optimal) − 1")
@@ -188,6 +190,9 @@ class BiasVarianceView(SettingsView):
                   vary_init=self.vary_init.isChecked(),
                   sampling="bootstrap" if self.bootstrap.isChecked() else "fresh")
         self._clear()
+        from engine.data.class_truth import has_class_truth
+
+        self._label_task("classification" if has_class_truth(s.dataset) else "regression")  # before the first result
         self.stop_button.setEnabled(True)
         self.pending = {"axis": axis, "values": values}
 
@@ -275,7 +280,10 @@ class BiasVarianceView(SettingsView):
         self.sweep_pw.getPlotItem().setLabel("left", "error (Brier score)" if cls else "error (MSE)")
         for legend_item in self.fit_legend.items:
             if legend_item[0].item is self.true_curve:
-                legend_item[1].setText("true P(class 1 | x)" if cls else "true function")
+                legend_item[1].setText("true P(1 | x)" if cls else "true function")
+        for legend_item in self.sweep_legend.items:
+            if legend_item[0].item is self.sweep_curves["noise"]:
+                legend_item[1].setText("η(1−η)" if cls else "σ²")
         self.table.setHorizontalHeaderLabels(BRIER_COLUMNS if cls else COLUMNS)
         self.table01.setVisible(cls)
 
