@@ -50,6 +50,17 @@ def test_every_format_equals_run_predict_on_raw_sequences(tmp_path):
     np.testing.assert_allclose(onnx_batch1, want[:1], atol=TOL, rtol=0)
 
 
+def test_a_saved_nnp_reloads_the_recurrent_weights_and_says_why_it_trains_on_torch(tmp_path):
+    run = Run(rnn_session())
+    run.fit(1)
+    x = np.asarray(run.trainer.data.raw["test"], np.float32)
+    path = run.save(tmp_path / "rnn.nnp")
+    again = Run(path)
+    np.testing.assert_array_equal(again.predict(x, logits=True), run.predict(x, logits=True))
+    assert again.weights()["layers.lstm.weight_hh"].shape == (12, 3) and again.epoch == 1
+    assert run.engine_path == "torch cpu" and run.compiled_reason == "SimpleRNN layers run on torch"
+
+
 def test_the_report_names_the_recurrent_layers_and_counts(tmp_path):
     s = rnn_session()
     html = open(export_session(s, "report", tmp_path / "r.html"), encoding="utf-8").read()
