@@ -141,3 +141,19 @@ def test_unroll_view_shows_an_lstms_cell_state_and_switches_layers(qtbot):
         view.node.setCurrentText("r")
     assert view.state.currentIndex() == 0 and not view.state.model().item(1).isEnabled()
     assert "relu(W_x xₜ + W_h hₜ₋₁ + b)" in view.formula.text() and "3·(1 + 3 + 1) = 15" in view.formula.text()
+
+
+@pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
+def test_the_view_runs_alone_on_the_example(qtbot, monkeypatch):
+    import runpy
+
+    from PySide6.QtWidgets import QApplication
+
+    shown = []
+    monkeypatch.setattr(QApplication, "exec", lambda self=None: shown.extend(QApplication.topLevelWidgets()) or 0)
+    with pytest.raises(SystemExit) as ex:
+        runpy.run_module("gui.teaching.unroll_view", run_name="__main__")
+    assert ex.value.code == 0
+    view = next(w for w in shown if w.windowTitle() == "Unroll an RNN — NN Playground")
+    assert view.result is not None and view.result.h.shape == (20, 16)
+    view.close()
