@@ -59,6 +59,13 @@ class ProgressPanel(QWidget):
             t.setStyleSheet("color: #5b6573; font-size: 8pt;")
             grid.addWidget(t, row, col)
             grid.addWidget(v, row + 1, col)
+        # the frozen-layer cache of the run (engine.frozen_cache): "cached: …, 20.2× fewer multiply-adds a step"
+        self.cache = QLabel()
+        self.cache.setObjectName("progress_cache")
+        self.cache.setWordWrap(True)
+        self.cache.setStyleSheet("color: #5b6573; font-size: 8pt;")
+        self.cache.setVisible(False)
+        grid.addWidget(self.cache, 6, 0, 1, 2)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         self.last = None
@@ -66,6 +73,15 @@ class ProgressPanel(QWidget):
 
     def set_state(self, text):
         self.state.setText(text)
+
+    def set_cache_note(self, text: str):
+        """What the frozen-layer cache does for this run, or why it is off; "" hides the line."""
+        if text != self.cache.text():
+            self.cache.setText(text)
+            self.cache.setToolTip("Lecture 004: the outputs of frozen layers are computed once per split and "
+                                  "the rest of the network trains on them (Training ▸ Run ▸ Cache frozen "
+                                  "layers' outputs)." if text else "")
+        self.cache.setVisible(bool(text))
 
     def clear(self):
         self.last = None
@@ -79,6 +95,7 @@ class ProgressPanel(QWidget):
         self.clear()
         self.dirty = False
         self.set_state(text)
+        self.set_cache_note("")
 
     def stopped(self, text: str | None = None):
         """A run ended (Stop, finished, failed): keep epoch and step, drop speed and time left."""

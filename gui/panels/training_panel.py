@@ -63,6 +63,13 @@ AUGMENT = {"input_noise": ("input noise std", "std", "input_noise"), "random_shi
            "random_negative": ("negative p", "p", "random_negative")}
 INT_PARAMS = {"max_shift"}
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Lecture 004, transfer learning; the setting is training.cache_frozen (engine/frozen_cache.py).
+CACHE_TIP = ("Lecture 004, transfer learning: “Freeze these layers — this will set the corresponding parameters as "
+             "non-trainable. Optimization: you can actually cache the outputs of frozen layers for every input.”\n\n"
+             "On: the frozen layers next to the input compute their outputs once per split (train, validation, test) "
+             "and each step trains only the rest of the network on them: the same losses and weights, fewer "
+             "multiply-adds a step. The progress panel says what is cached, or why nothing can be (dropout or "
+             "augmentation in the way).")
 WARN_STYLE = "color: #8a4b00; background: #fff6e5; border: 1px solid #f0b54a; border-radius: 4px; padding: 6px;"
 
 
@@ -263,6 +270,11 @@ class TrainingPanel(QScrollArea):
             self.device.addItem(d, d)
         self.device.currentIndexChanged.connect(lambda i: self._set_training(device=self.device.itemData(i)))
         self._row(form, "device", self.device, "device")
+        self.cache_frozen = QCheckBox("Cache frozen layers' outputs")
+        self.cache_frozen.setObjectName("cacheFrozen")
+        self.cache_frozen.setToolTip(CACHE_TIP)
+        self.cache_frozen.toggled.connect(lambda on: self._set_training(cache_frozen=bool(on)))
+        form.addRow(self.cache_frozen)
         return box
 
     # -- refresh from the session ------------------------------------------------------------
@@ -306,6 +318,7 @@ class TrainingPanel(QScrollArea):
                 ed.set_value(self._reg_value(rtype))
             self.seed.setValue(int(s.seed))
             self.device.setCurrentIndex(max(self.device.findData(t["device"]), 0))
+            self.cache_frozen.setChecked(bool(t["cache_frozen"]))
             self.update_devices()
         finally:
             self._updating = False

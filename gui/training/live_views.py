@@ -111,6 +111,8 @@ class LiveTraining:
         c.finished.connect(self._on_finished)
         c.failed.connect(self._on_failed)
         c.stateChanged.connect(self._on_state)
+        for sig in (c.ready, c.progress, c.stateChanged):  # the frozen-layer cache may change with a live edit
+            sig.connect(self._update_cache_note)
         self._menus()
         c.networkChanged.connect(self._on_network_changed)
 
@@ -189,6 +191,12 @@ class LiveTraining:
         elif state in ("finished", "idle") and c.run is not None and c.run.trainer is not None and c.run.step > 0:
             text = "Idle — the network changed since this run; Train asks whether to start a new run"
         self.progress_panel.set_state(text)
+
+    def _update_cache_note(self, *_):
+        """The progress panel's line on the frozen-layer cache of the current run (engine.frozen_cache)."""
+        run = self.controller.run
+        rep = run.frozen_cache if run is not None and run.trainer is not None else None
+        self.progress_panel.set_cache_note(rep.text() if rep is not None and rep.applies else "")
 
     def _on_network_changed(self, differs: bool):
         """The document's network is no longer the trained one (or is again): no stale boundary under it."""
