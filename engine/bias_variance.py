@@ -24,6 +24,10 @@ session's seed, so the variance is the training data's alone.
 
 ``sweep`` repeats the decomposition over a model-size or regularization axis (the first hidden layer's
 width, or an L2 λ): the U-shaped test error, bias² falling and variance rising as the model grows.
+
+A 2-class dataset whose class probability is known (circle, xor, gauss) is decomposed by
+``engine.bias_variance_classification`` instead (the Brier score the same way, the 0-1 loss as Domingos
+states it); ``decompose`` and ``sweep`` hand it over, and ``train_networks`` is the loop both share.
 """
 from __future__ import annotations
 
