@@ -172,3 +172,15 @@ def test_explicit_values_give_a_hand_worked_recurrence():
     h3 = math.tanh(0.8 * h2 + 0.1)
     got = m(torch.tensor([[[1.0], [0.0], [0.0]]], dtype=torch.float64))[0, :, 0].tolist()
     assert got == pytest.approx([h1, h2, h3], abs=1e-12) and h1 == pytest.approx(0.537, abs=1e-3)
+
+
+def test_l2_penalises_w_x_only_like_keras_kernel_regularizer():
+    from engine.regularizers import REGULARIZERS
+
+    m = _model("SimpleRNN", 3, (4, 2))
+    layer = m.layers["r"]
+    l2 = REGULARIZERS.create({"type": "l2", "params": {"lambda": 0.5}})
+    with torch.no_grad():
+        want = 0.5 * float((layer.weight ** 2).sum())
+        assert float(l2.penalty(m)) == pytest.approx(want, rel=1e-12)
+        assert float((layer.weight_hh ** 2).sum()) == pytest.approx(3.0)  # orthogonal W_h: Σw² = units, not counted
