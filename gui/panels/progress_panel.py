@@ -82,6 +82,16 @@ class ProgressPanel(QWidget):
                                   "the rest of the network trains on them (Training ▸ Run ▸ Cache frozen "
                                   "layers' outputs)." if text else "")
         self.cache.setVisible(bool(text))
+        self._fit_cache_note()
+
+    def _fit_cache_note(self):
+        """Ask for the wrapped note's full height, so the splitter above Diagnostics never cuts its last line."""
+        if self.cache.isVisible() or self.cache.text():
+            self.cache.setMinimumHeight(self.cache.heightForWidth(max(self.cache.width(), 60)))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit_cache_note()
 
     def clear(self):
         self.last = None
