@@ -1,9 +1,12 @@
 """Recurrent layers: one cell applied at every time step of a sequence (T, features), carrying a hidden state.
 
 SimpleRNN (Elman) computes hₜ = f(W_x xₜ + W_h hₜ₋₁ + b) with h₀ = 0; LSTM adds a cell state cₜ and three gates.
-The time loop is written out in Python (not torch.nn.RNN) for three reasons: it reads like the formula, any
-registered activation can be the non-linearity, and tracing unrolls it into plain ops that TorchScript and ONNX
-export without special cases. The sequences here are short (tens of steps), so the loop costs little.
+The time loop is written out in Python (``states``, used by the unroll view and by every export) for three
+reasons: it reads like the formula, any registered activation can be the non-linearity, and tracing unrolls it
+into plain ops that TorchScript and ONNX export without special cases. Training calls torch's fused kernels
+(the ones behind torch.nn.RNN/LSTM, with the second bias held at zero) where they compute the same function —
+always for LSTM, for SimpleRNN with tanh or relu — because the loop's many small autograd nodes cost an LSTM
+about four times as long per step; a test keeps the two paths equal, values and gradients.
 
 Bias convention: ONE bias vector per cell (as Keras and the lecture write it), so the counts are
 SimpleRNN units·(features + units + 1) and LSTM 4·units·(features + units + 1). torch.nn.RNN/LSTM keep two
@@ -31,6 +34,16 @@ def recurrent_module_classes():
     import torch
 
     linear = torch.nn.functional.linear
+    fused_kernels = {"Tanh": torch._VF.rnn_tanh, "ReLU": torch._VF.rnn_relu}
+
+    def exporting():
+        return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling()
+
+    def fused_args(x, layer, rows):
+        """(h₀, the kernel's weights with a zero second bias, flags: 1 layer, no dropout, unidirectional, batch first)."""
+        h0 = x.new_zeros(1, x.shape[0], layer.units)
+        return h0, (layer.weight, layer.weight_hh, layer.bias, layer.bias.new_zeros(rows)), (True, 1, 0.0, layer.training,
+                                                                                             False, True)
 
     class SimpleRNN(torch.nn.Module):
         def __init__(self, features, units, return_sequences=False, act=None):
@@ -57,6 +70,11 @@ def recurrent_module_classes():
             return seen if keep else [h]
 
         def forward(self, x):
+            kernel = fused_kernels.get(type(self.act).__name__) if self.act is not None else None
+            if kernel is not None and type(self.act).__module__.startswith("torch.nn") and not exporting():
+                h0, weights, flags = fused_args(x, self, self.units)
+                out, last = kernel(x, h0, weights, *flags)
+                return out if self.return_sequences else last[0]
             return self.states(x) if self.return_sequences else self._run(x, keep=False)[0]
 
         def extra_repr(self):
@@ -90,6 +108,10 @@ def recurrent_module_classes():
             return (hs, cs) if keep else ([h], [c])
 
         def forward(self, x):
+            if not exporting():
+                h0, weights, flags = fused_args(x, self, 4 * self.units)
+                out, last, _ = torch._VF.lstm(x, (h0, h0), weights, *flags)
+                return out if self.return_sequences else last[0]
             if self.return_sequences:
                 return self.states(x)[0]
             return self._run(x, keep=False)[0][0]

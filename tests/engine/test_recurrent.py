@@ -184,3 +184,30 @@ def test_l2_penalises_w_x_only_like_keras_kernel_regularizer():
         want = 0.5 * float((layer.weight ** 2).sum())
         assert float(l2.penalty(m)) == pytest.approx(want, rel=1e-12)
         assert float((layer.weight_hh ** 2).sum()) == pytest.approx(3.0)  # orthogonal W_h: Σw² = units, not counted
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+@pytest.mark.parametrize("layer,params", [("SimpleRNN", {"activation": "tanh"}), ("SimpleRNN", {"activation": "relu"}),
+                                          ("SimpleRNN", {"activation": "sigmoid"}), ("LSTM", {}),
+                                          ("LSTM", {"return_sequences": True})])
+def test_the_fused_training_kernel_equals_the_written_out_loop_values_and_gradients(layer, params):
+    """forward() (torch's fused kernel where it applies) and states() (the loop the exports trace) agree."""
+    m = _model(layer, 4, (9, 3), **params)
+    mod = m.layers["r"]
+    with torch.no_grad():
+        mod.bias.uniform_(-0.5, 0.5, generator=torch.Generator().manual_seed(8))
+    x = torch.randn(5, 9, 3, generator=torch.Generator().manual_seed(9), dtype=torch.float64)
+    fused = mod(x)
+    seq = mod.states(x)
+    seq = seq[0] if isinstance(seq, tuple) else seq
+    loop = seq if mod.return_sequences else seq[:, -1]
+    np.testing.assert_allclose(fused.detach().numpy(), loop.detach().numpy(), atol=1e-12)
+    g_fused = torch.autograd.grad((fused ** 2).sum(), [mod.weight, mod.weight_hh, mod.bias])
+    g_loop = torch.autograd.grad((loop ** 2).sum(), [mod.weight, mod.weight_hh, mod.bias])
+    for a, b in zip(g_fused, g_loop):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-12)
+    assert all(float(g.abs().sum()) > 0 for g in g_fused)
+    traced = torch.jit.trace(mod.eval(), (x,), check_trace=False)  # exports trace the loop
+    np.testing.assert_allclose(traced(x).detach().numpy(), loop.detach().numpy(), atol=1e-12)
+    kinds = {n.kind() for n in traced.inlined_graph.nodes()}
+    assert "aten::linear" in kinds and not kinds & {"aten::rnn_tanh", "aten::rnn_relu", "aten::lstm"}
