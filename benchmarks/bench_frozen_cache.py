@@ -54,7 +54,7 @@ def rate(cache: bool, batch: int, seconds: float, threads: int | None = None):
     tr.frozen_cache.active()
     fill = time.perf_counter() - t
     gen = tr.run()
-    for _ in range(20):  # warm-up (allocator, first epoch's permutation)
+    for _ in range(150):  # warm-up: allocator, the first statistics (their kernel compiles once), an epoch end
         next(gen)
     steps, t0 = tr.step, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
