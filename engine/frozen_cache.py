@@ -22,7 +22,8 @@ evaluation of a split read the cache.
 The cache is checked before each use against the frozen tensors' identities and in-place version
 counters, their ``requires_grad`` flags, the trainer's regularizer list and ``training.cache_frozen``:
 reset, a restored checkpoint, imported weights, unfreezing or a new regularizer rebuild it (or end it,
-with the reason).
+with the reason). A write through ``param.data`` bypasses the version counter (nothing here does one);
+whoever does must call ``FrozenCache.invalidate()``.
 """
 from __future__ import annotations
 
