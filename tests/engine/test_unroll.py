@@ -92,4 +92,4 @@ def test_the_shipped_example_trains_to_a_small_error_in_seconds():
     persistence = float(np.mean((data.raw["val"][:, -1, 0] - data.y_val[:, 0]) ** 2))
     assert mse == pytest.approx(run.trainer.history.epochs["val_loss"][-1], rel=1e-4)
     assert mse < 0.01 and persistence > 0.1 and mse < 0.1 * persistence
-    assert took < 60  # seconds on 2 busy cores (about 7 s when they are free)
+    assert took < 60  # seconds on 2 busy cores (7 to 11 s measured with other work on them)
