@@ -95,7 +95,8 @@ class PCATab(QWidget):
         tiny = 1e-12 * max(errors[0], 1e-300)  # all components: exact up to rounding, shown as 0
         err = ", ".join(f"{k}: {0 if e <= tiny else e:.3g}" for k, e in enumerate(errors[:MAX_SHOWN + 1]))
         shown = "" if m == len(fitted.components) else f" (the first {m} of {len(fitted.components)} shown)"
+        two = f", PC1–PC2 {100 * cum[1]:.1f} %" if m > 1 else " (one input: one component)"
+        reach = f"{n80} components reach" if n80 != 1 else "1 component reaches"
         self.summary.setText(
-            f"PC1 carries {100 * ratio[0]:.1f} % of the variance, PC1–PC2 {100 * cum[min(1, m - 1)]:.1f} %; "
-            f"{n80} component{'s' if n80 != 1 else ''} reach 80 %{shown}. Mean squared reconstruction error with "
-            f"m components — {err}.")
+            f"PC1 carries {100 * ratio[0]:.1f} % of the variance{two}; {reach} 80 %{shown}. Mean squared "
+            f"reconstruction error with m components — {err}.")

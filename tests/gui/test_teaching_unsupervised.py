@@ -109,3 +109,21 @@ def test_the_view_runs_alone_on_the_blobs(qtbot, monkeypatch):
     header = view.pca_tab.table.horizontalHeaderItem(0).text()
     assert header == f"PC1 ({100 * view.result['report']['pca']['explained_variance_ratio'][0]:.1f} %)"
     view.close()
+
+
+def test_a_regression_dataset_has_no_classes_to_compare(qtbot):
+    """One input (the noisy sine): drawn on a line, one component, and no agreement table (no classes)."""
+    from gui.teaching.unsupervised_view import UnsupervisedView
+
+    s = load_session(EX / "sine_bias_variance.json")
+    view = UnsupervisedView(lambda: s)
+    qtbot.addWidget(view)
+    view.compute()
+    qtbot.waitUntil(lambda: view.result is not None, timeout=20000)
+    rep = view.result["report"]
+    assert "agreement" not in rep and view.table.rowCount() == 0 and "no classes" in view.agreement.text()
+    x = view.result["inputs"].x
+    px, py = view.points.getData()
+    assert np.allclose(px, x[:, 0]) and np.allclose(py, 0.0)
+    assert rep["pca"]["explained_variance_ratio"] == [1.0] and "one input: one component" in view.pca_tab.summary.text()
+    view.close()
