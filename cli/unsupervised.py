@@ -17,8 +17,8 @@ def add_parsers(sub, int_in):
                               "them, are compared with the clusters afterwards (adjusted Rand index).")
     c.add_argument("session", help="a .json session or a .nnp (only its dataset is used)")
     c.add_argument("--k", type=int_in(1, 1000, "--k"), default=3, help="number of clusters (default 3)")
-    c.add_argument("--pca", type=int_in(1, 10_000, "--pca"), default=2,
-                   help="principal components to report (default 2)")
+    c.add_argument("--pca", type=int_in(1, 10_000, "--pca"),
+                   help="principal components to report (default 2, or 1 for one input)")
     c.add_argument("--n-init", type=int_in(1, 1000, "--n-init"), default=10,
                    help="k-means++ restarts; the lowest inertia is kept (default 10)")
     c.add_argument("--seed", type=int_in(0, 2**63 - 1, "--seed"), default=0, help="k-means++ seeding (default 0)")
@@ -38,7 +38,8 @@ def run(args) -> int:
     from .commands import json_line
 
     inputs = session_inputs(load_session(args.session), "raw" if args.raw else "scaled")
-    rep = analyse(inputs, args.k, n_init=args.n_init, seed=args.seed, n_pca=args.pca)
+    n_pca = args.pca if args.pca is not None else min(2, *inputs.x.shape)
+    rep = analyse(inputs, args.k, n_init=args.n_init, seed=args.seed, n_pca=n_pca)
     rep.pop("_objects")
     if args.json:
         print(json_line(rep))

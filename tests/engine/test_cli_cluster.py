@@ -54,3 +54,15 @@ def test_bad_arguments_are_one_line(tmp_path, capsys, args, needle):
 
 def test_a_missing_session_is_one_line(tmp_path, capsys):
     assert_one_error(capsys, ["cluster", tmp_path / "none.json"], "none.json")
+
+
+def test_one_input_reports_one_component_by_default(tmp_path, capsys):
+    """The noisy sine has one input: the default --pca 2 would be refused, so it reports the one there is."""
+    path = small_session(tmp_path, dataset={"type": "sine", "params": {"n": 60}}, loss="mse")
+    assert run_cli(["cluster", str(path), "--k", "2", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["pca"]["explained_variance_ratio"] == [1.0] and "agreement" not in rep and rep["d"] == 1
+    x = make_dataset({"type": "sine", "params": {"n": 60}}, seed=3).x_train[:, 0].astype(np.float64)
+    lo, hi = sorted(float(v[0]) for v in rep["centroids"])  # 1-D k-means splits the line at the midpoint
+    mid = (lo + hi) / 2
+    assert lo == pytest.approx(x[x < mid].mean()) and hi == pytest.approx(x[x >= mid].mean())
