@@ -76,7 +76,7 @@ def cmd_evaluate(args) -> int:
 def _print_entropy(e):
     """Lecture 002's entropy of the predictions and H(p, q) = H(p) + KL(p‖q) on the split (engine/entropy.py)."""
     print(f"entropy of the predictions: mean {_g(e['mean_nats'])} nats = {_g(e['mean_bits'])} bits "
-          f"(largest possible {_g(e['max_nats'])} nats = {_g(e['max_bits'])} bits)" +
+          f"(largest possible {_g(e['max_nats'])} nats = {_g(e['max_bits'])} bit{'' if e['max_bits'] == 1 else 's'})" +
           ("" if e["calibrated"] else "; the loss gives ranking scores, not probabilities"))
     for what, i in (("labels", e["identity"]["per_sample"]), ("class frequencies", e["identity"]["marginal"])):
         print(f"  cross-entropy = entropy + KL on the {what}: {_g(i['cross_entropy'])} = {_g(i['entropy'])} + "

@@ -103,7 +103,8 @@ class EntropyPanel(QWidget):
         pct = 100 * rep["fraction_of_max"]
         text = (f"Entropy S = −Σ p ln p of each prediction (lecture 002: larger means less sure). Mean "
                 f"<b>{_g(rep['mean_nats'])} nats = {_g(rep['mean_bits'])} bits</b> of at most {top} = "
-                f"{_g(rep['max_nats'])} nats = {_g(rep['max_bits'], '.3g')} bits ({pct:.0f} % of a uniform guess); "
+                f"{_g(rep['max_nats'])} nats = {_g(rep['max_bits'], '.3g')} bit{'' if rep['max_bits'] == 1 else 's'} "
+                f"({pct:.0f} % of a uniform guess); "
                 f"bits = nats / ln 2.")
         if multi:
             text += " Per label: " + ", ".join(f"{html.escape(p['label'])} {_g(p['mean_nats'], '.3f')}"

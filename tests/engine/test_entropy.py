@@ -149,7 +149,7 @@ def test_cli_evaluate_prints_the_entropy_and_the_identity(binary_run, tmp_path, 
     e = evaluate_run(binary_run, "test")["entropy"]
     assert run_cli(["evaluate", path]) == 0
     out = capsys.readouterr().out
-    assert f"mean {e['mean_nats']:.4g} nats = {e['mean_bits']:.4g} bits (largest possible 0.6931 nats = 1 bits)" in out
+    assert f"mean {e['mean_nats']:.4g} nats = {e['mean_bits']:.4g} bits (largest possible 0.6931 nats = 1 bit)" in out
     i = e["identity"]["marginal"]
     assert f"on the class frequencies: {i['cross_entropy']:.4g} = {i['entropy']:.4g} + {i['kl']:.4g}" in out
     assert f"{e['most_uncertain'][0]['index']}: {e['most_uncertain'][0]['entropy_nats']:.3f}" in out
