@@ -110,3 +110,25 @@ class BatchAdviceRow(QWidget):
     def _on_apply(self):
         if self.advice is not None and self.advice.suggested is not None:
             self.apply.emit(int(self.advice.suggested))
+
+
+if __name__ == "__main__":  # python -m gui.panels.batch_advice_row: a noisy regression with a few far targets
+    import sys
+
+    import numpy as np
+
+    from engine.session import Session
+    from gui.document import Document
+    from gui.panels import preview
+
+    def _make():
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(120, 2))
+        y = x[:, :1] + 0.1 * rng.normal(size=(120, 1))
+        y[[5, 40, 77]] = 25.0
+        s = Session()
+        s.dataset = {"type": "inline", "params": {"x": x.tolist(), "y": y.tolist(), "task": "regression"},
+                     "split": {"train": 1.0, "val": 0.0, "test": 0.0}}
+        return BatchAdviceRow(Document(s))
+
+    sys.exit(preview(_make, (360, 80)))

@@ -85,3 +85,24 @@ class RulesOfThumbBox(QGroupBox):
             lab.setToolTip(f"Lecture {a.seed}: “{a.quote}”" if a.quote else "")
             lab.setObjectName(f"rule_{a.key}")
             lab.show()
+
+
+if __name__ == "__main__":  # python -m gui.panels.rules_panel: the rules for a wide one-layer network on the circle
+    import sys
+
+    from engine.session import Session
+    from engine.spec import GraphSpec
+    from gui.document import Document
+    from gui.panels import preview
+
+    def _make():
+        s = Session()
+        s.graph = GraphSpec.sequential([{"type": "Input", "params": {"shape": [2]}},
+                                        {"type": "Dense", "params": {"units": 16, "activation": "relu"}},
+                                        {"type": "Dense", "params": {"units": 1, "activation": "sigmoid"}},
+                                        {"type": "Output"}])
+        s.dataset = {"type": "circle", "params": {}}
+        s.loss = {"type": "bce", "params": {}}
+        return RulesOfThumbBox(Document(s))
+
+    sys.exit(preview(_make, (320, 640)))
