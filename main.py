@@ -4,9 +4,6 @@ import sys
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    from engine.device import configure_environment
-
-    configure_environment()  # before anything imports torch
     from cli import run_cli
 
     return run_cli(argv)

@@ -21,9 +21,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from engine.device import configure_environment  # noqa: E402
-
-configure_environment()  # as main.py does, before torch loads: OpenMP threads wait passively
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

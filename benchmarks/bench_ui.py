@@ -27,9 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["NNP_NO_PRELOAD"] = "1"
-from engine.device import configure_environment  # noqa: E402
-
-configure_environment()  # as main.py does, before torch loads
 
 import numpy as np  # noqa: E402
 

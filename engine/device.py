@@ -50,22 +50,6 @@ def choose_threads(n_params: int, batch_size: int, cores: int | None = None, *, 
     return max(1, cores if headless else min(cores - 1, 4))
 
 
-def configure_environment():
-    """Environment settings read once when torch loads; the application (``main.py``) calls this before it.
-
-    ``OMP_WAIT_POLICY=PASSIVE``: torch's OpenMP threads sleep between parallel ops instead of
-    spinning. With two threads on two cores, any other process on a core stalls every parallel op
-    of a spinning pool for a scheduler slice: the 784-256-128-10 MLP fell to 3–8 steps/s (from
-    ~140) while other work ran, where passive waiting kept 25–118, and on a quiet machine it was
-    as fast (measured; ``benchmarks/bench_engine.py``). A value the user set is kept. Too late
-    once torch is imported (OpenMP has read it): then this changes nothing and says so (False).
-    """
-    if "torch" in sys.modules:
-        return False
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    return True
-
-
 def configure_process(*, gui: bool = False):
     """Process-wide tuning, set once by the application (``main.py``/the window) at start-up.
 

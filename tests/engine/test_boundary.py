@@ -39,21 +39,3 @@ def test_thread_policy_leaves_a_core_free():
     assert choose_threads(235_000, 128, cores=2) == 1  # big, but 2 cores: never oversubscribe
     assert choose_threads(235_000, 128, cores=4) == 3
     assert choose_threads(235_000, 128, cores=16) == 4
-
-
-def test_main_sets_passive_openmp_waiting_before_torch_loads_and_keeps_a_users_choice():
-    """OpenMP reads OMP_WAIT_POLICY once, when torch loads: main.py sets PASSIVE first (spinning threads
-    collapsed a 2-thread MLP to 3–8 steps/s whenever another process took a core); a user's value wins."""
-    import os
-
-    code = ("import os, sys\nimport main\ntry:\n    main.main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "import torch\nfrom engine.device import configure_environment\n"
-            "print(os.environ.get('OMP_WAIT_POLICY'), configure_environment())")
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == "PASSIVE False"  # set; once torch is loaded, too late: says so
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                       env=dict(env, OMP_WAIT_POLICY="ACTIVE"))
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().splitlines()[-1] == "ACTIVE False"
