@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override the session's seed; resuming a trained .nnp keeps its data and split and "
                         "reseeds only shuffling, dropout and noise from here on")
     t.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="default: the session's (auto)")
+    t.add_argument("--threads", type=_int_in(1, 1024, "--threads"),
+                   help="torch threads (default: 1 for a small model, every core for a large one; on a busy "
+                        "shared machine 1 can be faster)")
     t.add_argument("--out", help="save the trained session as OUT.nnp (see --force)")
     t.add_argument("--force", action="store_true",
                    help="let --out replace the input session or a file NN Playground did not write")

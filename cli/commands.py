@@ -124,7 +124,7 @@ def _build_run(args, session, archive):
         print(f"note: resuming at epoch {trainer.epoch}: --seed {args.seed} reseeds shuffling, dropout and noise "
               f"from here on; the data, its split and the weights are the saved ones (seed {session.seed})",
               file=sys.stderr)
-    apply_thread_policy(trainer.n_params, trainer.batch_size, headless=True)
+    apply_thread_policy(trainer.n_params, trainer.batch_size, headless=True, threads=args.threads)
     for w in run.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return run

@@ -62,15 +62,15 @@ def configure_process(*, gui: bool = False):
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
 
 
-def apply_thread_policy(n_params: int, batch_size: int, *, headless: bool) -> int:
+def apply_thread_policy(n_params: int, batch_size: int, *, headless: bool, threads: int | None = None) -> int:
     """Set torch's (process-wide) thread count for the training about to start; returns it.
 
     Called by the application before it starts a run (the CLI, the window's controller), never by
-    the engine itself.
+    the engine itself. ``threads`` (``main.py train --threads``) overrides the policy.
     """
     import torch
 
-    n = choose_threads(n_params, batch_size, headless=headless)
+    n = int(threads) if threads else choose_threads(n_params, batch_size, headless=headless)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n

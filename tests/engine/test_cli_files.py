@@ -277,3 +277,22 @@ def test_every_export_recognises_its_own_earlier_file(tmp_path, capsys, fmt, nam
     stranger.write_bytes(b"PK\x03\x04 someone else's file with pytorch and NN Playground far below" + b" " * 70000)
     capsys.readouterr()
     assert_one_error(capsys, ["export", s, "--format", fmt, "--out", stranger], "refusing to replace it")
+
+
+def test_train_threads_overrides_the_thread_policy_and_bad_counts_exit_2(tmp_path, capsys):
+    """A tiny model gets 1 thread by the policy; --threads 2 sets 2 for this training; 0 is refused."""
+    import torch
+
+    from tests.engine.cli_helpers import assert_one_error, small_session
+
+    p = small_session(tmp_path)
+    before = torch.get_num_threads()
+    try:
+        assert run_cli(["train", str(p), "--threads", "2"]) == 0
+        assert torch.get_num_threads() == 2
+        assert run_cli(["train", str(p)]) == 0
+        assert torch.get_num_threads() == 1  # the policy again: a 2-4-1 net is overhead-bound
+    finally:
+        torch.set_num_threads(before)
+    capsys.readouterr()
+    assert_one_error(capsys, ["train", p, "--threads", "0"], "--threads")
