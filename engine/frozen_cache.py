@@ -244,6 +244,11 @@ class FrozenCache:
         """Forget the features (weights were replaced, a reset): the next use plans and computes again."""
         self._key = None
 
+    def release(self):
+        """Drop the cached features (up to ``MAX_CACHE_BYTES``) and keep the plan: a finished run kept in the
+        window's Runs list must not hold them; training on recomputes them once (10–120 ms)."""
+        self._feats = None
+
     def _valid(self) -> bool:
         if self._key is None or self._current_key() != self._key:
             self._replan()

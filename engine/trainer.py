@@ -436,6 +436,8 @@ class Trainer:
             loss, test_metrics, _ = self.evaluate_split("test")
             test_metrics = dict(test_metrics, loss=loss)
         best = self.early.best_epoch if self.early is not None else _best_epoch(self.history)
+        if reason != "step":  # a run that ended (not a max_steps pause): after the test evaluation, which reads it
+            self.frozen_cache.release()
         return Finished(reason, self.epoch, best, time.perf_counter() - t_start, diagnosis, test_metrics)
 
     def reset_weights(self, seed: int | None = None):

@@ -91,7 +91,8 @@ def test_training_metrics_on_the_first_samples_only_read_that_many_cached_rows(m
     monkeypatch.setattr(engine.trainer, "TRAIN_EVAL_LIMIT", 50)
     layers = chain(dense("d1", 16, frozen=True), dense("d2", 8))
     on, off = train(session(layers, epochs=2)), train(session(layers, epochs=2, cache=False))
-    assert on.frozen_cache.ready() is not None
+    assert on.frozen_cache.ready() is None  # released when the run finished
+    assert on.frozen_cache.active() is not None  # rebuilt here, to read it
     loss, metrics, out = on.evaluate_split("train", 50)
     assert out.shape == (50, 1)
     loss_off, metrics_off, _ = off.evaluate_split("train", 50)
@@ -292,3 +293,20 @@ def test_no_frozen_layer_costs_nothing_and_says_nothing():
     tr = train(session(chain(dense("d1", 8)), epochs=1))
     assert tr.frozen_cache.report.applies is False and tr.frozen_cache._feats is None
     assert math.isinf(fc_mod.CacheReport(True).ratio)  # a report with no rest: no division by zero
+
+
+def test_a_finished_run_releases_its_cached_outputs_and_training_on_recomputes_them():
+    """A finished run (kept in the window's Runs list) holds no cached features; more epochs rebuild them
+    once and train exactly like a run that never stopped."""
+    layers = chain(dense("d1", 32, frozen=True), dense("d2", 32, frozen=True))
+    s = session(layers)
+    epochs = s.training["epochs"]
+    tr = train(s)
+    assert tr.frozen_cache.report.cached and tr.frozen_cache._feats is None and tr.frozen_cache.builds == 1
+    list(tr.run(epochs + 2, max_steps=3))  # a max_steps pause keeps them
+    assert tr.frozen_cache._feats is not None and tr.frozen_cache.builds == 2
+    list(tr.run(epochs + 2))
+    assert tr.frozen_cache.builds == 2 and tr.frozen_cache._feats is None
+    whole = Trainer(session(layers))
+    list(whole.run(epochs + 2))
+    assert_same_training(tr, whole)
