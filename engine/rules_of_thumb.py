@@ -86,6 +86,20 @@ def dense_layers(graph, report) -> tuple[list, str | None]:
     return hidden, out_dense
 
 
+def _feature_layers_before(graph, report, nid) -> list[str]:
+    """Ids of the layers with weights of their own (not Dense: Conv, SimpleRNN, LSTM, Embedding...) upstream of
+    ``nid``, in graph order."""
+    nodes = {n.id: n for n in graph.nodes}
+    seen, todo = set(), list(graph.inputs_of(nid))
+    while todo:
+        i = todo.pop()
+        if i in seen or i not in nodes:
+            continue
+        seen.add(i)
+        todo.extend(graph.inputs_of(i))
+    return [i for i in report.order if i in seen and nodes[i].type != "Dense" and report.param_counts.get(i, 0) > 0]
+
+
 def _width(shape) -> int:
     w = 1
     for d in shape:
@@ -164,6 +178,11 @@ def rules_of_thumb(session, report=None) -> list[Advice]:
         return [Advice("dense", "dense layers", "002 004", "", "no Dense output layer: the rules of thumb count the "
                        "units of dense (fully connected) layers", "info")]
     first = hidden[0][0] if hidden else out_dense
+    feature_layers = _feature_layers_before(session.graph, rep, first)
+    if feature_layers:  # the first Dense reads learned features (conv maps, an RNN's state), not the inputs
+        return [Advice("dense", "dense layers", "002 004", "", f"the first Dense layer ({first}) reads the outputs "
+                       f"of {', '.join(feature_layers)}, not the inputs: the notes' rules of thumb are about dense "
+                       "networks on the input features, so none is checked here", "info")]
     n_in = _width(rep.in_shapes[first][0])
     n_out = int(rep.params[out_dense]["units"])
     widths = [u for _, u in hidden]

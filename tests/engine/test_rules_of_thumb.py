@@ -101,3 +101,18 @@ def test_other_graphs_and_the_cli_lines():
     lines = report_text(rules_of_thumb(net([16])))
     assert len(lines) == 6 and lines[3].startswith("consider  deep beats wide (004)")
     assert rules_of_thumb(net([16]), analyze(net([16]).graph)) == rules_of_thumb(net([16]))
+
+
+def test_a_dense_head_after_learned_features_is_not_read_as_the_first_hidden_layer():
+    """The shipped RNN example ends in a Dense head on an LSTM's state: the rules (about dense networks on the
+    input features) are not applied to it, and one info item names the layers it reads."""
+    from pathlib import Path
+
+    from engine.session import load_session
+
+    s = load_session(Path(__file__).resolve().parents[2] / "resources" / "examples" / "rnn_sequence.json")
+    items = rules_of_thumb(s)
+    recurrent = [n.id for n in s.graph.nodes if n.type in ("SimpleRNN", "LSTM")]
+    assert recurrent and [a.verdict for a in items] == ["info"]
+    assert all(r in items[0].has for r in recurrent) and "not the inputs" in items[0].has
+    assert len(rules_of_thumb(net([16]))) == 6  # a plain dense net still gets every rule
