@@ -84,9 +84,11 @@ def estimate(session, report=None) -> MemoryEstimate:
     train_factor = 3  # forward output, the saved pre-activation, and its gradient during backward
     eval_batch = min(EVAL_CHUNK, samples) if samples else EVAL_CHUNK
     by_node = {}
+    nodes = {n.id: n for n in session.graph.nodes}
     for nid in rep.order:
         shape = rep.shapes.get(nid)
         width = math.prod(shape) if shape else 0
+        width = max(width, _recurrent_state_width(nodes.get(nid), rep, nid))
         p = int(rep.param_counts.get(nid, 0))
         weights = p * FLOAT * (WEIGHT_COPIES + slots)  # value, gradient, transient copy, optimizer slots
         acts = max(batch * width * FLOAT * train_factor, eval_batch * width * FLOAT)
@@ -108,6 +110,23 @@ def estimate(session, report=None) -> MemoryEstimate:
     total = sum(by_node.values()) + data + extra
     biggest = max(by_node, key=by_node.get) if by_node else None
     return MemoryEstimate(int(total), by_node, biggest, int(data), int(extra), int(batch), int(samples))
+
+
+# Values a recurrent layer keeps per time step and unit for its backward pass: SimpleRNN its state hₜ;
+# LSTM its four gates, cₜ and hₜ. Its output may be one step (return_sequences off); the backward pass
+# still needs every step.
+RECURRENT_STATES = {"SimpleRNN": 1, "LSTM": 6}
+
+
+def _recurrent_state_width(node, rep, nid) -> int:
+    """Values per sample a recurrent node keeps for backward (steps × units × states), else 0."""
+    if node is None or node.type not in RECURRENT_STATES:
+        return 0
+    ins = rep.in_shapes.get(nid) or ()
+    params = rep.params.get(nid) or node.params
+    if not ins or not ins[0] or not params.get("units"):
+        return 0
+    return int(ins[0][0]) * int(params["units"]) * RECURRENT_STATES[node.type]
 
 
 def _dataset_samples(session) -> tuple[int, int]:

@@ -170,3 +170,21 @@ def test_without_torch_loaded_no_gpu_is_asked(monkeypatch):
     s = net(4)
     s.training = {"device": "cpu"}
     assert gpu_free_bytes(s) is None
+
+
+@pytest.mark.parametrize("kind,states", [("SimpleRNN", 1), ("LSTM", 6)])
+def test_a_recurrent_layer_counts_every_time_steps_states_though_it_outputs_one(kind, states):
+    """return_sequences off: the output is (units,), but backward keeps T·units·states values a sample
+    (SimpleRNN hₜ; LSTM four gates, cₜ and hₜ)."""
+    s = Session()
+    s.graph = GraphSpec.from_dict({"layers": [
+        {"id": "input", "type": "Input", "params": {"shape": [20, 1]}},
+        {"id": "rnn", "type": kind, "params": {"units": 8}},
+        {"id": "out", "type": "Dense", "params": {"units": 1}}]})
+    s.optimizer = {"type": "sgd", "params": {"lr": 0.01}}
+    s.training = {"batch_size": 4}
+    s.dataset = {"type": "sine_next", "params": {"n": 100}}
+    e = estimate(s)
+    params = (4 if kind == "LSTM" else 1) * 8 * (1 + 8 + 1)
+    width = 20 * 8 * states
+    assert e.by_node["rnn"] == params * 4 * 3 + max(4 * width * 4 * 3, min(EVAL_CHUNK, e.samples) * width * 4)
