@@ -74,6 +74,7 @@ class RulesOfThumbBox(QGroupBox):
             lab.setText(f"<span style='color:#5b6573'>{html.escape(error)}</span>")
             lab.setToolTip("")
             lab.show()
+            self._fit()
             return
         for lab, a in zip(self.rows, self.items):
             mark, colour = MARKS.get(a.verdict, ("·", "#5b6573"))
@@ -85,6 +86,18 @@ class RulesOfThumbBox(QGroupBox):
             lab.setToolTip(f"Lecture {a.seed}: “{a.quote}”" if a.quote else "")
             lab.setObjectName(f"rule_{a.key}")
             lab.show()
+        self._fit()
+
+    def _fit(self):
+        """Ask for every wrapped line's full height: in the Properties scroll area a short dock (1024×700)
+        squeezed the box and cut its lines instead of scrolling."""
+        for lab in (self.note, *self.rows):
+            if not lab.isHidden():
+                lab.setMinimumHeight(lab.heightForWidth(max(lab.width(), 120)))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit()
 
 
 if __name__ == "__main__":  # python -m gui.panels.rules_panel: the rules for a wide one-layer network on the circle
