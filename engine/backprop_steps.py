@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .builder import PASSTHROUGH, build_model
+from .builder import PASSTHROUGH, build_for_dataset
 from .data import make_dataset
 from .errors import InvalidInput
 from .losses import LOSSES
@@ -120,17 +120,7 @@ class Inspector:
         if split not in ("train", "val", "test"):
             raise InvalidInput(f"split must be train, val or test, got {split!r}")
         self.split = split
-        self.model = build_model(s.graph, seed=s.seed, dtype="float64")
-        self.model.eval()
-        if tuple(self.data.input_shape) != tuple(self.model.in_shape):
-            raise InvalidInput(f"the dataset's inputs have shape {tuple(self.data.input_shape)} but the Input node "
-                               f"expects {tuple(self.model.in_shape)}")
-        if weights is not None:
-            state = {k: torch.as_tensor(np.asarray(v), dtype=torch.float64) for k, v in weights.items()}
-            missing = set(self.model.state_dict()) - set(state)
-            if missing:
-                raise InvalidInput(f"the weights lack {sorted(missing)[0]}: they belong to a different network")
-            self.model.load_state_dict(state)
+        self.model = build_for_dataset(s, self.data, weights)
         self.loss_fn = LOSSES.create(s.loss)
         self.optimizer_spec = dict(s.optimizer)
         self.optimizer = OPTIMIZERS.create(s.optimizer, self.model.trainable_parameters())

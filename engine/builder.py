@@ -236,3 +236,32 @@ def build_model(spec, *, seed: int = 0, device="cpu", dtype=None) -> GraphModule
     if device is not None and str(device) != "cpu":
         model.to(device)
     return model
+
+
+def build_for_dataset(session, data, weights: dict | None = None, *, dtype="float64") -> GraphModule:
+    """``session``'s network in eval mode for ``data`` (its input shape checked), holding ``weights`` (a
+    state dict of arrays, e.g. a run's) when given: what the step-by-step teaching views compute with
+    (float64, so their hand-checked numbers do not drift)."""
+    import numpy as np
+    import torch
+
+    from .errors import InvalidInput
+
+    model = build_model(session.graph, seed=session.seed, dtype=dtype).eval()
+    if tuple(data.input_shape) != tuple(model.in_shape):
+        raise InvalidInput(f"the dataset's inputs have shape {tuple(data.input_shape)} but the Input node "
+                           f"expects {tuple(model.in_shape)}")
+    if weights is not None:
+        state = {k: torch.as_tensor(np.asarray(v), dtype=model_dtype(model)) for k, v in weights.items()}
+        missing = set(model.state_dict()) - set(state)
+        if missing:
+            raise InvalidInput(f"the weights lack {sorted(missing)[0]}: they belong to a different network")
+        model.load_state_dict(state)
+    return model
+
+
+def model_dtype(model):
+    """The floating dtype of ``model``'s parameters (float32 when it has none)."""
+    import torch
+
+    return next((p.dtype for p in model.parameters()), torch.float32)

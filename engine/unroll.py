@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .builder import build_model
+from .builder import build_for_dataset
 from .data import make_dataset
 from .errors import InvalidInput
 from .session import Session
@@ -65,16 +65,7 @@ class Unroller:
             raise InvalidInput("the network has no SimpleRNN or LSTM layer to unroll: add one from the palette's "
                                "Recurrent group")
         self.data = dataset if dataset is not None else make_dataset(s.dataset, seed=s.seed)
-        self.model = build_model(s.graph, seed=s.seed, dtype="float64").eval()
-        if tuple(self.data.input_shape) != tuple(self.model.in_shape):
-            raise InvalidInput(f"the dataset's inputs have shape {tuple(self.data.input_shape)} but the Input node "
-                               f"expects {tuple(self.model.in_shape)}")
-        if weights is not None:
-            state = {k: torch.as_tensor(np.asarray(v), dtype=torch.float64) for k, v in weights.items()}
-            missing = set(self.model.state_dict()) - set(state)
-            if missing:
-                raise InvalidInput(f"the weights lack {sorted(missing)[0]}: they belong to a different network")
-            self.model.load_state_dict(state)
+        self.model = build_for_dataset(s, self.data, weights)
 
     def size(self, split: str) -> int:
         return len(self.data.split(split)[0])
