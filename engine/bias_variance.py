@@ -48,8 +48,37 @@ NO_TRUTH = ("has no known true function, so its bias² cannot be measured: choos
             "noise model is known — sine, plane or multi_gauss (regression), circle, xor or gauss (classification)")
 
 
+class SquaredErrorSplit:
+    """E[(h − y)²] = bias² + variance + noise per input, from ``predictions`` (K, M), the truth ``f`` and
+    ``noise``: the regression split, and the Brier score's with f = η and noise = η(1 − η)."""
+
+    @property
+    def n_sets(self) -> int:
+        return len(self.predictions)
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.predictions.mean(axis=0)
+
+    @property
+    def slice_mean(self) -> np.ndarray:
+        return self.slice_predictions.mean(axis=0)
+
+    @property
+    def bias2(self) -> np.ndarray:
+        return (self.mean - self.f) ** 2
+
+    @property
+    def variance(self) -> np.ndarray:  # over the K networks, divided by K: bias² + variance = mean_k (h_k − f)²
+        return self.predictions.var(axis=0)
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.bias2 + self.variance + self.noise
+
+
 @dataclass(frozen=True, eq=False)
-class Decomposition:
+class Decomposition(SquaredErrorSplit):
     """One decomposition: per input on the grid and averaged over it (``summary``), plus the plotted slice."""
 
     x: np.ndarray  # (M, d) raw inputs of the evaluation grid
@@ -72,29 +101,6 @@ class Decomposition:
     label: str = ""
     task = "regression"  # engine.bias_variance_classification.ClassificationDecomposition says "classification"
 
-    @property
-    def n_sets(self) -> int:
-        return len(self.predictions)
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self.predictions.mean(axis=0)
-
-    @property
-    def bias2(self) -> np.ndarray:
-        return (self.mean - self.f) ** 2
-
-    @property
-    def variance(self) -> np.ndarray:  # over the K networks, divided by K: bias² + variance = mean_k (h_k − f)²
-        return self.predictions.var(axis=0)
-
-    @property
-    def total(self) -> np.ndarray:
-        return self.bias2 + self.variance + self.noise
-
-    @property
-    def slice_mean(self) -> np.ndarray:
-        return self.slice_predictions.mean(axis=0)
 
     def summary(self) -> dict:
         """The terms averaged over the grid (the expected test error over inputs), and the training error."""

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .bias_variance import SquaredErrorSplit
 from .errors import InvalidInput
 
 TEST_POINTS = 2000
@@ -41,7 +42,7 @@ NOT_PROBABILITIES = ("hinge", "multiclass_hinge")
 
 
 @dataclass(frozen=True, eq=False)
-class ClassificationDecomposition:
+class ClassificationDecomposition(SquaredErrorSplit):
     """Brier and 0-1 decompositions per test input and averaged (``summary``), plus the plotted slice."""
 
     x: np.ndarray  # (M, 2) raw test inputs from the generator's input distribution
@@ -65,38 +66,14 @@ class ClassificationDecomposition:
     label: str = ""
     task = "classification"
 
-    @property
-    def n_sets(self) -> int:
-        return len(self.predictions)
-
     # -- Brier: the squared-error split with f = η ------------------------------------------------
     @property
     def f(self) -> np.ndarray:
         return self.eta
 
     @property
-    def mean(self) -> np.ndarray:
-        return self.predictions.mean(axis=0)
-
-    @property
-    def bias2(self) -> np.ndarray:
-        return (self.mean - self.eta) ** 2
-
-    @property
-    def variance(self) -> np.ndarray:
-        return self.predictions.var(axis=0)
-
-    @property
     def noise(self) -> np.ndarray:
         return self.eta * (1.0 - self.eta)
-
-    @property
-    def total(self) -> np.ndarray:
-        return self.bias2 + self.variance + self.noise
-
-    @property
-    def slice_mean(self) -> np.ndarray:
-        return self.slice_predictions.mean(axis=0)
 
     # -- 0-1 loss: Domingos ---------------------------------------------------------------------
     @property
