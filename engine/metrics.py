@@ -231,8 +231,25 @@ def roc_auc(y_true, scores, n_classes: int) -> float:
         return auc(*roc_curve(y, s)[:2])
     if s.ndim != 2 or s.shape[1] != n:
         raise InvalidInput(f"multi-class scores must have shape (N, {n}), got {s.shape}")
-    aucs = [auc(*roc_curve(y == c, s[:, c])[:2]) for c in range(n) if 0 < np.sum(y == c) < y.size]
+    aucs = [rank_auc(y == c, s[:, c]) for c in range(n) if 0 < np.sum(y == c) < y.size]
     return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def rank_auc(positive, scores) -> float:
+    """The ROC curve's trapezoid area by ranks (Mann–Whitney): (Σ ranks of the positives − n₁(n₁+1)/2) / (n₁n₀),
+    tied scores sharing their mean rank, which is the trapezoid's half credit for a tie. One sort instead of the
+    curve: 10 one-vs-rest AUCs of 1,024 samples, computed at every epoch end, took 2.1 ms as curves."""
+    pos = np.asarray(positive, dtype=bool)
+    s = np.asarray(scores, dtype=np.float64)
+    n1 = int(pos.sum())
+    n0 = pos.size - n1
+    if n1 == 0 or n0 == 0 or np.isnan(s).any():
+        return float("nan")
+    ss = np.sort(s)
+    sp = s[pos]
+    lo, hi = np.searchsorted(ss, sp, "left"), np.searchsorted(ss, sp, "right")
+    rank_sum = float((lo + hi + 1).sum()) / 2.0  # a tie group at sorted places lo … hi−1 shares rank (lo+1+hi)/2
+    return (rank_sum - n1 * (n1 + 1) / 2.0) / (n1 * n0)
 
 
 # ---------------------------------------------------------------------------

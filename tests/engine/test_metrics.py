@@ -277,3 +277,21 @@ def test_evaluate_is_fast_enough_for_every_epoch():
     for _ in range(5):
         evaluate(out, y, "classification", "cross_entropy", 10)
     assert (time.perf_counter() - t0) / 5 < 0.1
+
+
+def test_rank_auc_is_the_roc_trapezoid_with_ties_and_a_hand_count():
+    """Multi-class AUC ranks instead of drawing curves; it must equal the curve's trapezoid, ties included."""
+    from engine.metrics import auc, rank_auc, roc_curve
+
+    # by hand: positives 0.8, 0.4; negatives 0.4, 0.1 → pairs (0.8>0.4)=1, (0.8>0.1)=1, (0.4=0.4)=½, (0.4>0.1)=1
+    assert rank_auc([1, 1, 0, 0], [0.8, 0.4, 0.4, 0.1]) == pytest.approx(3.5 / 4, abs=1e-15)
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(3, 200))
+        pos = rng.random(n) < 0.4
+        pos[0], pos[1] = True, False
+        s = rng.random(n)
+        if trial % 2:
+            s = np.round(s * 3) / 3  # heavy ties
+        assert rank_auc(pos, s) == pytest.approx(auc(*roc_curve(pos, s)[:2]), abs=1e-12)
+    assert np.isnan(rank_auc([1, 1], [0.2, 0.3])) and np.isnan(rank_auc([1, 0], [np.nan, 0.3]))
