@@ -137,7 +137,9 @@ MORE = {
     "batch_size": "One iteration processes one batch; with 2000 samples and batch size 20 an epoch is 100 iterations. "
                   "Smaller batches give more variance in the gradients (noisier, sometimes better generalisation); "
                   "larger ones smooth the gradient and use parallel hardware, but take fewer steps per epoch. "
-                  "Batch size 1 is pure stochastic gradient descent; 0 here means full-batch gradient descent.",
+                  "Batch size 1 is pure stochastic gradient descent; 0 here means full-batch gradient descent. "
+                  "Lecture 002's rule of thumb, b ≈ 1.5 × the number of outliers, is computed from the training "
+                  "data on the line under the batch size (Apply sets it).",
     "l1": "Adds λ·Σ|w| to the loss (biases excluded). L1 enforces sparsity: many weights become exactly 0.",
     "l2": "Adds λ·Σw² to the loss (biases excluded). L2 keeps the weights small and similar. Too strong regularization "
           "underfits; too weak lets the network fit noise.",
