@@ -26,8 +26,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import InvalidInput
 from . import generators as gen
+from .truth import truth_from
 
 QUADRATURE = 1000  # circle: midpoint nodes over δ1
 UNKNOWN = ("has no known class probability; choose circle, xor or gauss (Dataset panel) — their noise models "
@@ -135,13 +135,7 @@ CLASS_TRUTHS = {"xor": _xor, "circle": _circle, "gauss": _gauss}
 
 def class_truth(spec) -> ClassTruth:
     """The ``ClassTruth`` of a dataset spec (a name or ``{"type", "params"}``), or a one-line ``InvalidInput``."""
-    if isinstance(spec, str):
-        spec = {"type": spec}
-    name = spec.get("type") if isinstance(spec, dict) else None
-    if name not in CLASS_TRUTHS:
-        raise InvalidInput(f"dataset {name!r} {UNKNOWN}")
-    canon = gen.DATASETS.canonical({"type": name, "params": spec.get("params") or {}})
-    return CLASS_TRUTHS[name](canon["params"])
+    return truth_from(spec, CLASS_TRUTHS, UNKNOWN)
 
 
 def has_class_truth(spec) -> bool:

@@ -125,13 +125,20 @@ TRUTHS = {"sine": _sine, "plane": _plane, "multi_gauss": _multi_gauss}
 
 def true_function(spec) -> Truth:
     """The ``Truth`` of a dataset spec (a name or ``{"type", "params"}``), or a one-line ``InvalidInput``."""
+    return truth_from(spec, TRUTHS)
+
+
+def truth_from(spec, makers: dict, unknown: str = UNKNOWN):
+    """``makers[name](canonical params)`` for a dataset spec (a name or ``{"type", "params"}``): the lookup
+    ``true_function`` and ``class_truth.class_truth`` share; a name without a maker is a one-line ``InvalidInput``
+    ending in ``unknown``."""
     if isinstance(spec, str):
         spec = {"type": spec}
     name = spec.get("type") if isinstance(spec, dict) else None
-    if name not in TRUTHS:
-        raise InvalidInput(f"dataset {name!r} {UNKNOWN}")
+    if name not in makers:
+        raise InvalidInput(f"dataset {name!r} {unknown}")
     canon = DATASETS.canonical({"type": name, "params": spec.get("params") or {}})
-    return TRUTHS[name](canon["params"])
+    return makers[name](canon["params"])
 
 
 def has_truth(spec) -> bool:
