@@ -19,8 +19,12 @@ run: $(STAMP)
 	@$(PY) -m gui.xcb_check
 	MALLOC_MMAP_THRESHOLD_=1048576 MALLOC_TRIM_THRESHOLD_=268435456 $(PY) main.py
 
+# If pytest dies in native code (no report of its own), say which test was running.
 test: $(STAMP) lint
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -x -q --durations=15
+	@mkdir -p build
+	QT_QPA_PLATFORM=offscreen NNP_LAST_TEST_FILE=build/last-test.txt $(PY) -m pytest -x -q --durations=15 || { \
+		rc=$$?; echo "pytest exited with $$rc; the tests it started last (previous, then current):"; \
+		cat build/last-test.txt 2>/dev/null; exit $$rc; }
 
 # Static checks that CI runs too: pyflakes-level errors (ruff) and the architecture's import contracts.
 lint: $(STAMP)
