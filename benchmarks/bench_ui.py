@@ -182,6 +182,9 @@ def main(argv=None):
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_style(app)
+    from gui.gc_on_gui_thread import install
+
+    install(app)  # what gui.app does at start-up
     import torch
 
     torch.set_num_threads(1)

@@ -62,6 +62,9 @@ def main(argv=None) -> int:
     from .style import apply_style, icon
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    from .gc_on_gui_thread import install as collect_garbage_on_gui_thread
+
+    collect_garbage_on_gui_thread(app)  # once, at start-up: a worker thread must never free a widget
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     apply_style(app)

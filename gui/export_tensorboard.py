@@ -21,8 +21,15 @@ from engine.errors import InvalidInput
 MESSAGE_MS = 15000
 
 
+class _Relay(QObject):
+    """What the writing thread holds: two signals and nothing else (never the window: see gc_on_gui_thread)."""
+
+    done = Signal(str, object)  # the folder, [(subfolder, what was written)]
+    failed = Signal(str)
+
+
 class TensorBoardExport(QObject):
-    done = Signal(str, int)  # the folder, the number of logs written
+    done = Signal(str, int)  # the folder, the number of logs written (on the GUI thread)
     failed = Signal(str)
 
     def __init__(self, win, menu):
@@ -42,8 +49,9 @@ class TensorBoardExport(QObject):
         self.with_runs.setChecked(True)
         self.with_runs.setStatusTip("Also write each run of the Runs dock (its per-epoch curves) as a sibling folder, "
                                     "so TensorBoard overlays them")
-        self.done.connect(self._on_done)
-        self.failed.connect(self._on_failed)
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._on_done)
+        self._relay.failed.connect(self._on_failed)
 
     # -- dialogs and messages (tests replace ask_folder) ------------------------------------------
     def ask_folder(self) -> str | None:
@@ -88,37 +96,44 @@ class TensorBoardExport(QObject):
             current = capture_trainer(tr) if tr is not None and tr.step > 0 else None
         caps = [(r.name, capture_record(r)) for r in records]
         self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._write, args=(root, current, caps), name="tensorboard-export",
-                                       daemon=True)
+        self.thread = threading.Thread(target=_write, args=(root, current, caps, self.stop_event, self._relay),
+                                       name="tensorboard-export", daemon=True)
         self.thread.start()
         self.say(f"Writing the TensorBoard log to {root}…")
         return root
 
-    def _write(self, root, current, caps):
-        """Worker thread: write the events; only signals leave it."""
-        from engine.tensorboard_export import export_logs
-
-        try:
-            out = export_logs(root, current, caps, stop=self.stop_event.is_set)
-        except InvalidInput as e:
-            self.failed.emit(f"Cannot export the TensorBoard log: {e}")
-            return
-        except Exception as e:  # noqa: BLE001 - a full disk, a writer error: one line, never a crash
-            self.failed.emit(f"Writing the TensorBoard log failed: {type(e).__name__}: {e}")
-            return
+    @Slot(str, object)
+    def _on_done(self, root, out):
         self.last = (root, out)
-        self.done.emit(root, len(out))
-
-    @Slot(str, int)
-    def _on_done(self, root, n):
+        n = len(out)
         self.say(f"Wrote {n} TensorBoard log{'s' * (n != 1)} to {root}; view with: tensorboard --logdir \"{root}\"")
+        self.done.emit(root, n)
 
     @Slot(str)
     def _on_failed(self, text):
         self.say(text)
+        self.failed.emit(text)
 
     def shutdown(self, wait: float = 10.0):
         """Stop between two logs and wait for the writer (window close)."""
         self.stop_event.set()
         if self.thread is not None:
             self.thread.join(wait)
+
+
+def _write(root, current, caps, stop_event, relay):
+    """The writing thread: the events, then one signal. Only ``relay`` (two signals) leaves it."""
+    from engine.tensorboard_export import export_logs
+
+    try:
+        out = export_logs(root, current, caps, stop=stop_event.is_set)
+    except InvalidInput as e:
+        result = ("failed", f"Cannot export the TensorBoard log: {e}")
+    except Exception as e:  # noqa: BLE001 - a full disk, a writer error: one line, never a crash
+        result = ("failed", f"Writing the TensorBoard log failed: {type(e).__name__}: {e}")
+    else:
+        result = ("done", root, out)
+    try:
+        getattr(relay, result[0]).emit(*result[1:])
+    except RuntimeError:  # the window closed while it wrote: nobody is left to tell
+        pass

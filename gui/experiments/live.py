@@ -29,6 +29,7 @@ class LiveJob:
         self.timer.setInterval(frame_ms)
         self.timer.timeout.connect(self.drain)
         self.stoppers: list = []  # callables that stop the engine objects (VariantSet.stop, ...)
+        self.fn = None  # the running job's function, held on the GUI thread until the job has ended
 
     @property
     def running(self) -> bool:
@@ -38,19 +39,11 @@ class LiveJob:
         self.stop()
         self.stop_event = threading.Event()
         self.stoppers = []
-        stop = self.stop_event
-
-        def body():
-            try:
-                fn(self.q.put, stop.is_set)
-            except InvalidInput as e:
-                self.q.put(("failed", str(e)))
-            except Exception as e:  # noqa: BLE001 - a bug reaches the view as text, never kills the app
-                traceback.print_exc()
-                self.q.put(("failed", f"{type(e).__name__}: {e}"))
-            self.q.put(("ended",))
-
-        self.thread = threading.Thread(target=body, name="experiment", daemon=True)
+        # ``fn`` usually holds the view. The GUI thread keeps it and lets it go (``drain``), so the worker's
+        # references are never the last: a widget freed on the worker thread crashes Qt later (gc_on_gui_thread).
+        self.fn = fn
+        self.thread = threading.Thread(target=_body, args=(fn, self.q, self.stop_event), name="experiment",
+                                       daemon=True)
         self.thread.start()
         self.timer.start()
 
@@ -63,6 +56,8 @@ class LiveJob:
                 pass
         if self.thread is not None and self.thread.is_alive():
             self.thread.join(wait)
+        if not self.running:
+            self.fn = None
 
     def drain(self):
         items = []
@@ -75,4 +70,18 @@ class LiveJob:
             self.on_items(items)
         if not self.running and self.q.empty():
             self.timer.stop()
+            self.fn = None  # the worker has let go of it: released here, on the GUI thread
         return items
+
+
+def _body(fn, q, stop):
+    """The worker thread: run ``fn(put, stopped)`` and say how it ended. It refers to nothing of the view's
+    but ``fn``, which ``LiveJob.fn`` also holds, so whatever ``fn`` holds is released on the GUI thread."""
+    try:
+        fn(q.put, stop.is_set)
+    except InvalidInput as e:
+        q.put(("failed", str(e)))
+    except Exception as e:  # noqa: BLE001 - a bug reaches the view as text, never kills the app
+        traceback.print_exc()
+        q.put(("failed", f"{type(e).__name__}: {e}"))
+    q.put(("ended",))

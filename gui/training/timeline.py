@@ -120,6 +120,46 @@ class _Results(QObject):
     done = Signal(int, object)  # (request number, Moment or an error text)
 
 
+class _Mailbox:
+    """Requests and the cached PastViews shared by the window and the computing thread.
+
+    The thread gets this and the results signal, never the Timeline: a thread holding the last
+    reference to a Qt object frees it on the wrong thread, and Qt then crashes (gc_on_gui_thread).
+    """
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.want = None  # (request number, run, meta, checkpoint) for the thread
+        self.views = None  # (run, PastViews) of the current run's network
+        self.thread = None
+
+
+def _compute_moments(box: _Mailbox, emit):
+    """The computing thread: the latest request's Moment, until 30 s pass with none (a new one starts it again)."""
+    from engine.time_travel_views import PastViews
+
+    while True:
+        with box.cond:
+            while box.want is None:
+                if not box.cond.wait(30.0) and box.want is None:
+                    box.thread = None
+                    return
+            serial, run, meta, cp = box.want
+            box.want = None
+        try:
+            views = box.views
+            if views is None or views[0] is not run:
+                with run.snapshot() as tr:  # the copy is taken between two steps
+                    views = box.views = (run, PastViews(tr, meta))
+            out = views[1].moment(cp)
+        except Exception as e:  # noqa: BLE001 - say what went wrong in the bar, never a dead thread
+            out = f"Cannot show this checkpoint: {type(e).__name__}: {e}"
+        try:
+            emit(serial, (cp, out))
+        except RuntimeError:  # the window was closed meanwhile: nobody is waiting for it
+            return
+
+
 class Timeline(QObject):
     """The bar's behaviour: which checkpoints, what the window shows, Play, Live and Branch."""
 
@@ -134,11 +174,8 @@ class Timeline(QObject):
         self.moment = None  # the Moment shown
         self.shown_checkpoint = None
         self._saved = None  # what the views showed live before the first look back
-        self._views = None  # (run, PastViews) of the current run's network
-        self._cond = threading.Condition()
-        self._want = None  # (request number, run, meta, checkpoint) for the thread
+        self._box = _Mailbox()  # what the computing thread shares with the window (never the window itself)
         self._serial = 0
-        self._thread = None
         self.busy = False  # a checkpoint is being computed
         self._results = _Results(self)
         self._results.done.connect(self._on_done)
@@ -206,7 +243,7 @@ class Timeline(QObject):
         """A new run, reset weights or another document: the views started over, nothing to restore."""
         self.player.stop()
         self.bar.play.setText("Play")
-        self._views = None
+        self._box.views = None
         self._saved, self.index, self.moment, self.shown_checkpoint = None, None, None, None
         self.live.progress_panel.show_present()
         self._markers(None)
@@ -237,37 +274,16 @@ class Timeline(QObject):
 
     def request(self, cp):
         """Compute ``cp``'s moment on the thread (only the latest request counts)."""
-        run, meta = self.c.run, self.c.meta
-        with self._cond:
+        run, meta, box = self.c.run, self.c.meta, self._box
+        with box.cond:
             self._serial += 1
-            self._want = (self._serial, run, meta, cp)
-            self._cond.notify()
-        self.busy = True
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._work, name="time-travel-views", daemon=True)
-            self._thread.start()
-
-    def _work(self):
-        from engine.time_travel_views import PastViews
-
-        while True:
-            with self._cond:
-                while self._want is None:
-                    if not self._cond.wait(30.0):
-                        if self._want is None:
-                            self._thread = None
-                            return  # idle: a later request starts a new thread
-                serial, run, meta, cp = self._want
-                self._want = None
-            try:
-                views = self._views
-                if views is None or views[0] is not run:
-                    with run.snapshot() as tr:  # the copy is taken between two steps
-                        views = self._views = (run, PastViews(tr, meta))
-                out = views[1].moment(cp)
-            except Exception as e:  # noqa: BLE001 - say what went wrong in the bar, never a dead thread
-                out = f"Cannot show this checkpoint: {type(e).__name__}: {e}"
-            self._results.done.emit(serial, (cp, out))
+            box.want = (self._serial, run, meta, cp)
+            box.cond.notify()
+            self.busy = True
+            if box.thread is None or not box.thread.is_alive():
+                box.thread = threading.Thread(target=_compute_moments, args=(box, self._results.done.emit),
+                                              name="time-travel-views", daemon=True)
+                box.thread.start()
 
     @Slot(int, object)
     def _on_done(self, serial, result):
@@ -310,9 +326,9 @@ class Timeline(QObject):
         """Back to the present: the live views' own last frame, histogram and edge colours again."""
         self.player.stop()
         self.bar.play.setText("Play")
-        with self._cond:
+        with self._box.cond:
             self._serial += 1  # a result still on its way is dropped
-            self._want = None
+            self._box.want = None
         self.busy = False
         if self._saved is not None:
             plots, edges = self.live.plots, self.live.edges

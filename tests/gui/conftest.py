@@ -1,5 +1,6 @@
 """GUI test set-up: offscreen Qt before any Qt import, settings in a temporary folder, no dialogs."""
 import os
+import re
 
 os.environ["QT_QPA_PLATFORM"] = os.environ.get("NNP_TEST_QPA", "offscreen")
 os.environ["NNP_NO_PRELOAD"] = "1"
@@ -10,6 +11,32 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from engine.session import Session  # noqa: E402
 from engine.spec import GraphSpec  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gc_on_gui_thread(qapp):
+    """As the app does at start-up: Python's cyclic collector runs on the GUI thread only."""
+    from gui.gc_on_gui_thread import install
+
+    return install(qapp)
+
+
+# What Qt says when an object is used or freed on a thread it does not live on; the crash it leads to
+# comes later, in an unrelated test, so the test during which Qt said it fails instead.
+QT_THREAD_MISUSE = re.compile(r"from another thread|Destroyed while thread|in a different thread|"
+                              r"outside the GUI thread|Cannot create children for a parent that is in a different")
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)  # inside pytest-qt's wrapper: its capture still exists
+def pytest_runtest_makereport(item, call):
+    report = yield
+    capture = getattr(item, "qt_log_capture", None)
+    if call.when == "call" and capture is not None and report.passed:
+        said = [r.message for r in capture.records if QT_THREAD_MISUSE.search(r.message)]
+        if said:
+            report.outcome = "failed"
+            report.longrepr = "Qt objects used or freed on the wrong thread: " + " | ".join(dict.fromkeys(said))
+    return report
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,75 @@
+"""Python's cyclic garbage collector runs on the GUI thread only.
+
+The collector runs in whichever thread happens to cross its allocation threshold. A training
+worker allocates all the time, so it is usually that thread which frees a cycle holding a
+widget or a pyqtgraph item. Qt objects must be destroyed on the thread they live on. Destroying
+one on a worker thread prints "Timers cannot be stopped from another thread". The GUI thread
+then crashes later, in an unrelated paint or event: the "Fatal Python error: Segmentation fault"
+or "Aborted" seen under load.
+
+``install()`` therefore turns automatic collection off and collects from a QTimer on the GUI
+thread instead, by generation as CPython would. pyqtgraph's ``GarbageCollector`` does the same
+thing for the same reason. The app calls it once at start-up: it is a process-wide setting,
+never made in a constructor. Headless code (the engine, the CLI) keeps Python's own collector.
+
+Worker threads must not drop the last reference to a Qt object either. They hand engine objects
+and plain tuples to the GUI thread (see ``gui.experiments.live`` and ``gui.training.timeline``).
+"""
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QThread, QTimer, Slot
+
+INTERVAL_MS = 500
+
+
+class GuiThreadCollector(QObject):
+    """Collects each generation past its threshold, on the thread this object lives on (the GUI's)."""
+
+    def __init__(self, interval_ms: int = INTERVAL_MS, parent=None):
+        super().__init__(parent)
+        self.threshold = gc.get_threshold()
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.check)
+        self.collections = 0  # how many times a generation was collected (tests read it)
+
+    def start(self):
+        gc.disable()
+        self.timer.start()
+
+    def stop(self):
+        """Give automatic collection back to Python (tests and shutdown)."""
+        self.timer.stop()
+        gc.enable()
+
+    @Slot()
+    def check(self):
+        counts = gc.get_count()
+        if counts[0] <= self.threshold[0]:
+            return
+        for g in (2, 1, 0):  # as CPython does: the oldest generation past its threshold (and the younger ones)
+            if counts[g] > self.threshold[g]:
+                gc.collect(g)
+                self.collections += 1
+                return
+
+
+_COLLECTOR: GuiThreadCollector | None = None
+
+
+def install(app, interval_ms: int = INTERVAL_MS) -> GuiThreadCollector:
+    """Once per process, on the GUI thread: automatic collection off, a timer collects instead."""
+    global _COLLECTOR
+    if QThread.currentThread() is not app.thread():
+        raise RuntimeError("gc_on_gui_thread.install must be called on the GUI thread")
+    if _COLLECTOR is None:
+        _COLLECTOR = GuiThreadCollector(interval_ms, parent=app)
+        _COLLECTOR.start()
+        app.aboutToQuit.connect(_COLLECTOR.stop)
+    return _COLLECTOR
+
+
+def installed() -> GuiThreadCollector | None:
+    return _COLLECTOR
