@@ -67,6 +67,30 @@ def test_check_collects_only_past_the_threshold(gc_on_gui_thread):
     del keep
 
 
+def test_a_full_collection_waits_until_the_oldest_generation_grew_by_a_quarter(gc_on_gui_thread):
+    """CPython's rule for the oldest generation: a full pass over the app's objects stalls every thread."""
+    c = gc_on_gui_thread
+    gc.collect()
+    c.long_lived = len(gc.get_objects(2))
+    a = {"probe": Probe()}
+    a["self"] = a
+    alive, keep = weakref.ref(a["probe"]), a
+    del a
+    gc.collect(1)  # it survives (``keep``) into the oldest generation...
+    del keep  # ...and is garbage there: only a full collection frees it
+    for _ in range(c.threshold[2] + 1):
+        gc.collect(1)  # each counts towards the oldest generation's threshold
+    assert gc.get_count()[2] > c.threshold[2]
+    junk = [[] for _ in range(c.threshold[0] + 10)]
+    c.check()  # past the threshold, but the oldest generation has not grown by a quarter
+    assert alive() is not None
+    c.long_lived = int(len(gc.get_objects(2)) / 1.3)  # now it has
+    junk += [[] for _ in range(c.threshold[0] + 10)]
+    c.check()
+    assert alive() is None and abs(c.long_lived - len(gc.get_objects(2))) < 100  # remeasured after it
+    del junk
+
+
 def test_a_live_jobs_function_and_what_it_holds_are_freed_on_the_gui_thread(qtbot):
     from gui.experiments.live import LiveJob
 
