@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from engine.errors import InvalidInput
 from engine.session import TRAINING_SCHEMA
 
+from ..gc_on_gui_thread import settle as settle_garbage
 from .state import TrainingStateMachine, TrainState
 from .sync import DocumentSync
 from .time_travel import TimeTravelControl
@@ -358,6 +359,7 @@ class LiveTrainingController(DocumentSync, TimeTravelControl, TrainingStateMachi
         elif run_kwargs is not None:
             self.set_state(S.PAUSED if run.paused else S.RUNNING)
             self.message.emit("Training…")
+        settle_garbage()  # a full collection now, if one is due, rather than mid-training (gc_on_gui_thread)
         thread.start()
 
     @Slot()

@@ -15,6 +15,7 @@ fights the live updates.
 from __future__ import annotations
 
 import threading
+import traceback
 
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget
@@ -153,6 +154,7 @@ def _compute_moments(box: _Mailbox, emit):
                     views = box.views = (run, PastViews(tr, meta))
             out = views[1].moment(cp)
         except Exception as e:  # noqa: BLE001 - say what went wrong in the bar, never a dead thread
+            traceback.print_exc()  # a bug: its traceback on stderr, its one line in the bar
             out = f"Cannot show this checkpoint: {type(e).__name__}: {e}"
         try:
             emit(serial, (cp, out))

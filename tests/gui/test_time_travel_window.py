@@ -45,8 +45,11 @@ def trained(live_windows, qtbot, monkeypatch):
 
 def _show(qtbot, win, index):
     tl = win.live.timeline
-    with qtbot.waitSignal(tl.moment_shown, timeout=10000):
-        tl.bar.slider.setValue(index)
+    try:
+        with qtbot.waitSignal(tl.moment_shown, timeout=10000):
+            tl.bar.slider.setValue(index)
+    except qtbot.TimeoutError:  # say why: the bar carries the computing thread's error, if there was one
+        pytest.fail(f"no moment shown for checkpoint {index} in 10 s; the timeline says {tl.bar.text.text()!r}")
     win.live.hub.flush()
     return tl.shown_checkpoint
 
