@@ -10,7 +10,7 @@ tiny nets, every core for large ones). Targets: tiny >= 0.7 of the plain loop at
 the same thread count; MLP >= 0.95 of it, and >= 0.9 of a plain loop on every core.
 (The compiled path for tiny nets is ``bench_compiled.py``.)
 
-    .venv/bin/python benchmarks/bench_engine.py [--seconds 1.5] [--rounds 7] [--only tiny|mlp]
+    .venv/bin/python benchmarks/bench_engine.py [--seconds 1.0] [--rounds 15] [--only tiny|mlp]
 """
 from __future__ import annotations
 
@@ -117,8 +117,10 @@ def plain_rate(data, hidden, act, classes, bs, opt, seconds):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=1.5, help="per measurement")
-    ap.add_argument("--rounds", type=int, default=7)
+    # Many short pairs rather than a few long ones: another tenant taking a core for a second spoils one
+    # pair, not the median (with 7 × 1.5 s the median moved by ±0.03 between runs minutes apart).
+    ap.add_argument("--seconds", type=float, default=1.0, help="per measurement")
+    ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--only", choices=("tiny", "mlp"))
     ap.add_argument("--threads", type=int, help="both loops on this many threads instead of the command line's policy")
     args = ap.parse_args()

@@ -72,14 +72,14 @@ class PastViews:
     def __init__(self, trainer, meta):
         import torch
 
-        from .trainer import EVAL_CHUNK, TRAIN_EVAL_LIMIT
+        from .trainer import EVAL_CHUNK
         from .views import ViewComputer
 
         self.torch, self.meta = torch, meta
         self.model = copy.deepcopy(trainer.model)
         self.loss_fn, self.task = trainer.loss_fn, trainer.data.task
         self.n_classes, self.loss_name = trainer.data.n_classes, trainer.loss_name
-        self._chunk, self._limit = EVAL_CHUNK, TRAIN_EVAL_LIMIT
+        self._chunk, self._limit = EVAL_CHUNK, trainer.train_eval_rows()
         self.shadow = _Shadow(trainer, self.model)
         self.views = ViewComputer(self.shadow, meta)
         self.lock = threading.Lock()  # one checkpoint at a time in the copy

@@ -261,3 +261,32 @@ def test_large_models_space_their_statistics_by_size_small_ones_keep_stats_every
     assert work >= LARGE_STEP_WORK and STATS_MIN_STEPS_LARGE == 50 and steps == [56]  # 7 × ⌈50 / 7⌉
     work, steps = stats_steps(20_000, 60)
     assert steps == [60]  # already past the floor: stats_every stands
+
+
+def test_training_metrics_are_measured_on_3_percent_of_the_rows_on_a_large_model_all_1024_on_a_small_one():
+    """A forward pass over R rows costs ~1/3 of training on them: on a large model R ≤ 3 % of the training
+    rows (≥ 256) keeps the epoch end's training metrics at ~1 % of the epoch; small models keep 1,024."""
+    from engine.device import LARGE_STEP_WORK
+
+    def epoch_end(units, n, batch_size=40):
+        s = small_session(epochs=1, batch_size=batch_size)
+        s.dataset = {"type": "circle", "params": {"n": n, "noise": 0.1}, "split": {"train": 1.0, "val": 0.0, "test": 0.0}}
+        s.graph.nodes[1].params["units"] = units
+        tr = Trainer(s)
+        end = [e for e in tr.run() if isinstance(e, EpochEnd)][-1]
+        return tr, end
+
+    tr, end = epoch_end(6, 2000)
+    assert tr.n_params * tr.batch_size < LARGE_STEP_WORK and tr.train_eval_rows() == 1024
+    assert int(np.sum(end.train_metrics["confusion"])) == 1024
+    tr, end = epoch_end(6, 600)
+    assert tr.train_eval_rows() == 600  # fewer rows than the limit: all of them
+    tr, end = epoch_end(5_000, 10_000, 500)  # 2-5000-1 × 500 rows: large
+    assert tr.n_params * tr.batch_size >= LARGE_STEP_WORK and tr.train_eval_rows() == 300  # ⌈0.03 × 10,000⌉
+    # the accuracy is the model's own on the first 300 rows, computed here independently
+    x, y = tr.data.x_train[:300], tr.data.y_train[:300]
+    p = tr.predict(x)[:, 0]
+    assert end.train_metrics["accuracy"] == pytest.approx(float(np.mean((p > 0) == (y == 1))), abs=1e-12)
+    assert int(np.sum(end.train_metrics["confusion"])) == 300
+    tr, _ = epoch_end(5_000, 4000, 500)
+    assert tr.train_eval_rows() == 256  # 3 % would be 120: the floor
