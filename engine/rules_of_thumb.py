@@ -158,6 +158,18 @@ def _dataset_minimum(dataset):
     return MIN_BOUNDARIES[t][0], MIN_BOUNDARIES[t][1], t
 
 
+def _is_regression(dataset) -> bool:
+    """Whether the session's data is a regression set (a built-in one's group, or a table's ``task``)."""
+    from .data import DATASETS, REGRESSION, dataset_canonical
+
+    try:
+        canon = dataset_canonical(dataset)
+        group = DATASETS.entry(canon["type"]).group
+    except (InvalidInput, KeyError):
+        return False
+    return group == REGRESSION or canon.get("params", {}).get("task") == REGRESSION
+
+
 def _plural(n, word):
     return f"{n} {word}{'s' * (n != 1)}"
 
@@ -198,6 +210,16 @@ def rules_of_thumb(session, report=None) -> list[Advice]:
 def _first_layer(session, hidden, n_in, out_dense, n_out):
     space = {1: "points on the input line", 2: "lines in the input plane", 3: "planes in the input space"}.get(
         n_in, f"hyperplanes in the {n_in}-D input space")
+    if _is_regression(session.dataset):  # the rule counts decision boundaries: a fitted surface has none
+        if hidden:
+            nid, units = hidden[0]
+            has = (f"first hidden layer {nid}: {_plural(units, 'unit')} = {units} {space} across which the fit "
+                   "can bend")
+        else:
+            has = f"no hidden layer: the output is a linear function of the {_plural(n_in, 'input')}"
+        return _item("first_layer", has, "info", "the notes' rule counts a classifier's decision boundaries; for "
+                     "regression read each unit of the first hidden layer as one place where the fitted function "
+                     "can bend (a ReLU's crease, a tanh's step)")
     if hidden:
         nid, units = hidden[0]
         has = f"first hidden layer {nid}: {_plural(units, 'unit')} = {units} linear boundaries ({space})"

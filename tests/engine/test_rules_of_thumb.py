@@ -49,6 +49,22 @@ def test_first_layer_boundaries_against_the_datasets_minimum():
     assert "2 units = 2 linear boundaries (lines in the input plane)" in item(net([2]), "first_layer").has
 
 
+def test_first_layer_on_regression_speaks_of_bends_not_decision_boundaries():
+    plane = item(net([2], dataset="plane"), "first_layer")  # a built-in regression set
+    assert plane.verdict == "info" and "linear boundaries" not in plane.has
+    assert plane.has == "first hidden layer h1: 2 units = 2 lines in the input plane across which the fit can bend"
+    assert "decision boundaries" in plane.suggestion and "regression" in plane.suggestion
+    sine = item(net([5], n_in=1, dataset="sine"), "first_layer")
+    assert "5 points on the input line across which the fit can bend" in sine.has
+    assert item(net([], dataset="plane"), "first_layer").has == ("no hidden layer: the output is a linear "
+                                                                 "function of the 2 inputs")
+    table = net([4])
+    table.dataset = {"type": "inline", "params": {"x": [[0.0, 1.0]], "y": [0.5], "task": "regression"}}
+    assert "bend" in item(table, "first_layer").has
+    table.dataset["params"]["task"] = "classification"
+    assert "linear boundaries" in item(table, "first_layer").has
+
+
 def test_astroml_fewer_than_twice_the_inputs_and_between_inputs_and_outputs():
     assert verdicts(net([3], n_in=2))["twice_inputs"] == "ok"  # 3 < 4
     assert verdicts(net([4], n_in=2))["twice_inputs"] == "consider"  # 4 is not fewer than 2 × 2
