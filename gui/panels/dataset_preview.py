@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (QAbstractScrollArea, QApplication, QButtonGroup, QComboBox, QDoubleSpinBox, QHBoxLayout,
-                               QLabel, QToolButton, QVBoxLayout, QWidget)
+                               QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from ..style import NEGATIVE, POSITIVE
 from .help_texts import apply_help
@@ -200,7 +200,7 @@ class DatasetPreview(QWidget):
         self.fit_button.setToolTip("Show every point again (Ctrl+wheel zooms, drag pans in View mode)")
         self.fit_button.clicked.connect(self.reset_view)
         row.addWidget(self.fit_button)
-        row.addSpacing(8)
+        row.addSpacing(4)
         self.class_label = QLabel("y =")
         row.addWidget(self.class_label)
         self.class_label.hide()
@@ -215,6 +215,9 @@ class DatasetPreview(QWidget):
         self.value_spin.setDecimals(3)
         self.value_spin.setSingleStep(0.1)
         apply_help(self.value_spin, "dataset.paint_class")
+        # its size hint is the width of "-1000000.000"; room for "-0.000" keeps the row inside a narrow dock
+        self.value_spin.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.value_spin.setMinimumWidth(self.value_spin.fontMetrics().horizontalAdvance("-0.000") + 24)
         row.addWidget(self.value_spin, 1)
         self.value_spin.hide()
         return row

@@ -59,3 +59,15 @@ def test_every_plot_fits_the_plots_dock_of_a_1024_window(qtbot):
                 seen.append(cls.__name__)
                 assert p.minimumSizeHint().width() <= room, (cls.__name__, p.minimumSizeHint().width(), room)
     assert {"BoundaryPlot", "LossPlot", "WeightsPlot"} <= set(seen)
+
+
+def test_the_dataset_panel_fits_its_minimum_width_on_regression_data_too(qtbot, window):
+    """A regression set shows a "y =" value box for painting in the preview's toolbar row."""
+    from gui.panels.install import install_panels
+
+    install_panels(window)
+    window.doc.set_session_field("dataset", {"type": "plane", "params": {}})
+    panel = window.docks["datasetDock"].widget()
+    qtbot.waitUntil(lambda: panel.findChild(object, "paintValue").isVisibleTo(panel), timeout=5000)
+    room = MIN_WIDTHS["datasetDock"] - panel.verticalScrollBar().sizeHint().width() - 4
+    assert panel.widget().minimumSizeHint().width() <= room, panel.widget().minimumSizeHint().width()
