@@ -64,16 +64,20 @@ class MetricPlot(LivePlot):
             c.setData([], [])
 
     def ingest(self, batch):
+        if not batch.epochs:
+            return
         reg = self.meta is not None and self.meta.task == "regression"
+        multi = self.meta is not None and self.meta.task == "multilabel"
+        rows = []
         for ev in batch.epochs:
             if reg:
                 row = (_get(ev.train_metrics, "rmse"), _get(ev.val_metrics, "rmse"), _get(ev.val_metrics, "mae"))
             else:
-                multi = self.meta is not None and self.meta.task == "multilabel"
                 third = _get(ev.val_metrics, "subset_accuracy") if multi else NAN
                 row = (_get(ev.train_metrics, "accuracy"), _get(ev.val_metrics, "accuracy"), third)
-            self.buf.extend([ev.epoch], *[[v] for v in row])
-            self.dirty = True
+            rows.append((ev.epoch, *row))
+        self.buf.extend(*zip(*rows))  # one extend per batch, not per epoch
+        self.dirty = True
 
     def redraw(self):
         x = self.buf.col(0)
