@@ -35,6 +35,7 @@ class GuiThreadCollector(QObject):
         self.timer.timeout.connect(self.check)
         self.collections = 0  # how many times a generation was collected (tests read it)
         self.long_lived = len(gc.get_objects(2))  # the oldest generation's size after the last full collection
+        self.pending = 0  # objects moved into the oldest generation since (survivors of generation-1 passes)
 
     def start(self):
         gc.disable()
@@ -53,29 +54,41 @@ class GuiThreadCollector(QObject):
         for g in (2, 1, 0):  # as CPython does: the oldest generation past its threshold (and the younger ones)
             if counts[g] <= self.threshold[g]:
                 continue
-            if g == 2 and not self._full_collection_due():
+            if g == 2 and not self.full_collection_due():
                 continue
-            gc.collect(g)
-            self.collections += 1
-            if g == 2:
-                self.long_lived = len(gc.get_objects(2))
+            self._collect(g)
             return
 
-    def settle(self):
-        """A full collection now, at a moment when a pause does not show (a training is being built).
+    def _collect(self, generation):
+        young = _young() if generation == 1 else 0
+        freed = gc.collect(generation)
+        self.collections += 1
+        if generation == 2:
+            self.long_lived, self.pending = len(gc.get_objects(2)), 0
+        elif generation == 1:
+            self.pending += max(0, young - freed)  # what survived moved into the oldest generation
 
-        CPython makes its full collections while the start-up imports (torch alone adds ~200k objects)
-        create objects, and its rule keeps later ones rare. With automatic collection off, that first
-        one would come during the first training instead: a ~0.5 s freeze of the live plots, measured.
-        """
-        gc.collect()
-        self.long_lived = len(gc.get_objects(2))
-
-    def _full_collection_due(self) -> bool:
+    def full_collection_due(self, young: int = 0) -> bool:
         """CPython's rule: collect everything only once the objects that reached the oldest generation since
         the last full collection are a quarter of those it kept. A full pass over the app's ~250k objects
-        (torch, numba, Qt) stalls every thread for 0.1–0.4 s, so it stays rare."""
-        return len(gc.get_objects(2)) - self.long_lived > self.long_lived / 4
+        (torch, numba, Qt) stalls every thread for 0.1–0.4 s, so it stays rare. Counted as the passes go,
+        never by listing the oldest generation (that alone takes 20–80 ms)."""
+        return self.pending + young > self.long_lived / 4
+
+    def settle(self):
+        """A full collection now if one is due, at a moment when a pause does not show (a training starts).
+
+        CPython makes its full collections while the start-up imports (torch alone adds ~200k objects)
+        create objects, and its rule keeps later ones rare. With automatic collection off, that burst
+        would be collected during the first training instead: a ~0.5 s freeze of the live plots, measured.
+        """
+        if self.full_collection_due(_young()):
+            self._collect(2)
+
+
+def _young() -> int:
+    """The objects in the two younger generations: cheap to count, since collecting keeps them few."""
+    return len(gc.get_objects(0)) + len(gc.get_objects(1))
 
 
 _COLLECTOR: GuiThreadCollector | None = None
@@ -99,5 +112,5 @@ def installed() -> GuiThreadCollector | None:
 
 def settle():
     """``GuiThreadCollector.settle`` when the app installed one (the controller calls it as a training starts)."""
-    if _COLLECTOR is not None and _COLLECTOR.long_lived * 1.25 < len(gc.get_objects()):
-        _COLLECTOR.settle()  # the objects of every generation: an import's burst is still in the youngest
+    if _COLLECTOR is not None:
+        _COLLECTOR.settle()

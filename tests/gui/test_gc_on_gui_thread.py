@@ -71,24 +71,30 @@ def test_a_full_collection_waits_until_the_oldest_generation_grew_by_a_quarter(g
     """CPython's rule for the oldest generation: a full pass over the app's objects stalls every thread."""
     c = gc_on_gui_thread
     gc.collect()
-    c.long_lived = len(gc.get_objects(2))
+    c.long_lived, c.pending = len(gc.get_objects(2)), 0
     a = {"probe": Probe()}
     a["self"] = a
     alive, keep = weakref.ref(a["probe"]), a
     del a
-    gc.collect(1)  # it survives (``keep``) into the oldest generation...
-    del keep  # ...and is garbage there: only a full collection frees it
-    for _ in range(c.threshold[2] + 1):
-        gc.collect(1)  # each counts towards the oldest generation's threshold
-    assert gc.get_count()[2] > c.threshold[2]
+    survivors = [[] for _ in range(5000)]  # alive: a generation-1 pass moves them into the oldest generation
+    for _ in range(c.threshold[1] + 1):
+        gc.collect(0)  # each counts towards generation 1's threshold
     junk = [[] for _ in range(c.threshold[0] + 10)]
+    c.check()  # generation 1 is due: ``keep`` and the survivors move up, and are counted
+    assert 5000 <= c.pending <= 5000 + len(junk) + 2000
+    del keep  # garbage in the oldest generation now: only a full collection frees it
+    for _ in range(c.threshold[2] + 1):
+        gc.collect(1)
+    assert gc.get_count()[2] > c.threshold[2]
+    c.pending = 0
+    junk += [[] for _ in range(c.threshold[0] + 10)]
     c.check()  # past the threshold, but the oldest generation has not grown by a quarter
     assert alive() is not None
-    c.long_lived = int(len(gc.get_objects(2)) / 1.3)  # now it has
+    c.pending = c.long_lived // 4 + 1  # now it has
     junk += [[] for _ in range(c.threshold[0] + 10)]
     c.check()
-    assert alive() is None and abs(c.long_lived - len(gc.get_objects(2))) < 100  # remeasured after it
-    del junk
+    assert alive() is None and c.pending == 0 and abs(c.long_lived - len(gc.get_objects(2))) < 100
+    del junk, survivors
 
 
 def test_a_live_jobs_function_and_what_it_holds_are_freed_on_the_gui_thread(qtbot):
@@ -166,9 +172,10 @@ def test_settle_makes_the_full_collection_a_burst_of_objects_calls_for_before_a_
     c = gc_on_gui_thread
     win = live_windows()
     gc.collect()
-    c.long_lived = len(gc.get_objects(2))
+    c.long_lived, c.pending = len(gc.get_objects(2)), 0
+    before = c.collections
     module.settle()  # nothing new since: no full collection
-    assert c.long_lived == len(gc.get_objects(2)) or abs(c.long_lived - len(gc.get_objects(2))) < 100
+    assert c.collections == before
     alive = _cycle_holding_a_probe()
     burst = [[] for _ in range(c.long_lived // 3)]  # a third more objects, all still in generation 0
     full = []
