@@ -6,8 +6,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QSlider
 
-from . import (TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, TimeMarker, epoch_symbols, fast_curve, legend_above,
-               plot_widget)
+from . import (STEP_POINTS, TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, TimeMarker, epoch_symbols, fast_curve,
+               legend_above, plot_widget)
 
 CHUNK = 256
 RAW_PEN = (196, 212, 240)  # light blue, opaque
@@ -82,7 +82,7 @@ class LossPlot(LivePlot):
         self.body_layout.addWidget(self.pw, 1)
         self.range = RangeKeeper(self.item)
         self.marker = TimeMarker(self.item)  # time travel: the checkpoint the window shows
-        self.steps = GrowBuf(3)  # x, loss, smoothed
+        self.steps = GrowBuf(3, cap=STEP_POINTS)  # x, loss, smoothed
         self.epochs = GrowBuf(3)  # epoch, train loss, val loss
         self._smoothed_n = 0
         self._drawn = (-1, -1)

@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QCheckBox
 
 import numpy as np
 
-from . import TRAIN_PEN, GrowBuf, LivePlot, RangeKeeper, fast_curve, plot_widget
+from . import STEP_POINTS, TRAIN_PEN, GrowBuf, LivePlot, RangeKeeper, fast_curve, plot_widget
 
 
 class LRPlot(LivePlot):
@@ -21,7 +21,7 @@ class LRPlot(LivePlot):
         self.curve = fast_curve(self.item, pen=pg.mkPen(TRAIN_PEN, width=2), name="learning rate")
         self.body_layout.addWidget(self.pw, 1)
         self.range = RangeKeeper(self.item)
-        self.buf = GrowBuf(2)
+        self.buf = GrowBuf(2, cap=STEP_POINTS)
 
     def _set_log(self, on):
         self.item.setLogMode(y=on)

@@ -10,6 +10,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
+from engine.views import GRID
+
 from . import LivePlot, diverging_cmap, layout_widget
 
 PER_ROW = 8
@@ -25,6 +27,7 @@ class NeuronMaps(LivePlot):
         self.glw.ci.setSpacing(3)
         self.body_layout.addWidget(self.glw, 1)
         self.images: dict[str, list] = {}
+        self._placed: dict[str, int] = {}
         self.frame = None
         self._lut = diverging_cmap().getLookupTable(nPts=256)
 
@@ -39,6 +42,7 @@ class NeuronMaps(LivePlot):
         super().set_meta(meta)
         self.glw.clear()
         self.images = {}
+        self._placed = {}  # node -> the grid size its images were placed for
         if meta is None or self.applies(meta):
             return
         row = 0
@@ -57,8 +61,11 @@ class NeuronMaps(LivePlot):
                 im.setLookupTable(self._lut)
                 im.setToolTip(f"{nid} unit {u}")
                 vb.addItem(im)
+                im.setRect(QRectF(0, 0, GRID, GRID))  # placed now, while the plot is built, not on the first frame
+                vb.setRange(QRectF(0, 0, GRID, GRID), padding=0)
                 ims.append((vb, im))
             self.images[nid] = ims
+            self._placed[nid] = GRID
             row += (units + PER_ROW - 1) // PER_ROW
 
     def clear(self):
@@ -87,10 +94,13 @@ class NeuronMaps(LivePlot):
                 m = float(np.nanmax(np.abs(maps))) if np.isfinite(maps).any() else 1.0
                 levels = (-max(m, 1e-6), max(m, 1e-6))
             g = maps.shape[-1]
+            placed = self._placed.get(nid) == g  # a ViewBox range change re-lays out the box: only when g changes
             for u, (vb, im) in enumerate(ims):
                 im.setImage(np.nan_to_num(maps[u]), autoLevels=False, levels=levels)
-                im.setRect(QRectF(0, 0, g, g))
-                vb.setRange(QRectF(0, 0, g, g), padding=0)
+                if not placed:
+                    im.setRect(QRectF(0, 0, g, g))
+                    vb.setRange(QRectF(0, 0, g, g), padding=0)
+            self._placed[nid] = g
 
     def export_item(self):
         return self.glw.ci
