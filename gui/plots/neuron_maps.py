@@ -46,6 +46,7 @@ class NeuronMaps(LivePlot):
         if meta is None or self.applies(meta):
             return
         row = 0
+        blank = np.zeros((GRID, GRID))
         for nid, units in meta.hidden_maps:
             act = meta.activations.get(nid, "")
             label = self.glw.addLabel(f"<b>{nid}</b><br>{units} units{'<br>' + act if act else ''}",
@@ -61,7 +62,8 @@ class NeuronMaps(LivePlot):
                 im.setLookupTable(self._lut)
                 im.setToolTip(f"{nid} unit {u}")
                 vb.addItem(im)
-                im.setRect(QRectF(0, 0, GRID, GRID))  # placed now, while the plot is built, not on the first frame
+                im.setImage(blank, autoLevels=False, levels=(-1.0, 1.0))  # placed now, while the plot is built,
+                im.setRect(QRectF(0, 0, GRID, GRID))  # not on the first frame (a rect needs an image's size)
                 vb.setRange(QRectF(0, 0, GRID, GRID), padding=0)
                 ims.append((vb, im))
             self.images[nid] = ims

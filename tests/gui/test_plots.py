@@ -329,3 +329,22 @@ def test_diagnostics_panel_reset_drops_the_old_networks_sentences(shown):
     p.set_meta(meta())
     p.redraw(force=True)
     assert p.texts()[0].startswith("Diagnoses appear after")  # a new run: the running text, not "not trained"
+
+
+@pytest.mark.parametrize("g", [60, 7])  # the engine's grid, and any other (the maps are placed again)
+def test_neuron_maps_draw_each_units_whole_map_in_its_box(shown, g):
+    from gui.plots.neuron_maps import NeuronMaps
+
+    p = shown(NeuronMaps())
+    p.set_meta(meta())
+    maps = np.random.default_rng(0).uniform(-1, 1, (3, g, g))
+    vals = np.zeros((g, g))
+    for _ in range(2):  # the first frame and a later one
+        p.ingest(batch(boundary=BoundaryFrame("binary", vals, (-1.0, 2.0, -1.0, 2.0), {"d1": maps}, 7)))
+        p.redraw()
+        for u, (vb, im) in enumerate(p.images["d1"]):
+            np.testing.assert_array_equal(im.image, maps[u])
+            r = im.mapRectToParent(im.boundingRect())
+            assert (r.x(), r.y(), r.width(), r.height()) == (0, 0, g, g)  # the whole map fills the box
+            (x0, x1), (y0, y1) = vb.viewRange()
+            assert (x0, x1, y0, y1) == pytest.approx((0, g, 0, g))
