@@ -29,9 +29,6 @@ class _Relay(QObject):
 
 
 class TensorBoardExport(QObject):
-    done = Signal(str, int)  # the folder, the number of logs written (on the GUI thread)
-    failed = Signal(str)
-
     def __init__(self, win, menu):
         super().__init__(win)
         self.win = win
@@ -107,12 +104,10 @@ class TensorBoardExport(QObject):
         self.last = (root, out)
         n = len(out)
         self.say(f"Wrote {n} TensorBoard log{'s' * (n != 1)} to {root}; view with: tensorboard --logdir \"{root}\"")
-        self.done.emit(root, n)
 
     @Slot(str)
     def _on_failed(self, text):
         self.say(text)
-        self.failed.emit(text)
 
     def shutdown(self, wait: float = 10.0):
         """Stop between two logs and wait for the writer (window close)."""

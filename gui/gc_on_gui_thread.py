@@ -106,10 +106,6 @@ def install(app, interval_ms: int = INTERVAL_MS) -> GuiThreadCollector:
     return _COLLECTOR
 
 
-def installed() -> GuiThreadCollector | None:
-    return _COLLECTOR
-
-
 def settle():
     """``GuiThreadCollector.settle`` when the app installed one (the controller calls it as a training starts)."""
     if _COLLECTOR is not None:
