@@ -124,19 +124,9 @@ class BiasVarianceView(SettingsView):
             legend.addItem(self.sweep_curves[key], text)
         plots.addWidget(self.sweep_pw, 1)
         self.body.addLayout(plots, 1)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("bvTable")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table = _read_only_table("bvTable", COLUMNS)
         self.body.addWidget(self.table)
-        self.table01 = QTableWidget(0, len(ZERO_ONE_COLUMNS))
-        self.table01.setObjectName("bvTable01")
-        self.table01.setHorizontalHeaderLabels(ZERO_ONE_COLUMNS)
-        self.table01.verticalHeader().setVisible(False)
-        self.table01.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table01.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table01 = _read_only_table("bvTable01", ZERO_ONE_COLUMNS)
         self.table01.horizontalHeaderItem(4).setToolTip("Vu − Vb: the net variance is the variance where the main prediction is "
                                                         "right minus variance where it is wrong")
         self.table01.setToolTip("Domingos (2000): E[0-1 loss] = c₁·N + B + c₂·V with N = min(η, 1−η), B = [main "
@@ -417,3 +407,14 @@ if __name__ == "__main__":
     code = app.exec()
     view.shutdown()
     raise SystemExit(code)
+
+
+def _read_only_table(name, columns) -> QTableWidget:
+    """A table of results: the given column headers stretched to the width, no row numbers, not editable."""
+    t = QTableWidget(0, len(columns))
+    t.setObjectName(name)
+    t.setHorizontalHeaderLabels(columns)
+    t.verticalHeader().setVisible(False)
+    t.setEditTriggers(QTableWidget.NoEditTriggers)
+    t.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+    return t
