@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=_int_in(1, 1024, "--threads"),
                    help="torch threads (default: 1 for a small model, every core for a large one; on a busy "
                         "shared machine 1 can be faster)")
+    t.add_argument("--no-cache-frozen", action="store_true",
+                   help="compute the frozen layers' outputs at every step instead of once, for this run (the "
+                        "session's training.cache_frozen stays as it is; the training is the same either way)")
     t.add_argument("--out", help="save the trained session as OUT.nnp (see --force)")
     t.add_argument("--force", action="store_true",
                    help="let --out replace the input session or a file NN Playground did not write")

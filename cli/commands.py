@@ -96,6 +96,20 @@ def _checked_out(args) -> str | None:
     return check_output(args.out, "nnp", inputs=[args.session], force=args.force)
 
 
+def _say_frozen_cache(run, off: bool):
+    """``--no-cache-frozen`` turns the cache off for this training; with frozen layers, one line says what is cached."""
+    fc = getattr(run.trainer, "frozen_cache", None)
+    if fc is None:
+        return
+    if off:
+        run.trainer.training["cache_frozen"] = False  # read before each use: the cache is released
+    fc.active()  # plans (and fills) it now, so the line below is about this training
+    rep = run.frozen_cache
+    if rep is not None and rep.applies:
+        said = "not cached (--no-cache-frozen)" if off else rep.text()
+        print(f"note: frozen layers' outputs {said}", file=sys.stderr)
+
+
 def _build_run(args, session, archive):
     """The ``engine.Run`` to train: built from the session, or from the archive it continues.
 
@@ -125,6 +139,7 @@ def _build_run(args, session, archive):
               f"from here on; the data, its split and the weights are the saved ones (seed {session.seed})",
               file=sys.stderr)
     apply_thread_policy(trainer.n_params, trainer.batch_size, headless=True, threads=args.threads)
+    _say_frozen_cache(run, off=args.no_cache_frozen)
     for w in run.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return run

@@ -296,3 +296,31 @@ def test_train_threads_overrides_the_thread_policy_and_bad_counts_exit_2(tmp_pat
         torch.set_num_threads(before)
     capsys.readouterr()
     assert_one_error(capsys, ["train", p, "--threads", "0"], "--threads")
+
+
+def test_train_no_cache_frozen_computes_the_frozen_layers_every_step_and_trains_the_same(tmp_path, capsys):
+    """Lecture 004's cache of frozen outputs is on by default; --no-cache-frozen turns it off for this run."""
+    from tests.engine.cli_helpers import small_session
+
+    p = small_session(tmp_path, graph={"layers": [
+        {"id": "input", "type": "Input", "params": {"shape": [2]}},
+        {"id": "h", "type": "Dense", "params": {"units": 16, "activation": "tanh"}, "trainable": False},
+        {"id": "out", "type": "Dense", "params": {"units": 1}},
+        {"id": "output", "type": "Output"}]}, training={"epochs": 2, "batch_size": 8, "device": "cpu"})
+    capsys.readouterr()
+    assert run_cli(["train", str(p), "--out", str(tmp_path / "on.nnp")]) == 0
+    on = capsys.readouterr()
+    assert "note: frozen layers' outputs cached: 1 frozen layer (input → h)" in on.err
+    assert run_cli(["train", str(p), "--no-cache-frozen", "--out", str(tmp_path / "off.nnp")]) == 0
+    off = capsys.readouterr()
+    assert "note: frozen layers' outputs not cached (--no-cache-frozen)" in off.err
+    def losses(err):  # "completed after 2 epochs in 0.0s: train_loss=…": the part after the timing
+        return [ln.split(": ", 1)[1] for ln in err.splitlines() if ln.startswith("completed")]
+
+    assert losses(on.err) and losses(on.err) == losses(off.err)  # the same training
+    from engine.archive import load_archive
+
+    for name in ("on.nnp", "off.nnp"):  # the flag is for this run: a saved session keeps its own setting
+        assert load_archive(str(tmp_path / name)).session.training.get("cache_frozen", True) is True
+    assert run_cli(["train", str(small_session(tmp_path, "plain.json"))]) == 0
+    assert "frozen" not in capsys.readouterr().err  # no frozen layer: nothing to say
