@@ -66,6 +66,30 @@ def session_of():
 
 
 @pytest.fixture
+def run_alone(qtbot, monkeypatch):
+    """``run_alone("gui.panels.x")``: run a module as ``python -m`` does, its event loop skipped; its preview widget.
+
+    Every panel and view can run alone (``if __name__ == "__main__"``) and leaves what it shows in
+    ``gui.panels.preview.widget``; the run must exit 0.
+    """
+    import runpy
+
+    from PySide6.QtWidgets import QApplication
+
+    def run(module):
+        monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
+        with pytest.raises(SystemExit) as ex:
+            runpy.run_module(module, run_name="__main__")
+        assert ex.value.code == 0
+        from gui.panels import preview
+
+        qtbot.addWidget(preview.widget)
+        return preview.widget
+
+    return run
+
+
+@pytest.fixture
 def window(qtbot):
     from gui.main_window import MainWindow
 

@@ -64,18 +64,7 @@ def test_a_new_dataset_is_counted_again_after_the_debounce(qtbot):
 
 
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
-def test_the_row_runs_alone_and_counts_regression_targets(qtbot, monkeypatch):
-    import runpy
-
-    from PySide6.QtWidgets import QApplication
-
-    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
-    with pytest.raises(SystemExit) as ex:
-        runpy.run_module("gui.panels.batch_advice_row", run_name="__main__")
-    assert ex.value.code == 0
-    from gui.panels import preview
-
-    row = preview.widget
-    qtbot.addWidget(row)
+def test_the_row_runs_alone_and_counts_regression_targets(run_alone):
+    row = run_alone("gui.panels.batch_advice_row")
     assert {5, 40, 77} <= set(row.advice.indices) and row.advice.per_feature.get("target", 0) == 3
     assert row.advice.suggested == int(1.5 * row.advice.n_outliers + 0.5)

@@ -1,11 +1,10 @@
 """The CSV import dialog: previews, the engine's own errors inline, OK only for importable data."""
-import runpy
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
+from PySide6.QtWidgets import QDialog, QFileDialog
 
 from engine.data import make_dataset
 from engine.session import Session
@@ -131,15 +130,8 @@ def test_dataset_panel_imports_through_the_dialog(qtbot, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
-def test_dialog_runs_alone_and_screenshot(qtbot, monkeypatch):
-    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
-    with pytest.raises(SystemExit) as ex:
-        runpy.run_module("gui.panels.csv_dialog", run_name="__main__")
-    assert ex.value.code == 0
-    from gui.panels import preview
-
-    w = preview.widget
-    qtbot.addWidget(w)
+def test_dialog_runs_alone_and_screenshot(qtbot, run_alone):
+    w = run_alone("gui.panels.csv_dialog")
     assert w.ok_button.isEnabled() and w.grid.columnCount() == 3
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)

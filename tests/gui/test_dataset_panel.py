@@ -1,11 +1,9 @@
 """The dataset panel: every control writes one undoable session.dataset edit, the preview follows, painting works."""
-import runpy
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QApplication
 
 from engine.data import make_dataset
 from engine.session import Session
@@ -284,15 +282,8 @@ def test_install_panels_fills_the_docks(window):
 
 
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
-def test_panel_runs_alone(qtbot, monkeypatch):
-    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
-    with pytest.raises(SystemExit) as ex:
-        runpy.run_module("gui.panels.dataset_panel", run_name="__main__")
-    assert ex.value.code == 0
-    from gui.panels import preview
-
-    w = preview.widget
-    qtbot.addWidget(w)
+def test_panel_runs_alone(run_alone):
+    w = run_alone("gui.panels.dataset_panel")
     w.update_preview_now()
     assert w.preview.counts() == {"train": 210, "val": 45, "test": 45}
 

@@ -1,9 +1,8 @@
 """The inspector: schema-generated editors write through undoable commands and never loop."""
-import runpy
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLineEdit, QSpinBox
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox
 
 from gui import templates
 
@@ -134,15 +133,8 @@ def test_selection_changes_rebuild_without_edits(window):
 
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
 @pytest.mark.parametrize("module", ["gui.panels.inspector", "gui.panels.palette", "gui.panels.stack_builder"])
-def test_each_panel_runs_alone(module, qtbot, monkeypatch):
-    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
-    with pytest.raises(SystemExit) as ex:
-        runpy.run_module(module, run_name="__main__")
-    assert ex.value.code == 0
-    from gui.panels import preview
-
-    w = preview.widget
-    qtbot.addWidget(w)
+def test_each_panel_runs_alone(module, run_alone):
+    w = run_alone(module)
     assert w.isVisible()
     if module.endswith("inspector"):
         assert w.init_editors["weight"].table.item(1, 0).text() == "0.94"

@@ -60,17 +60,6 @@ def test_rules_show_with_no_selection_and_follow_edits(qtbot):
 
 
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
-def test_the_box_runs_alone(qtbot, monkeypatch):
-    import runpy
-
-    from PySide6.QtWidgets import QApplication
-
-    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
-    with pytest.raises(SystemExit) as ex:
-        runpy.run_module("gui.panels.rules_panel", run_name="__main__")
-    assert ex.value.code == 0
-    from gui.panels import preview
-
-    box = preview.widget
-    qtbot.addWidget(box)
+def test_the_box_runs_alone(run_alone):
+    box = run_alone("gui.panels.rules_panel")
     assert box.isVisible() and [a.verdict for a in box.items][3] == "consider"  # deep beats wide for 2 → 16 → 1

@@ -1,11 +1,9 @@
 """The training panel: registry forms write the session, pairing warnings follow loss, graph and dataset."""
-import runpy
 import sys
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from engine.session import Session
 from engine.spec import GraphSpec
@@ -175,15 +173,8 @@ def test_undo_of_a_loss_change_shows_the_old_loss(qtbot):
 
 
 @pytest.mark.filterwarnings("ignore:.*found in sys.modules:RuntimeWarning")
-def test_panel_runs_alone_and_screenshot(qtbot, monkeypatch):
-    monkeypatch.setattr(QApplication, "exec", lambda self=None: 0)
-    with pytest.raises(SystemExit) as ex:
-        runpy.run_module("gui.panels.training_panel", run_name="__main__")
-    assert ex.value.code == 0
-    from gui.panels import preview
-
-    w = preview.widget
-    qtbot.addWidget(w)
+def test_panel_runs_alone_and_screenshot(qtbot, run_alone):
+    w = run_alone("gui.panels.training_panel")
     assert "softmax" in w.pairing.text() and w.optimizer.combo.currentData() == "momentum"
     out = ROOT / "screenshots"
     out.mkdir(exist_ok=True)
