@@ -6,7 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from . import TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, TimeMarker, epoch_symbols, legend_above, plot_widget
+from . import (TRAIN_PEN, VAL_PEN, GrowBuf, LivePlot, RangeKeeper, TimeMarker, epoch_symbols, fast_curve, legend_above,
+               plot_widget)
 
 NAN = float("nan")
 
@@ -26,9 +27,9 @@ class MetricPlot(LivePlot):
         self.legend = legend_above(self.pw)
         sym = dict(symbol="o", symbolSize=5, symbolPen=None)
         self.curves = [
-            self.item.plot([], [], pen=pg.mkPen(TRAIN_PEN, width=2), symbolBrush=TRAIN_PEN, **sym),
-            self.item.plot([], [], pen=pg.mkPen(VAL_PEN, width=2), symbolBrush=VAL_PEN, **sym),
-            self.item.plot([], [], pen=pg.mkPen(VAL_PEN, width=1, style=Qt.DashLine), symbolBrush=VAL_PEN, **sym),
+            fast_curve(self.item, pen=pg.mkPen(TRAIN_PEN, width=2), symbolBrush=TRAIN_PEN, **sym),
+            fast_curve(self.item, pen=pg.mkPen(VAL_PEN, width=2), symbolBrush=VAL_PEN, **sym),
+            fast_curve(self.item, pen=pg.mkPen(VAL_PEN, width=1, style=Qt.DashLine), symbolBrush=VAL_PEN, **sym),
         ]
         self.body_layout.addWidget(self.pw, 1)
         self.range = RangeKeeper(self.item)

@@ -109,6 +109,28 @@ def test_loss_plot_draws_steps_smoothed_and_epochs(shown):
     np.testing.assert_allclose(cols[1], losses)
 
 
+def test_loss_plot_smooths_every_step_even_those_the_buffer_thins_out(shown):
+    """The EMA runs as batches arrive, so the smoothed curve is the EMA of every step, not of the points kept."""
+    from gui.plots import GrowBuf
+    from gui.plots.loss_plot import LossPlot, ema
+
+    p = shown(LossPlot())
+    p.set_meta(meta())
+    p.steps = GrowBuf(3, capacity=16, cap=100)  # thins out many times below
+    losses = np.random.default_rng(3).uniform(0.5, 1.5, size=1000)
+    for s in range(0, 1000, 37):
+        k = np.arange(s, min(s + 37, 1000))
+        p.ingest(batch(xs=k.astype(float), steps=k + 1, losses=losses[k]))
+        if s % 111 == 0:
+            p.redraw()
+    kept = p.steps.col(0).astype(int)
+    assert len(kept) <= 100 and kept[-1] == 999
+    np.testing.assert_allclose(p.steps.col(2), ema(losses, 0.9)[kept], rtol=1e-12)
+    np.testing.assert_allclose(p.steps.col(1), losses[kept])
+    p.slider.setValue(50)  # a new smoothing value can only use the kept steps
+    np.testing.assert_allclose(p.steps.col(2), ema(losses[kept], 0.5), rtol=1e-12)
+
+
 def test_range_keeper_only_moves_when_data_leave_the_view(shown):
     from gui.plots import RangeKeeper, plot_widget
 
