@@ -158,12 +158,13 @@ def windowed(app, session, dataset_factory, seconds, all_plots, path="torch"):
     rate = (c.trainer.step - s0) / dt
     late = probe.stop()
     fps = (hub.counts.get(k, 0) - f0) / dt
+    size = (shown.width(), shown.height())
     c.stop()
     wait(0.3)
     win.close()
     win.deleteLater()
     wait(0.1)
-    return rate, late, fps
+    return rate, late, fps, size
 
 
 def main(argv=None):
@@ -182,6 +183,13 @@ def main(argv=None):
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     apply_style(app)
+    import tempfile
+
+    from PySide6.QtCore import QSettings
+
+    # The default layout at 1600x1000, not whatever dock sizes this machine's settings last saved
+    # (a plot half the size paints in half the time); the window's own saving goes there too.
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tempfile.mkdtemp(prefix="nnp-bench-settings-"))
     from gui.gc_on_gui_thread import install
 
     install(app)  # what gui.app does at start-up
@@ -199,7 +207,7 @@ def main(argv=None):
             s, ds = make()
             heads.append(headless(s, ds, args.seconds, args.path))
             s, ds = make()
-            r, late, f = windowed(app, s, ds, args.seconds, not args.visible_only, args.path)
+            r, late, f, size = windowed(app, s, ds, args.seconds, not args.visible_only, args.path)
             wins.append(r)
             lates.append(late)
             fps.append(f)
@@ -211,7 +219,7 @@ def main(argv=None):
         print(f"  headless   {h:9.1f} steps/s   (rounds: {', '.join(f'{v:.0f}' for v in heads)})")
         print(f"  window     {w:9.1f} steps/s   (rounds: {', '.join(f'{v:.0f}' for v in wins)}; "
               f"{'all plots' if not args.visible_only else 'the visible plot'} live; "
-              f"visible plot redrawn {np.mean(fps):.1f} times/s)")
+              f"the visible plot, {size[0]}x{size[1]} px, redrawn {np.mean(fps):.1f} times/s)")
         print(f"  ratio      {ratio:9.2f}   (target >= 0.7)")
         print(f"  lateness   p50 {p50:.1f} ms   p99 {p99:.1f} ms   max {mx:.1f} ms   "
               f"({len(late)} probes every {PROBE_MS} ms; targets p99 < 20, max < 50)")

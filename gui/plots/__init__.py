@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QMenu, QSizeP
                                QVBoxLayout, QWidget)
 
 from . import plot_export  # noqa: F401  - applies the SVG exporter fix on import
+from .decimated_curve import DecimatedCurve
 
 # TF Playground's colours: orange for class 0 / negative, blue for class 1 / positive.
 ORANGE, BLUE, WHITE = (245, 147, 34), (8, 119, 189), (255, 255, 255)
@@ -111,12 +112,12 @@ def layout_widget() -> pg.GraphicsLayoutWidget:
     return w
 
 
-def fast_curve(item: pg.PlotItem, per_pixel=1.0, **kw) -> pg.PlotDataItem:
-    """A curve that stays fast on long runs: peak downsampling and clipping to the view."""
-    c = item.plot([], [], **kw)
-    c.setDownsampling(auto=True, method="peak")
-    c.opts["autoDownsampleFactor"] = per_pixel  # min/max pairs per pixel (pyqtgraph's default keeps 5)
-    c.setClipToView(True)
+def fast_curve(item: pg.PlotItem, per_pixel=0.5, method="peak", **kw) -> pg.PlotDataItem:
+    """A curve that stays fast on long runs: ``per_pixel`` runs of points per pixel column of the visible
+    range, each drawn as its min and max (``peak``) or its first point (``subsample``, for smooth curves).
+    pyqtgraph's own downsampling redoes the whole series on every frame; see ``decimated_curve``."""
+    c = DecimatedCurve(per_pixel=per_pixel, method=method, **kw)
+    item.addItem(c)
     return c
 
 

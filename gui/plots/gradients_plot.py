@@ -97,10 +97,12 @@ class GradientsPlot(LivePlot):
             b = self.bufs[nid]
             y = b.col(1)
             ok = np.isfinite(y) & (y > 0)
-            c.setData(b.col(0)[ok], y[ok])
+            c.set_series(b.col(0)[ok], y[ok])
             xs.append(b.col(0)[-1:])
             ys.append(y[ok])
         self.range.update(xs, ys)
+        for c in self.curves.values():
+            c.show_stale()  # unless the range change above showed it
         self._check()
 
     def export_item(self):

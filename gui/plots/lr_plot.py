@@ -41,9 +41,10 @@ class LRPlot(LivePlot):
 
     def redraw(self):
         x, y = self.buf.col(0), self.buf.col(1)
-        self.curve.setData(x, y)
+        self.curve.set_series(x, y)
         if len(y):
             self.range.update([x[-1:]], [np.array([np.nanmin(y), np.nanmax(y)])])
+        self.curve.show_stale()  # unless the range change above showed it
 
     def export_item(self):
         return self.item

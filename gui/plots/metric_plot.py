@@ -87,10 +87,12 @@ class MetricPlot(LivePlot):
             epoch_symbols(c, len(x), (TRAIN_PEN, VAL_PEN, VAL_PEN)[i])
             y = self.buf.col(i + 1)
             ok = np.isfinite(y)
-            c.setData(x[ok], y[ok])
+            c.set_series(x[ok], y[ok])
             ys.append(y)
         reg = self.meta is not None and self.meta.task == "regression"
         self.range.update([x, [1.0]], ys + [[0.0]] if reg else [[0.0, 1.0]])
+        for c in self.curves:
+            c.show_stale()  # unless the range change above showed it
 
     def export_item(self):
         return self.pw.legend_layout
