@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QMenu, QSizeP
 
 from . import plot_export  # noqa: F401  - applies the SVG exporter fix on import
 from .decimated_curve import DecimatedCurve
+from .legend import TEXT, legend_above  # noqa: F401  - the plots import it from here
 
 # TF Playground's colours: orange for class 0 / negative, blue for class 1 / positive.
 ORANGE, BLUE, WHITE = (245, 147, 34), (8, 119, 189), (255, 255, 255)
@@ -27,7 +28,6 @@ CLASS_COLORS = [ORANGE, BLUE, (46, 160, 67), (214, 39, 40), (148, 103, 189), (14
 TRAIN_PEN, VAL_PEN = (47, 111, 222), (230, 120, 20)
 SERIES = [(47, 111, 222), (230, 120, 20), (46, 160, 67), (214, 39, 40), (148, 103, 189),
           (140, 86, 75), (227, 119, 194), (90, 90, 90), (188, 189, 34), (23, 190, 207)]
-TEXT = "#1d232b"
 
 
 def diverging_cmap() -> pg.ColorMap:
@@ -75,21 +75,6 @@ def epoch_symbols(curve, n, brush):
             curve.setSymbolBrush(brush)
             curve.setSymbolPen(None)
             curve.setSymbolSize(5)
-
-
-def legend_above(pw: pg.PlotWidget, columns=3) -> pg.LegendItem:
-    """A legend in its own row above the plot, so it never hides the curves (an overlaid one does)."""
-    item = pw.getPlotItem()
-    layout = pg.GraphicsLayout()
-    layout.setContentsMargins(2, 2, 2, 2)
-    layout.setSpacing(0)
-    pw.setCentralItem(layout)
-    legend = pg.LegendItem(colCount=columns, labelTextColor=TEXT, verSpacing=-6, horSpacing=18)
-    layout.addItem(legend, row=0, col=0)
-    layout.addItem(item, row=1, col=0)
-    legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)  # static: repaints become blits
-    pw.legend_layout = layout
-    return legend
 
 
 def colorbar(values, cmap, label) -> pg.ColorBarItem:

@@ -83,6 +83,8 @@ class LossPlot(LivePlot):
         for c, name in ((self.smooth, "train, per step (smoothed)"), (self.train_ep, "train, per epoch"),
                         (self.val_ep, "validation, per epoch")):
             self.legend.addItem(c, name)
+        self.pw.legend_fitter.short_names = {"train, per step (smoothed)": "train/step", "train, per epoch": "train/epoch",
+                                             "validation, per epoch": "validation"}  # a narrow plot's legend
         self.body_layout.addWidget(self.pw, 1)
         self.range = RangeKeeper(self.item)
         self.marker = TimeMarker(self.item)  # time travel: the checkpoint the window shows

@@ -31,6 +31,10 @@ class MetricPlot(LivePlot):
             fast_curve(self.item, pen=pg.mkPen(VAL_PEN, width=2), symbolBrush=VAL_PEN, **sym),
             fast_curve(self.item, pen=pg.mkPen(VAL_PEN, width=1, style=Qt.DashLine), symbolBrush=VAL_PEN, **sym),
         ]
+        self.pw.legend_fitter.short_names = {  # a narrow plot's legend
+            "train accuracy": "train", "validation accuracy": "validation", "train RMSE": "train",
+            "validation RMSE": "val. RMSE", "validation MAE": "val. MAE", "train per-label accuracy": "train/label",
+            "validation per-label accuracy": "val./label", "validation subset accuracy": "val. subset"}
         self.body_layout.addWidget(self.pw, 1)
         self.range = RangeKeeper(self.item)
         self.marker = TimeMarker(self.item)  # time travel: the checkpoint the window shows

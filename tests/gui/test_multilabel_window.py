@@ -65,8 +65,7 @@ def test_example_trains_in_the_window_and_the_boundary_follows_the_chosen_label(
     # the accuracy curves: per-label accuracy (train, validation) and the validation subset accuracy
     mp = live.plots["Accuracy"]
     h = c.trainer.history
-    names = [mp.legend.items[i][1].text for i in range(len(mp.legend.items))]
-    assert names == ["train per-label accuracy", "validation per-label accuracy", "validation subset accuracy"]
+    assert mp.pw.legend_fitter.names() == ["train per-label accuracy", "validation per-label accuracy", "validation subset accuracy"]
     _, sub = mp.curves[2].getData()
     want_sub = [m["subset_accuracy"] for m in h.epoch_metrics]
     np.testing.assert_allclose(sub, want_sub, rtol=1e-9)

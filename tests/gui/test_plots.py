@@ -131,6 +131,30 @@ def test_loss_plot_smooths_every_step_even_those_the_buffer_thins_out(shown):
     np.testing.assert_allclose(p.steps.col(2), ema(losses[kept], 0.5), rtol=1e-12)
 
 
+def test_loss_legend_fits_a_narrow_plot_so_the_plot_keeps_its_width(qtbot):
+    """At 1024x700 the plots are ~300 px wide: a three-entry legend row pushed the plot past the widget."""
+    from gui.plots.loss_plot import LossPlot
+
+    p = LossPlot()
+    qtbot.addWidget(p)
+    p.set_meta(meta())
+    p.show()
+    texts = lambda: [label.text for _, label in p.legend.items]  # noqa: E731
+    for width, columns, names in ((300, 2, ["train/step", "train/epoch", "validation"]),
+                                  (1200, 3, ["train, per step (smoothed)", "train, per epoch", "validation, per epoch"])):
+        p.resize(width, 320)
+        qtbot.waitUntil(lambda: p.legend.columnCount == columns)
+        assert texts() == names
+        vb = p.item.getViewBox()
+        right = vb.mapRectToScene(vb.boundingRect()).right()
+        qtbot.waitUntil(lambda: vb.mapRectToScene(vb.boundingRect()).right() <= p.pw.width())
+        assert right > 0.6 * width
+        moves = []
+        p.legend.geometryChanged.connect(lambda: moves.append(1))
+        qtbot.wait(200)
+        assert not moves  # settled: a fit that changed the legend on every move would re-lay it for ever
+
+
 def test_range_keeper_only_moves_when_data_leave_the_view(shown):
     from gui.plots import RangeKeeper, plot_widget
 
