@@ -33,10 +33,9 @@ from dataclasses import dataclass
 import torch
 
 from .builder import PASSTHROUGH, PRE_IS_INPUT
-from .memory import human_bytes
+from .memory import MAX_CACHE_BYTES, human_bytes
 from .regularizers import Regularizer
 
-MAX_CACHE_BYTES = 1_000_000_000  # the stored features of all splits; more is refused (with the size)
 CHUNK = 4096  # samples pushed through the frozen prefix at once while filling the cache
 SPLITS = ("train", "val", "test")
 

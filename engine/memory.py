@@ -30,6 +30,8 @@ WEIGHT_COPIES = 3
 DATASET_COPIES = 3  # generated arrays, the split copies, the preprocessed copies (torch shares the last)
 TORCH_RUNTIME = 300_000_000  # resident size torch adds when a process imports it (measured ~250-350 MB)
 DIGITS_SAMPLES = 1797  # the 8×8 digits set (engine/data/digits.py)
+MAX_CACHE_BYTES = 1_000_000_000  # the frozen-layer cache's cap: the stored features of all splits (frozen_cache.py)
+RANDOM_WHILE_TRAINING = ("Dropout",)  # parameterless layers whose output changes every step: the cache stops there
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class MemoryEstimate:
     extra_bytes: int = 0  # not tied to a node: second-order matrices, early stopping's copy of the best weights
     batch: int = 0  # samples per training step assumed
     samples: int = 0  # samples in the dataset assumed
+    cache_bytes: int = 0  # the frozen layers' outputs for every sample (training.cache_frozen), included in the total
 
     def describe(self) -> str:
         """One line, e.g. ``~1.7 GB (largest node dense2 ~1.6 GB, dataset ~12 MB)``."""
@@ -53,6 +56,8 @@ class MemoryEstimate:
             parts.append(f"dataset ~{human_bytes(self.dataset_bytes)}")
         if self.extra_bytes:
             parts.append(f"optimizer extras ~{human_bytes(self.extra_bytes)}")
+        if self.cache_bytes:
+            parts.append(f"frozen-layer cache ~{human_bytes(self.cache_bytes)}")
         return f"~{human_bytes(self.total_bytes)}" + (f" ({', '.join(parts)})" if parts else "")
 
 
@@ -107,9 +112,39 @@ def estimate(session, report=None) -> MemoryEstimate:
     out_shape = rep.shapes.get(rep.output_id) if rep.output_id else None
     per_sample = (math.prod(in_shape) if in_shape else 0) + (math.prod(out_shape) if out_shape else 1)
     data = samples * per_sample * FLOAT * DATASET_COPIES
-    total = sum(by_node.values()) + data + extra
+    cache = frozen_cache_bytes(session, rep, samples)
+    total = sum(by_node.values()) + data + extra + cache
     biggest = max(by_node, key=by_node.get) if by_node else None
-    return MemoryEstimate(int(total), by_node, biggest, int(data), int(extra), int(batch), int(samples))
+    return MemoryEstimate(int(total), by_node, biggest, int(data), int(extra), int(batch), int(samples), int(cache))
+
+
+def frozen_cache_bytes(session, rep, samples: int) -> int:
+    """What the frozen-layer cache will hold: the outputs, for every sample, of the frozen part's layers that
+    feed the rest (``engine.frozen_cache.plan`` on the built model; here from the graph alone). 0 when it is
+    off, has nothing to cache, or would pass ``MAX_CACHE_BYTES`` (then it is not made)."""
+    if not samples or not (session.training or {}).get("cache_frozen", True):
+        return 0
+    nodes = {n.id: n for n in session.graph.nodes}
+    if all(n.trainable for n in nodes.values()) or rep.input_id is None:
+        return 0
+    prefix, weights = {rep.input_id}, False
+    for nid in rep.order:
+        node = nodes.get(nid)
+        srcs = session.graph.inputs_of(nid)
+        if nid == rep.input_id or node is None or not srcs or not all(s in prefix for s in srcs):
+            continue
+        has_weights = rep.param_counts.get(nid, 0) > 0
+        random = node.type in RANDOM_WHILE_TRAINING and (rep.params.get(nid) or node.params).get("p", 0.5) != 0
+        if (has_weights and node.trainable) or random:
+            continue
+        prefix.add(nid)
+        weights |= has_weights
+    if not weights or rep.output_id in prefix:
+        return 0
+    rest = [n for n in rep.order if n not in prefix]
+    boundary = {s for n in rest for s in session.graph.inputs_of(n) if s in prefix}
+    nbytes = samples * FLOAT * sum(math.prod(rep.shapes.get(n) or (0,)) for n in boundary)
+    return nbytes if nbytes <= MAX_CACHE_BYTES else 0
 
 
 # Values a recurrent layer keeps per time step and unit for its backward pass: SimpleRNN its state hₜ;

@@ -310,3 +310,46 @@ def test_a_finished_run_releases_its_cached_outputs_and_training_on_recomputes_t
     whole = Trainer(session(layers))
     list(whole.run(epochs + 2))
     assert_same_training(tr, whole)
+
+
+@pytest.mark.parametrize("case", ["chain", "skip", "dropout_inside", "dropout_first", "frozen_bn", "after_trainable",
+                                  "switched_off", "none_frozen"])
+def test_the_memory_estimate_counts_the_cache_the_trainer_builds(case):
+    """``engine.memory`` reads the graph only; what it adds for the cache is the trainer's real ``nbytes``."""
+    from engine.memory import estimate
+
+    drop = {"id": "drop", "type": "Dropout", "params": {"p": 0.3}}
+    edges, cache = None, True
+    if case == "skip":
+        layers, edges = skip_graph()
+    else:
+        layers = {
+            "chain": chain(dense("d1", 16, frozen=True), dense("d2", 6, "relu", frozen=True)),
+            "dropout_inside": chain(dense("d1", 16, frozen=True), drop, dense("d2", 16, frozen=True)),
+            "dropout_first": chain(drop, dense("d1", 8, frozen=True)),
+            "frozen_bn": chain(dense("d1", 16, frozen=True), {"id": "bn", "type": "BatchNorm", "trainable": False},
+                               dense("d2", 8)),
+            "after_trainable": chain(dense("d1", 8), dense("d2", 8, frozen=True)),
+            "switched_off": chain(dense("d1", 16, frozen=True)),
+            "none_frozen": chain(dense("d1", 16)),
+        }[case]
+        cache = case != "switched_off"
+    s = session(layers, edges=edges, cache=cache, n=300)
+    rep = Trainer(s).frozen_cache.report
+    want = rep.nbytes if rep.cached else 0
+    assert (want > 0) == (case in ("chain", "skip", "dropout_inside", "frozen_bn"))
+    est = estimate(s)
+    assert est.cache_bytes == want
+    if want:
+        assert est.total_bytes - estimate(session(layers, edges=edges, cache=False, n=300)).total_bytes == want
+        assert "frozen-layer cache ~" in est.describe()
+    if case == "chain":
+        assert want == 300 * 6 * 4  # every sample of every split, d2's 6 float32 outputs
+
+
+def test_the_memory_estimate_leaves_out_a_cache_past_its_cap():
+    from engine.memory import MAX_CACHE_BYTES, estimate
+
+    s = session(chain(dense("d1", 20_000, "relu", frozen=True)), n=20_000)
+    assert 20_000 * 20_000 * 4 > MAX_CACHE_BYTES and estimate(s).cache_bytes == 0  # the trainer would not cache it
+    assert estimate(session(chain(dense("d1", 2_000, "relu", frozen=True)), n=20_000)).cache_bytes == 20_000 * 2_000 * 4
