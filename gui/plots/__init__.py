@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QGraphicsItem, QHBoxLayout, QLabel, QMenu, QSizeP
 
 from . import plot_export  # noqa: F401  - applies the SVG exporter fix on import
 from .decimated_curve import DecimatedCurve
-from .legend import TEXT, legend_above  # noqa: F401  - the plots import it from here
+from .legend import TEXT, legend_above  # noqa: F401  - legend_above: the plots import it from here
 
 # TF Playground's colours: orange for class 0 / negative, blue for class 1 / positive.
 ORANGE, BLUE, WHITE = (245, 147, 34), (8, 119, 189), (255, 255, 255)
