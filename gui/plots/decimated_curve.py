@@ -1,11 +1,12 @@
-"""A curve for long, growing series: drawn from ~2 points per pixel column of the visible x range.
+"""A curve for long, growing series: drawn from a few points per pixel column of the visible x range.
 
 pyqtgraph can downsample and clip a curve itself, but it redoes that over the whole series on every
 ``setData`` and once more whenever the x range moves. While a fast run trains, both happen on nearly
 every frame: with 100k steps that was ~5 ms of a loss-plot redraw (the compiled path, measured), on
 the GUI thread. ``DecimatedCurve`` keeps the whole series and hands pyqtgraph only the peaks (the
-minimum and maximum of each pixel column, pyqtgraph's own "peak" method), so every later stage
-(log mapping, bounds, the path, the paint) sees ~2,400 points however long the run. The x range
+minimum and maximum of each run of points, pyqtgraph's own "peak" method; by default a run every two
+pixel columns), so every later stage (log mapping, bounds, the path, the paint) sees about a point per
+pixel column however long the run. The x range
 moving, or the plot resizing, re-decimates from the kept series.
 """
 from __future__ import annotations
