@@ -286,6 +286,45 @@ def test_hub_redraws_only_visible_dirty_views(qtbot):
     assert not hub.timer.isActive()
 
 
+def test_hub_leaves_a_view_for_the_next_tick_when_its_last_redraw_would_pass_the_budget(qtbot):
+    from gui.plots import PlotHub
+
+    now = [0.0]
+
+    class View:  # costs a fixed time per redraw on the hub's clock
+        def __init__(self, name, cost):
+            self.name, self.cost, self.dirty, self.drawn = name, cost, False, 0
+
+        def set_meta(self, meta):
+            pass
+
+        def ingest(self, batch):
+            self.dirty = True
+
+        def isVisible(self):
+            return True
+
+        def redraw(self):
+            now[0] += self.cost
+            self.drawn += 1
+
+    small, big = View("diagnostics", 0.005), View("loss", 0.010)
+    hub = PlotHub([small, big])
+    hub.clock = lambda: now[0]
+    assert small.cost < hub.BUDGET_S and big.cost > hub.BUDGET_S - small.cost
+    hub.ingest(None)
+    hub._tick()  # costs not known yet: both drawn
+    assert (small.drawn, big.drawn) == (1, 1)
+    ticks = []
+    for _ in range(6):
+        hub.ingest(None)
+        before = (small.drawn, big.drawn)
+        hub._tick()
+        ticks.append((small.drawn - before[0], big.drawn - before[1]))
+    assert all(sum(t) == 1 for t in ticks)  # one view a tick now: never 5 + 10 ms back to back
+    assert small.drawn == big.drawn == 4  # and each gets its turn
+
+
 def test_diagnostics_panel_collects_sources():
     from engine.diagnostics import Diagnosis
     from engine.events import Finished
