@@ -61,12 +61,18 @@ class _LegendFitter(QObject):
 
     def names(self) -> list[str]:
         """The entries by their full names, whichever names are shown."""
-        return [self._name(label.text, False) for _sample, label in self.legend.items]
+        return [self._full(label) for _sample, label in self.legend.items]
 
-    def _name(self, text: str, short: bool) -> str:
-        if short:
-            return self.short_names.get(text, text)
-        return next((full for full, s in self.short_names.items() if s == text), text)
+    @staticmethod
+    def _full(label) -> str:
+        """The name the entry was added with (kept on the label: two full names may share a short one)."""
+        if not hasattr(label, "full_name"):
+            label.full_name = label.text
+        return label.full_name
+
+    def _name(self, label, short: bool) -> str:
+        full = self._full(label)
+        return self.short_names.get(full, full) if short else full
 
     def _entry_widths(self, short: bool) -> list[float]:
         """Each entry's width with its full or short name (the text's own width: a label is stretched to its cell)."""
@@ -75,14 +81,14 @@ class _LegendFitter(QObject):
         for sample, label in self.legend.items:
             fm = QFontMetricsF(label.item.font())
             pad = label.item.boundingRect().width() - fm.horizontalAdvance(label.text)
-            out.append(sample.width() + pad + fm.horizontalAdvance(self._name(label.text, short)) + 2 * spacing)
+            out.append(sample.width() + pad + fm.horizontalAdvance(self._name(label, short)) + 2 * spacing)
         return out
 
     def _use_short(self, short: bool):
         """Every entry by its short or its full name (entries added since the last fit included)."""
         renamed = False
         for _sample, label in self.legend.items:
-            text = self._name(label.text, short)
+            text = self._name(label, short)
             if text != label.text:
                 label.setText(text)
                 renamed = True

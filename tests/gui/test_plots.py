@@ -155,6 +155,23 @@ def test_loss_legend_fits_a_narrow_plot_so_the_plot_keeps_its_width(qtbot):
         assert not moves  # settled: a fit that changed the legend on every move would re-lay it for ever
 
 
+def test_a_legend_widened_again_gets_back_the_names_it_was_given(qtbot):
+    """Regression's "train RMSE" and classification's "train accuracy" share the short name "train"."""
+    from gui.plots.metric_plot import MetricPlot
+
+    p = MetricPlot()
+    qtbot.addWidget(p)
+    p.set_meta(meta(task="regression"))
+    p.show()
+    texts = lambda: [label.text for _, label in p.legend.items]  # noqa: E731
+    p.resize(300, 320)  # two short names a row, against one full name a row
+    qtbot.waitUntil(lambda: texts()[0] == "train")
+    assert p.pw.legend_fitter.names() == ["train RMSE", "validation RMSE", "validation MAE"]
+    p.resize(1200, 320)
+    qtbot.waitUntil(lambda: texts()[0] != "train")
+    assert texts() == ["train RMSE", "validation RMSE", "validation MAE"]
+
+
 def test_range_keeper_only_moves_when_data_leave_the_view(shown):
     from gui.plots import RangeKeeper, plot_widget
 
