@@ -6,8 +6,8 @@ every frame: with 100k steps that was ~5 ms of a loss-plot redraw (the compiled 
 the GUI thread. ``DecimatedCurve`` keeps the whole series and hands pyqtgraph only the peaks (the
 minimum and maximum of each run of points, pyqtgraph's own "peak" method; by default a run every two
 pixel columns), so every later stage (log mapping, bounds, the path, the paint) sees about a point per
-pixel column however long the run. The x range
-moving, or the plot resizing, re-decimates from the kept series.
+pixel column however long the run. The x range moving, or the plot resizing, re-decimates from the
+kept series.
 """
 from __future__ import annotations
 
