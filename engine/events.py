@@ -30,13 +30,16 @@ class Step:
 class Steps:
     """A chunk of consecutive steps in one event, for paths too fast for an object per step (engine.compiled).
 
-    Step ``first_step + i`` had loss ``losses[i]`` and learning rate ``lrs[i]``; every step lies in ``epoch``.
+    Step ``first_step + i`` had loss ``losses[i]`` and learning rate ``lrs[i]``; every step lies in ``epoch``,
+    as its batch ``batch + i`` (0 is the epoch's first). Several chunks may be yielded after the trainer ran them
+    all (engine.compiled.epochs), so a consumer places the steps from these fields, not from the trainer's counters.
     """
 
     first_step: int  # global step count after the chunk's first step (as Step.step)
     epoch: int
     losses: np.ndarray  # float64 (n,)
     lrs: np.ndarray  # float64 (n,)
+    batch: int  # the first step's batch within its epoch
 
     def __len__(self):
         return len(self.losses)

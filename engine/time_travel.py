@@ -176,6 +176,13 @@ class Recorder:
         takes ~0.1 ms; the count is in ``skipped_epoch_ends``); the last step is always kept. A network whose one checkpoint is larger
         than the budget trains on unrecorded: ``note`` says why.
         """
+        try:
+            yield from self._watch(run, events)
+        finally:
+            if run.trainer is not None:
+                run.trainer.wanted_step = None
+
+    def _watch(self, run, events):
         from .events import Finished
 
         t0, spent = time.perf_counter(), 0.0  # spent: on checkpoints past the dense start
@@ -207,7 +214,20 @@ class Recorder:
                             self.record(run)  # the present, wherever the training stopped
                 except InvalidInput as e:
                     self.note = f"No checkpoints kept: {e}"
+                if run.trainer is not None:
+                    run.trainer.wanted_step = self._next_wanted(run.trainer.step, spent <= self.max_share * (
+                        time.perf_counter() - t0))
             yield ev
+
+    def _next_wanted(self, step: int, epoch_ends: bool) -> int | None:
+        """The next step to record at: the next one while dense, the next log-spaced one, or the next step
+        (so the next epoch end) while epoch ends fit the budget. Tells a compiled run where to end a chunk of
+        epochs (engine.compiled.epochs), so it records what it would have one epoch per call."""
+        if self.note is not None:
+            return None
+        if epoch_ends or step < self.dense:
+            return step + 1
+        return math.ceil(self._next_log)
 
     def set_budget(self, budget_bytes: int, *, thin: bool = True):
         """A new budget; ``thin`` drops checkpoints past it now (else at the next record, on the training thread)."""

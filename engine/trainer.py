@@ -112,6 +112,9 @@ class Trainer:
         self.epoch = 0  # finished epochs
         self.step = 0  # optimizer steps
         self.batch_in_epoch = 0
+        # A consumer's next step of interest (engine.time_travel sets it): where one call trains several
+        # epochs (engine.compiled.epochs), that call ends with the epoch holding this step. None: no wish.
+        self.wanted_step: int | None = None
         self._perm = None
         self._epoch_loss = [0.0, 0]
         self._lr = None

@@ -71,6 +71,47 @@ def train_chunk(theta, grad, s1, s2, wprev, ops, fops, merge, buf, dbuf, mask, t
 
 
 @njit(cache=True, nogil=True)
+def train_epochs(theta, grad, s1, s2, wprev, ops, fops, merge, buf, dbuf, mask, tb, cb,
+                 X, T, C, perms, bs, spe, lrs, t0, step0, seed,
+                 opt_kind, h, l1, l2, has_pen, clip_mode, clip_val, param_off,
+                 post_kind, post_val, post_mask, dense, loss_code, lp, out_off, k, in_w, losses, train,
+                 Xv, Tv, Cv, ebuf, emask, vout, dummy, val_losses, stop_mean):
+    """Whole epochs in one call: epoch ``e`` is ``train_chunk`` over the batches ordered by ``perms[e]``,
+    then the validation loss into ``val_losses[e]`` (NaN without a validation set), as ``outputs`` and
+    ``eval_loss`` compute it. Returns the number of steps done.
+
+    A tiny network's epoch lasts ~0.5 ms; one call per epoch, plus one to evaluate it, made the
+    training thread take the GIL back twice an epoch, and in the window every hand-over waits on the
+    GUI thread. It stops early, so that Python closes the epoch at once: at the first non-finite
+    loss (mid-epoch, as ``train_chunk``) and after an epoch whose mean loss is not below ``stop_mean``
+    (the caller's margin under the exploded-loss threshold, which Python then checks exactly).
+    """
+    done = 0
+    nv = Xv.shape[0]
+    for e in range(perms.shape[0]):
+        a = e * spe
+        d = train_chunk(theta, grad, s1, s2, wprev, ops, fops, merge, buf, dbuf, mask, tb, cb, X, T, C, perms[e],
+                        bs, spe, 0, spe, lrs[a:a + spe], t0 + a, step0 + a, seed, opt_kind, h, l1, l2, has_pen,
+                        clip_mode, clip_val, param_off, post_kind, post_val, post_mask, dense, loss_code, lp,
+                        out_off, k, in_w, losses[a:a + spe], train)
+        done += d
+        if d < spe:
+            return done
+        if nv:
+            eval_outputs(theta, ops, fops, merge, ebuf, emask, Xv, ebuf.shape[0], in_w, out_off, k, vout,
+                         False, 0, 0)
+            val_losses[e] = loss_and_seed(loss_code, lp, vout, dummy, 0, k, nv, Tv, Cv, False)
+        else:
+            val_losses[e] = np.nan
+        total = 0.0
+        for i in range(a, a + spe):
+            total += losses[i]
+        if not total / spe < stop_mean:
+            return done
+    return done
+
+
+@njit(cache=True, nogil=True)
 def eval_outputs(theta, ops, fops, merge, buf, mask, X, rows, in_w, out_off, k, out, train, seed, step):
     """Outputs for ``X`` in slabs of ``rows`` samples; ``train`` False is eval mode (dropout scales, draws nothing)."""
     n = X.shape[0]

@@ -13,6 +13,8 @@ Events: one ``Steps`` per chunk (or one ``Step`` per step with ``batched=False``
 ``Stats`` at the end of each chunk that reached a ``stats_every`` boundary (their own,
 coarser cadence; chunks end on those boundaries where the epoch allows), and the torch trainer's ``Started``/``EpochEnd``/``Finished``.
 Stop, pause and requested changes act between chunks (a few milliseconds).
+Epochs shorter than a chunk train several to a call (``epochs.run_epochs``): the same training and
+events, yielded after the call.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from .optstate import export_optimizer_state, import_optimizer_state
 from .program import clip_table, dense_targets, loss_code, lower, optimizer_table, regularizer_tables
 from .records import add_steps, layer_stats
 from .step import eval_loss, eval_outputs, train_chunk
+from .epochs import NOT_RUN, run_epochs
 from .support import change_reason, supports
 
 EVAL_ROWS = 1024  # samples per slab of the evaluation buffer
@@ -40,6 +43,7 @@ MAX_CHUNK = 2048
 # more than the window redraws (≤ 30 Hz); at 500 and 256 they took a third of a tiny net's step time.
 FULL_EVAL_STEPS = 2000
 STATS_MIN_STEPS = 1024
+_EVALUATE = object()  # _end_epoch: compute the validation loss
 
 
 class NotCompiled(InvalidInput):
@@ -51,13 +55,16 @@ class CompiledTrainer(Trainer):
     path = "compiled"
 
     def __init__(self, session, *, device: str | None = None, dataset=None, checkpoint=None, dtype=None,
-                 batched: bool = True, metrics_every: int | None = None, stats_min_steps: int = STATS_MIN_STEPS):
+                 batched: bool = True, metrics_every: int | None = None, stats_min_steps: int = STATS_MIN_STEPS,
+                 whole_epochs: bool = True):
         """As ``Trainer``; ``dtype`` "float32" (default) or "float64"; ``batched`` False yields one ``Step`` per step.
 
         ``metrics_every``: full evaluations (train/val metrics, diagnoses) every this many epochs; the epochs
         between carry the losses only (see ``_end_epoch``). None: every epoch once epochs have ≥ 2,000 steps,
         else often enough for one per ~2,000 steps. ``stats_min_steps``: weight statistics come every
         ``stats_every`` steps, but no closer than this (a multiple of ``stats_every``; 1: as on torch).
+        ``whole_epochs``: train several short epochs per kernel call where nothing in between needs
+        Python (engine.compiled.epochs; the same training bit for bit); False: one call per epoch at most.
         """
         reason = supports(session, device, dataset=dataset)
         if reason:
@@ -91,6 +98,7 @@ class CompiledTrainer(Trainer):
             raise InvalidInput(f"metrics_every must be a whole number ≥ 1, got {metrics_every!r}")
         self.metrics_every = metrics_every
         self.stats_min_steps = max(1, int(stats_min_steps))
+        self.whole_epochs = bool(whole_epochs)
         self._last_diags = ()
 
     # -- tables the kernels read -------------------------------------------------------
@@ -115,6 +123,7 @@ class CompiledTrainer(Trainer):
         self._cb = np.zeros(rows, dtype=np.int64)
         ev = max(1, min(EVAL_ROWS, max(len(v) for v in self._np_x.values())))
         self._ebuf, self._emask = np.zeros((ev, w), dtype=self.dtype), np.zeros((ev, w), dtype=self.dtype)
+        self._vout = np.zeros((len(self._np_x["val"]), k), dtype=self.dtype)  # whole-epoch chunks' validation outputs
         self._dummy = np.zeros((1, 1), dtype=self.dtype)
         stats_every = int(self.training["stats_every"])
         chunk = max(1, min(MAX_CHUNK, CHUNK_WORK // max(1, self.n_params * rows)))
@@ -220,22 +229,26 @@ class CompiledTrainer(Trainer):
         every = int(self.training["stats_every"])
         return every * max(1, -(-self.stats_min_steps // every))
 
-    def _full_epoch_due(self) -> bool:
-        """Whether the epoch now ending gets the full evaluation (deterministic: by epoch number; the first and last always)."""
+    def _full_epoch_due(self, epoch: int | None = None) -> bool:
+        """Whether epoch ``epoch`` (default: the one now ending; 0 is the first) gets the full evaluation.
+
+        Deterministic: by epoch number; the first and last always.
+        """
         k = self.metrics_every or max(1, -(-FULL_EVAL_STEPS // self.steps_per_epoch))
-        done = self.epoch + 1
+        done = (self.epoch if epoch is None else epoch) + 1
         es = self.early
         needs_scores = es is not None and es.monitor not in ("val_loss", "train_loss", "loss")
         return k == 1 or done == 1 or done % k == 0 or done >= self.training["epochs"] or needs_scores
 
-    def _end_epoch(self, t0):
+    def _end_epoch(self, t0, val_loss=_EVALUATE):
         """The torch trainer's epoch end, or on the epochs between full evaluations a light one.
 
         At 100k steps/s a 50-step epoch lasts half a millisecond, less than evaluating metrics and
         diagnoses costs, so those run every ``metrics_every`` epochs (and on the last). The light
         epoch end keeps everything that steers training — the training loss (from the steps), the
         validation loss (for the schedule, early stopping and the curves) — and carries empty metric
-        dicts (history accuracy NaN) and the last diagnoses.
+        dicts (history accuracy NaN) and the last diagnoses. ``val_loss``: the validation loss when the
+        kernel already computed it (engine.compiled.epochs).
         """
         if self._full_epoch_due():
             ev = super()._end_epoch(t0)
@@ -243,7 +256,7 @@ class CompiledTrainer(Trainer):
             return ev
         s, c = self._epoch_loss
         train_loss = s / c if c else float("nan")
-        val_loss = self._split_loss("val")
+        val_loss = self._split_loss("val") if val_loss is _EVALUATE else val_loss
         self.epoch += 1
         self.batch_in_epoch = 0
         self._epoch_loss = [0.0, 0]
@@ -277,6 +290,16 @@ class CompiledTrainer(Trainer):
         # threads (variants.py), so what does not change between chunks is looked up once.
         spe, every = self.steps_per_epoch, self._stats_interval()
         while self.epoch < self.training["epochs"]:
+            if self.batch_in_epoch == 0 and self.whole_epochs:  # several short epochs in one call
+                if self._stop.is_set() or not self._running.is_set():
+                    if self._halted():
+                        return (yield self._finish("stopped", t_start))
+                outcome = yield from run_epochs(self, max_steps, t_start)
+                if outcome is not NOT_RUN:
+                    if outcome is not None:
+                        return (yield outcome)
+                    spe, every = self.steps_per_epoch, self._stats_interval()
+                    continue
             if self.batch_in_epoch == 0 or self._perm is None:
                 self._perm = (torch.randperm(n, generator=self.gen) if self.training["shuffle"] else torch.arange(n))
                 t0 = time.perf_counter()
@@ -307,10 +330,11 @@ class CompiledTrainer(Trainer):
                         self.history.add_stats(st)
                 steps_done += len(losses)
                 if len(good):
+                    chunk = Steps(first, self.epoch, good, good_lrs, self.batch_in_epoch - len(losses))
                     if self.batched:
-                        yield Steps(first, self.epoch, good, good_lrs)
+                        yield chunk
                     else:
-                        yield from Steps(first, self.epoch, good, good_lrs).steps()
+                        yield from chunk.steps()
                 if bad:
                     return (yield self._diverged(float(losses[-1]), float(lrs[-1]), t_start))
                 if st is not None:

@@ -58,7 +58,8 @@ class _Batcher:
         self.reset()
 
     def reset(self):
-        self.xs, self.steps, self.losses, self.lrs = [], [], [], []
+        self.xs, self.steps, self.losses, self.lrs = [], [], [], []  # one float per Step (the torch path)
+        self._chunks = []  # (xs, steps, losses, lrs) arrays, one per Steps (the compiled path), in order
         self.stats = None
         self.grad_x = []
         self.grad = {}
@@ -68,6 +69,26 @@ class _Batcher:
         self.predictions = None
         self.started = None
         self.dirty = False
+
+    def add_chunk(self, xs, steps, losses, lrs):
+        """A compiled chunk's steps as arrays: no Python float per step (~1,000 chunks a second)."""
+        self._flush()
+        self._chunks.append((xs, steps, losses, lrs))
+
+    def _flush(self):
+        if self.xs:
+            self._chunks.append(tuple(np.asarray(v, dtype=d) for v, d in (
+                (self.xs, np.float64), (self.steps, np.int64), (self.losses, np.float64), (self.lrs, np.float64))))
+            self.xs, self.steps, self.losses, self.lrs = [], [], [], []
+
+    def step_arrays(self):
+        """(xs, steps, losses, lrs) of every step since the last reset, in order."""
+        self._flush()
+        if not self._chunks:
+            return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
+        if len(self._chunks) == 1:
+            return self._chunks[0]
+        return tuple(np.concatenate(parts) for parts in zip(*self._chunks))
 
     def add_stats(self, st, x):
         self.stats = st
@@ -188,12 +209,10 @@ class RunWorker(QObject):
                 if t - self._t_extras >= EXTRAS_INTERVAL:
                     self._do_extras(b, extras, t)
             elif isinstance(ev, Steps):  # a chunk from the compiled path: every step's loss, no object per step
+                # placed by the event's own epoch and batch: the trainer may already be epochs further on
                 n, spe = len(ev.losses), max(tr.steps_per_epoch, 1)
-                pos = tr.epoch + (tr.batch_in_epoch - n + 1 + np.arange(n)) / spe
-                b.xs.extend(pos.tolist())
-                b.steps.extend(range(ev.first_step, ev.first_step + n))
-                b.losses.extend(ev.losses.tolist())
-                b.lrs.extend(ev.lrs.tolist())
+                idx = np.arange(n)
+                b.add_chunk(ev.epoch + (ev.batch + 1 + idx) / spe, ev.first_step + idx, ev.losses, ev.lrs)
                 b.dirty = True
                 if t - self._t_extras >= EXTRAS_INTERVAL:
                     self._do_extras(b, extras, t)
@@ -243,9 +262,7 @@ class RunWorker(QObject):
         eta = left / self._speed if self._speed > 0 else None
         grads = {k: np.asarray(v, dtype=np.float64) for k, v in b.grad.items()}
         batch = ProgressBatch(
-            np.asarray(b.xs, dtype=np.float64), np.asarray(b.steps, dtype=np.int64),
-            np.asarray(b.losses, dtype=np.float64), np.asarray(b.lrs, dtype=np.float64),
-            b.stats, np.asarray(b.grad_x, dtype=np.float64), grads, tuple(b.epochs),
+            *b.step_arrays(), b.stats, np.asarray(b.grad_x, dtype=np.float64), grads, tuple(b.epochs),
             b.activations, b.boundary, b.predictions, tr.epoch, tr.step, self._total_epochs, self._spe,
             self._speed, max(eta, 0.0) if eta is not None else None, self._frac_epoch(), b.started)
         b.reset()

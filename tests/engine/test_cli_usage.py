@@ -197,7 +197,10 @@ def test_a_closed_pipe_stops_training_with_one_line(tmp_path, capsys, monkeypatc
     assert err.strip().splitlines()[-1] == f"error: the output pipe was closed; training stopped and was saved to {out}"
     from engine.archive import load_archive
 
-    assert load_archive(out).history.n_epochs == 2  # stopped at the first line it could not write
+    # stopped at the first line it could not write: after the epoch of that line, or on the compiled path after
+    # the chunk of epochs it was trained in (a few milliseconds, engine.compiled.epochs); every epoch trained is saved
+    a = load_archive(out)
+    assert 2 <= a.history.n_epochs <= 2 + 64 and a.history.n_epochs == a.meta["epoch"]
 
 
 # -- damaged training state -------------------------------------------------------------------------
