@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-                               QSpinBox, QTableWidget, QTableWidgetItem)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox
 
 from ..plots import SERIES, legend_above, plot_widget
+from ..tables import read_only_table, set_rows
 from .base import SettingsView
 
 GREY, MEAN, TRUE = (150, 150, 150, 110), (230, 120, 20), (0, 0, 0)
@@ -124,9 +124,9 @@ class BiasVarianceView(SettingsView):
             legend.addItem(self.sweep_curves[key], text)
         plots.addWidget(self.sweep_pw, 1)
         self.body.addLayout(plots, 1)
-        self.table = _read_only_table("bvTable", COLUMNS)
+        self.table = read_only_table("bvTable", COLUMNS, stretch=True)  # every column shares the width
         self.body.addWidget(self.table)
-        self.table01 = _read_only_table("bvTable01", ZERO_ONE_COLUMNS)
+        self.table01 = read_only_table("bvTable01", ZERO_ONE_COLUMNS, stretch=True)
         self.table01.horizontalHeaderItem(4).setToolTip("Vu − Vb: the net variance is the variance where the main prediction is "
                                                         "right minus variance where it is wrong")
         self.table01.setToolTip("Domingos (2000): E[0-1 loss] = c₁·N + B + c₂·V with N = min(η, 1−η), B = [main "
@@ -306,25 +306,15 @@ class BiasVarianceView(SettingsView):
         rows = self._rows()
         if rows:
             self._label_task(self.current.task if self.current is not None else self.points[0][1].task)
-        self.table.setRowCount(len(rows))
-        for r, (name, s) in enumerate(rows):
-            texts = [name, _fmt(s["bias2"]), _fmt(s["variance"]), _fmt(s["noise"]), _fmt(s["total"]),
-                     f"{_fmt(s['measured'])} ± {2 * s['mc_se']:.2g}", _fmt(s["train_mse"])]
-            for j, t in enumerate(texts):
-                it = QTableWidgetItem(t)
-                it.setToolTip(t)
-                self.table.setItem(r, j, it)
+        set_rows(self.table, [[name, _fmt(s["bias2"]), _fmt(s["variance"]), _fmt(s["noise"]), _fmt(s["total"]),
+                               f"{_fmt(s['measured'])} ± {2 * s['mc_se']:.2g}", _fmt(s["train_mse"])]
+                              for name, s in rows], tooltips=True)
         self.table.resizeRowsToContents()
-        cls = [(name, s) for name, s in rows if "total_01" in s]
-        self.table01.setRowCount(len(cls))
-        for r, (name, s) in enumerate(cls):
-            texts = [name, _fmt(s["noise_01"]), _fmt(s["bias_01"]), _fmt(s["net_variance_01"]),
-                     f"{_fmt(s['unbiased_variance_01'])} − {_fmt(s['biased_variance_01'])}", _fmt(s["total_01"]),
-                     f"{_fmt(s['measured_01'])} ± {2 * s['mc_se_01']:.2g}", _fmt(s["bayes_error"])]
-            for j, t in enumerate(texts):
-                it = QTableWidgetItem(t)
-                it.setToolTip(t)
-                self.table01.setItem(r, j, it)
+        set_rows(self.table01, [[name, _fmt(s["noise_01"]), _fmt(s["bias_01"]), _fmt(s["net_variance_01"]),
+                                 f"{_fmt(s['unbiased_variance_01'])} − {_fmt(s['biased_variance_01'])}",
+                                 _fmt(s["total_01"]), f"{_fmt(s['measured_01'])} ± {2 * s['mc_se_01']:.2g}",
+                                 _fmt(s["bayes_error"])]
+                                for name, s in rows if "total_01" in s], tooltips=True)
         self.table01.resizeRowsToContents()
         self._fit_table()
 
@@ -407,14 +397,3 @@ if __name__ == "__main__":
     code = app.exec()
     view.shutdown()
     raise SystemExit(code)
-
-
-def _read_only_table(name, columns) -> QTableWidget:
-    """A table of results: the given column headers stretched to the width, no row numbers, not editable."""
-    t = QTableWidget(0, len(columns))
-    t.setObjectName(name)
-    t.setHorizontalHeaderLabels(columns)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QTableWidget.NoEditTriggers)
-    t.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-    return t

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget,
-                               QTableWidgetItem)
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel
 
 from ..plots import TRAIN_PEN, VAL_PEN, legend_above, plot_widget
+from ..tables import read_only_table, set_rows
 from .base import AnalysisView
 
 NEGATIVE, POSITIVE = "#d62728", "#1f77b4"
@@ -55,14 +55,7 @@ class CurvatureView(AnalysisView):
         self.verdict.setWordWrap(True)
         self.body.addWidget(self.verdict)
         row = QHBoxLayout()
-        self.table = QTableWidget(0, 2)
-        self.table.setObjectName("curvatureTable")
-        self.table.setHorizontalHeaderLabels(["quantity", "value"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
-        self.table.setWordWrap(True)
+        self.table = read_only_table("curvatureTable", ["quantity", "value"], stretch=(1,), word_wrap=True)
         self.table.setMinimumWidth(270)
         self.table.setMaximumWidth(380)
         row.addWidget(self.table)
@@ -108,13 +101,8 @@ class CurvatureView(AnalysisView):
                      ("λ_min", c.lambda_min), ("λ_max", c.lambda_max), ("condition κ = |λ|max/|λ|min", c.condition),
                      ("negative / zero / positive", f"{neg} / {zero} / {pos}"),
                      ("GD limit 2/λ_max", c.gd_lr_bound), ("optimizer η", c.lr)]
-        self.table.setRowCount(len(self.rows))
-        for r, (name, value) in enumerate(self.rows):
-            text = value if isinstance(value, str) else _fmt(value)
-            for j, t in enumerate((name, text)):
-                item = QTableWidgetItem(t)
-                item.setToolTip(t)
-                self.table.setItem(r, j, item)
+        set_rows(self.table, [(name, value if isinstance(value, str) else _fmt(value)) for name, value in self.rows],
+                 tooltips=True)
         self.table.resizeRowsToContents()
         self._draw_spectrum()
         self.steep_curve.setData(*profiles["steep"])

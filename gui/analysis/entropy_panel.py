@@ -12,9 +12,10 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..plots import BLUE, ORANGE, TEXT, plot_widget, sequential_cmap
+from ..tables import cell, read_only_table, set_rows
 
 MEAN_PEN = pg.mkPen(ORANGE, width=2, style=Qt.DashLine)
 
@@ -63,14 +64,8 @@ class EntropyPanel(QWidget):
         self.map.addItem(self.top_pts)
         row.addWidget(self.hist, 1)
         row.addWidget(self.map, 1)
-        self.table = QTableWidget(0, 5)
-        self.table.setObjectName("uncertainTable")
-        self.table.setHorizontalHeaderLabels(["#", "true", "pred.", "p", "nats"])
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.Stretch)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table = read_only_table("uncertainTable", ["#", "true", "pred.", "p", "nats"], stretch=(3,),
+                                     word_wrap=False)
         self.table.setToolTip("The split's most uncertain samples: the highest entropy of the predicted distribution "
                               "(# is the row in the split). Near ln k the network is guessing.")
         side = QWidget()
@@ -132,6 +127,7 @@ class EntropyPanel(QWidget):
     def _fill_table(self, rep, class_names):
         names = list(class_names or [])
         label = (lambda c: names[c] if 0 <= c < len(names) else str(c))
+        what = "P(label j) " if rep["task"] == "multilabel" else "P(class) "
         rows = []
         for r in rep["most_uncertain"]:
             if rep["task"] == "multilabel":
@@ -139,19 +135,10 @@ class EntropyPanel(QWidget):
                 pred = "".join("1" if p >= 0.5 else "0" for p in r["probabilities"])
             else:
                 true, pred = label(r["true"]), label(r["predicted"])
-            rows.append((str(r["index"]), true, pred, _probs(r["probabilities"]), _g(r["entropy_nats"], ".3f")))
-        self.table.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            for j, v in enumerate(row):
-                item = QTableWidgetItem(v)
-                if j in (0, 4):
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                if j in (1, 2):
-                    item.setToolTip(v)  # a long class name is elided in the cell
-                if j == 3:
-                    item.setToolTip(("P(label j) " if rep["task"] == "multilabel" else "P(class) ") + v + (
-                        "; inputs " + _dist(rep["most_uncertain"][i]["x"]) if "x" in rep["most_uncertain"][i] else ""))
-                self.table.setItem(i, j, item)
+            probs = _probs(r["probabilities"])
+            tip = what + probs + ("; inputs " + _dist(r["x"]) if "x" in r else "")
+            rows.append((str(r["index"]), true, pred, cell(probs, tooltip=tip), _g(r["entropy_nats"], ".3f")))
+        set_rows(self.table, rows, right=(0, 4), tooltips=(1, 2))  # a long class name is elided in its cell
 
     def _show_identity(self, rep):
         ps, m = rep["identity"]["per_sample"], rep["identity"]["marginal"]

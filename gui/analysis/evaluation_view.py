@@ -17,16 +17,18 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QSlider, QStackedWidget, QTableWidget,
-                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from engine.evaluation import at_threshold, multilabel_at_threshold
 
 from ..plots import BLUE, ORANGE, SERIES, TEXT, plot_widget
+from ..tables import read_only_table, set_rows
 from .base import AnalysisView
 from .entropy_panel import EntropyPanel
 
 DIAG = pg.mkPen((150, 150, 150), width=1, style=Qt.DashLine)
+CLASS_COLUMNS = ("class", "precision", "recall", "F1", "n")
+LABEL_COLUMNS = ("label", "precision", "recall", "F1", "AUC", "n")  # multi-label: one row per label
 
 
 def _fmt(v, spec=".3f"):
@@ -92,13 +94,7 @@ class EvaluationView(AnalysisView):
         self.summary.setObjectName("evalSummary")
         self.summary.setWordWrap(True)
         self.summary.setStyleSheet(f"color: {TEXT};")
-        self.table = QTableWidget(0, 5)
-        self.table.setObjectName("perClassTable")
-        self.table.setHorizontalHeaderLabels(["class", "precision", "recall", "F1", "n"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table = read_only_table("perClassTable", CLASS_COLUMNS, stretch=(0,))
         self.rates = QLabel()
         self.rates.setObjectName("ratesLabel")
         self.rates.setWordWrap(True)
@@ -196,31 +192,14 @@ class EvaluationView(AnalysisView):
         self._on_threshold(self.slider.value())
         self.entropy.show_report(rep["entropy"], rep.get("class_names"))
 
-    def _table_header(self, multilabel):
-        cols = ["label", "precision", "recall", "F1", "AUC", "n"] if multilabel else \
-            ["class", "precision", "recall", "F1", "n"]
-        if self.table.columnCount() != len(cols):
-            self.table.setColumnCount(len(cols))
-        self.table.setHorizontalHeaderLabels(cols)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-
     def _fill_table(self, rep):
-        self._table_header(False)
         rows = rep["per_class"] + [dict(rep["macro"], **{"class": "macro mean", "support": rep["n"]})]
         self._fill_rows([(r["class"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]), str(r["support"]))
-                         for r in rows])
+                         for r in rows], CLASS_COLUMNS)
 
-    def _fill_rows(self, rows):
-        self.table.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            for j, v in enumerate(r):
-                item = QTableWidgetItem(v)
-                if j:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                else:
-                    item.setToolTip(v)  # a long label name is elided in the cell
-                self.table.setItem(i, j, item)
+    def _fill_rows(self, rows, columns):
+        """The numbers right-aligned; the class or label name also as a tooltip, since a long one is elided."""
+        set_rows(self.table, rows, columns=columns, right=range(1, len(columns)), tooltips=(0,))
 
     # -- multi-label -----------------------------------------------------------------------
     def _show_multilabel(self, rep):
@@ -247,14 +226,13 @@ class EvaluationView(AnalysisView):
         t = multilabel_at_threshold(np.array(rep["y"]), np.array(rep["scores"]), self.threshold, rep["label_names"])
         self.at = t
         aucs = {r["label"]: r.get("auc") for r in rep["per_label"]}
-        self._table_header(True)
         rows = [(r["label"], _fmt(r["precision"]), _fmt(r["recall"]), _fmt(r["f1"]), _fmt(aucs.get(r["label"])),
                  str(r["support"])) for r in t["per_label"]]
         for avg in ("micro", "macro"):
             m = t[avg]
             rows.append((f"{avg} mean", _fmt(m["precision"]), _fmt(m["recall"]), _fmt(m["f1"]),
                          _fmt(rep["auc"]) if avg == "macro" else "", str(rep["n"])))
-        self._fill_rows(rows)
+        self._fill_rows(rows, LABEL_COLUMNS)
         self.summary.setText(f"{rep['split']} split, {rep['n']} samples, {rep['n_labels']} labels — subset accuracy "
                              f"(all labels right) {_fmt(t['subset_accuracy'])}, Hamming loss {_fmt(t['hamming_loss'])} "
                              f"(per-label accuracy {_fmt(t['accuracy'])}); micro F1 {_fmt(t['micro']['f1'])}, "

@@ -6,9 +6,9 @@ network from the document's settings in the background (``engine.sanity_report``
 """
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import QHeaderView
 
+from ..tables import add_row, cell, read_only_table
 from .base import SettingsView
 
 COLOURS = {"pass": "#1e7b34", "fail": "#b3261e", "warn": "#a15c00", "skipped": "#5b6573"}
@@ -26,17 +26,9 @@ class SanityView(SettingsView):
         super().__init__(run_provider, parent, session_provider)
         self.button.setObjectName("sanityButton")
         self.finish_bar()
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("sanityTable")
-        self.table.setHorizontalHeaderLabels(["check", "verdict", "measured", "what it means / what to fix"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(True)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        h.setSectionResizeMode(1, QHeaderView.ResizeToContents)
-        h.setSectionResizeMode(2, QHeaderView.Interactive)
-        h.setSectionResizeMode(3, QHeaderView.Stretch)
+        self.table = read_only_table("sanityTable", ["check", "verdict", "measured", "what it means / what to fix"],
+                                     stretch=(3,), word_wrap=True)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.Interactive)  # long: a width to wrap in
         self.table.setColumnWidth(2, 260)
         self.body.addWidget(self.table, 1)
         self.checks: list = []
@@ -57,14 +49,8 @@ class SanityView(SettingsView):
 
     def _add(self, check):
         self.checks.append(check)
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        for j, text in enumerate((check.name, MARKS.get(check.verdict, check.verdict), check.value, check.advice)):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            if j == 1:
-                item.setForeground(QColor(COLOURS.get(check.verdict, "#000")))
-            self.table.setItem(row, j, item)
+        verdict = cell(MARKS.get(check.verdict, check.verdict), foreground=COLOURS.get(check.verdict, "#000"))
+        add_row(self.table, (check.name, verdict, check.value, check.advice), tooltips=True)
         self.table.resizeRowsToContents()
 
     def show_result(self, checks):

@@ -1,12 +1,12 @@
 """What the three live experiment views (variants, cross-validation, search) build the same way.
 
-A Start/Stop row, a read-only results table, one coloured curve per variant or fold with its legend
-entry, and the lifecycle of a view driven by a ``LiveJob`` (closing the view stops its thread). One
-place for them keeps the three tabs looking and behaving alike.
+A Start/Stop row, one coloured curve per variant or fold with its legend entry, and the lifecycle of
+a view driven by a ``LiveJob`` (closing the view stops its thread). One place for them keeps the three
+tabs looking and behaving alike; their results tables come from ``gui.tables``, like every other view's.
 """
 from __future__ import annotations
 
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableWidget, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QWidget
 
 
 class LiveView(QWidget):
@@ -41,16 +41,6 @@ def set_running(view, running: bool):
     """Start disabled and Stop enabled while the view's job runs, the other way round after."""
     view.start_button.setEnabled(not running)
     view.stop_button.setEnabled(running)
-
-
-def results_table(name: str) -> QTableWidget:
-    """A read-only table without row numbers whose columns fit their contents."""
-    table = QTableWidget(0, 0)
-    table.setObjectName(name)
-    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-    return table
 
 
 def series_curves(plot, legend, old, labels) -> list:

@@ -7,11 +7,12 @@ one after another as Runs in a plain thread; the fold being trained grows its va
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QFormLayout, QLabel, QSpinBox, QTableWidgetItem, QVBoxLayout
+from PySide6.QtWidgets import QFormLayout, QLabel, QSpinBox, QVBoxLayout
 
 from engine.errors import InvalidInput
 
-from .common import LiveView, results_table, series_curves, set_running, start_stop_row
+from ..tables import read_only_table, set_rows
+from .common import LiveView, series_curves, set_running, start_stop_row
 from .live import LiveJob
 
 TABLE_KEYS = ("accuracy", "r2", "val_loss", "train_loss", "f1", "auc", "rmse", "mae")
@@ -56,7 +57,7 @@ class CrossValView(LiveView):
         self.legend = legend_above(self.plot, columns=5)
         self.plot.setMinimumHeight(150)
         lay.addWidget(self.plot, 2)
-        self.table = results_table("cvTable")
+        self.table = read_only_table("cvTable")
         lay.addWidget(self.table, 2)
         self.curve_items: list = []
 
@@ -121,18 +122,10 @@ class CrossValView(LiveView):
     def _fill_table(self):
         s = self.summary
         keys = [k for k in TABLE_KEYS if k in s["mean"]]
-        self.table.setColumnCount(len(keys) + 3)
-        self.table.setHorizontalHeaderLabels(["Fold", "Train", "Val"] + keys)
         rows = s["folds"]
-        self.table.setRowCount(len(rows) + 1)
-        for r, f in enumerate(rows):
-            cells = [str(f["fold"] + 1), str(f["n_train"]), str(f["n_val"])] + [f"{f[k]:.4f}" for k in keys]
-            for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        last = len(rows)
-        cells = ["mean ± std", "", ""] + [f"{s['mean'][k]:.4f} ± {s['std'][k]:.4f}" for k in keys]
-        for c, text in enumerate(cells):
-            self.table.setItem(last, c, QTableWidgetItem(text))
+        cells = [[str(f["fold"] + 1), str(f["n_train"]), str(f["n_val"])] + [f"{f[k]:.4f}" for k in keys] for f in rows]
+        cells.append(["mean ± std", "", ""] + [f"{s['mean'][k]:.4f} ± {s['std'][k]:.4f}" for k in keys])
+        set_rows(self.table, cells, columns=["Fold", "Train", "Val"] + keys)
         m = s["metric"]
         if m in s["mean"]:
             name = "accuracy" if m == "accuracy" else "R²"

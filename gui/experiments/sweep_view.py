@@ -17,7 +17,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QLabel, QLineE
 
 from engine.errors import InvalidInput
 
-from .common import LiveView, results_table, set_running, start_stop_row
+from ..tables import cell, read_only_table, set_rows
+from .common import LiveView, set_running, start_stop_row
 from .live import LiveJob
 from .sweep_form import SearchForm
 
@@ -101,7 +102,7 @@ class SweepView(LiveView):
         ll.addStretch(1)
         split.addWidget(left)
         right = QSplitter(Qt.Vertical)
-        self.table = results_table("sweepTable")
+        self.table = read_only_table("sweepTable")
         right.addWidget(self.table)
         from .sweep_plots import HistoryPlot, ParallelPlot
 
@@ -228,22 +229,19 @@ class SweepView(LiveView):
         from .sweep_plots import _short
 
         headers = ["#", "state", self.definition["metric"]] + [_short(p) for p in paths] + ["seconds"]
-        self.table.setSortingEnabled(False)
-        self.table.setColumnCount(len(headers))
-        self.table.setHorizontalHeaderLabels(headers)
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            cells = [_Num(row["number"], str(row["number"])), QTableWidgetItem(row["state"]), _Num(row["value"])]
+        table_rows = []
+        for row in rows:
+            cells = [_Num(row["number"], str(row["number"])), cell(row["state"]), _Num(row["value"])]
             for p in paths:
                 v = row["params"].get(p)
-                cells.append(_Num(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                             else QTableWidgetItem("—" if v is None else str(v)))
+                cells.append(_Num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else cell(v))
             cells.append(_Num(row["seconds"], "—" if row["seconds"] is None else f"{row['seconds']:.1f}"))
-            for c, item in enumerate(cells):
-                if row.get("error"):
+            if row.get("error"):
+                for item in cells:
                     item.setToolTip(row["error"])
-                self.table.setItem(r, c, item)
-        self.table.setSortingEnabled(True)
+            table_rows.append(cells)
+        set_rows(self.table, table_rows, columns=headers)  # sorting is off while the rows go in
+        self.table.setSortingEnabled(True)  # from the first trials on: a click on a header sorts by it
 
     def apply_best(self):
         from engine.search import apply_params

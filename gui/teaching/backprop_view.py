@@ -14,13 +14,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPlainTextEdit,
-                               QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from engine.backprop_steps import Inspector, fmt
 from engine.builder import PASSTHROUGH
 from engine.errors import InvalidInput
 from engine.notes_figures import figures_for, verdicts
 
+from ..tables import read_only_table, set_rows
 from .forward_mode_panel import ForwardModePanel
 
 MAX_UNITS = 16  # values listed per node; wider layers show the first ones and say how many
@@ -79,11 +80,7 @@ class BackpropInspectorView(QWidget):
             top.addWidget(w)
         top.addStretch(1)
 
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("values")
-        self.table.setHorizontalHeaderLabels(["quantity", "node", "unit", "value"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().setVisible(False)
+        self.table = read_only_table("values", ["quantity", "node", "unit", "value"], stretch=(-1,))
         self.text = QPlainTextEdit()
         self.text.setObjectName("explanation")
         self.text.setReadOnly(True)
@@ -207,10 +204,7 @@ class BackpropInspectorView(QWidget):
                     rows += self._rows(n, ns.fprime, "f′(z)")
                 if ns.z is not None and ns.delta is not None:
                     rows += self._rows(n, ns.delta, "δ")
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, v in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(str(v)))
+        set_rows(self.table, rows)
         self.text.setPlainText(self._explain(kind, nid, p))
         self._show_maps(kind, nid, p)
         self._paint_canvas(shown, p)

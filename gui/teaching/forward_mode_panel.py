@@ -9,12 +9,14 @@ and samples.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.backprop_steps import fmt
 from engine.builder import PASSTHROUGH
 from engine.errors import InvalidInput
 from engine.forward_mode import forward_mode, weight_entries
+
+from ..tables import read_only_table, set_rows
 
 MAX_UNITS = 16
 
@@ -37,11 +39,8 @@ class ForwardModePanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Forward mode: d/dW for W ="))
         row.addWidget(self.weight, 1)
-        self.table = QTableWidget(0, 4)
-        self.table.setObjectName("forwardTable")
-        self.table.setHorizontalHeaderLabels(["variable", "node", "value", "d/dW (carried forward)"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.verticalHeader().setVisible(False)
+        self.table = read_only_table("forwardTable", ["variable", "node", "value", "d/dW (carried forward)"],
+                                     stretch=(2, 3))  # the values, one per sample: long, they share the width
         self.summary = QLabel()
         self.summary.setObjectName("forwardSummary")
         self.summary.setWordWrap(True)
@@ -89,10 +88,7 @@ class ForwardModePanel(QWidget):
                     cell = (lambda arr: " | ".join(f(arr[i, j] if arr.ndim > 1 else arr[i]) for i in range(len(arr))))
                     rows.append((f"{sym}{j + 1}", nid, cell(v.reshape(len(v), -1)), cell(t.reshape(len(t), -1))))
         rows.append(("L", "", f(r.loss), f(r.dL_dW)))
-        self.table.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            for c, text in enumerate(row):
-                self.table.setItem(i, c, QTableWidgetItem(str(text)))
+        set_rows(self.table, rows)
         mark = "the same" if r.agrees else "DIFFERENT"
         self.summary.setText(
             f"Forward mode: dL/dW = {f(r.dL_dW)}; backpropagation (reverse mode): ∂L/∂W = {f(r.reverse)} — {mark}. "

@@ -16,13 +16,15 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QPushButton,
+                               QSpinBox, QSplitter, QVBoxLayout, QWidget)
 
 from engine.errors import InvalidInput
 from engine.linear_solvers import MAX_N, METHODS, solve_all
 
 from ..analysis.jobs import JobRunner
+from ..tables import add_row, read_only_table
+from ..tables import cell as table_cell  # the view has a cell() of its own: a cell's text, for tests
 
 SYSTEMS = {
     "least_squares": "Least squares of this session's data: XᵀXθ = Xᵀy",
@@ -126,15 +128,7 @@ class LinearSolversView(QWidget):
         self.about = QLabel()
         self.about.setObjectName("systemAbout")
         self.about.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("solverTable")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        h = self.table.horizontalHeader()
-        for j in range(len(COLUMNS) - 1):
-            h.setSectionResizeMode(j, QHeaderView.ResizeToContents)
-        h.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.Stretch)
+        self.table = read_only_table("solverTable", COLUMNS, stretch=(-1,))
         self.pw = pg.PlotWidget()
         self.pw.setObjectName("residualPlot")
         self.pw.setBackground("w")
@@ -273,23 +267,15 @@ class LinearSolversView(QWidget):
         self._finish(rows)
 
     def _add_row(self, o):
-        i = self.table.rowCount()
-        self.table.insertRow(i)
         s = o.solution
+        method = table_cell(o.title, foreground=pg.mkColor(COLORS[o.method]))
         if s is None:
-            cells = (o.title, "—", "—", "—", "—", "—", f"refused: {o.refused}")
+            cells = (method, "—", "—", "—", "—", "—", f"refused: {o.refused}")
         else:
             its = "direct" if s.kind == "direct" else str(s.iterations)
-            cells = (o.title, its, _fmt(s.residual), "…", f"{s.seconds * 1000:.1f} ms",
+            cells = (method, its, _fmt(s.residual), "…", f"{s.seconds * 1000:.1f} ms",
                      f"{s.flops_formula} = {s.flops:.3g}", s.status)
-        for j, text in enumerate(cells):
-            item = QTableWidgetItem(text)
-            item.setToolTip(text)
-            if j in (1, 2, 3, 4):
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            if j == 0:
-                item.setForeground(pg.mkColor(COLORS[o.method]))
-            self.table.setItem(i, j, item)
+        add_row(self.table, cells, right=(1, 2, 3, 4), tooltips=True)
         if s is None:
             return
         pen = pg.mkPen(COLORS[o.method], width=2)

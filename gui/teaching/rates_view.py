@@ -9,11 +9,12 @@ threshold of 0.5 with "Use This Run's Counts".
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from engine.errors import InvalidInput
+
+from ..tables import read_only_table, set_rows
 
 QUASARS = {"tp": 900, "fn": 100, "tn": 99_000, "fp": 1000}  # lecture 002's example
 MAX_COUNT = 2_000_000_000
@@ -62,15 +63,7 @@ class RatesView(QWidget):
         buttons.addWidget(self.quasars)
         buttons.addWidget(self.from_run)
         buttons.addStretch(1)
-        self.table = QTableWidget(0, 3)
-        self.table.setObjectName("ratesTable")
-        self.table.setHorizontalHeaderLabels(["rate", "formula", "value"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeToContents)
-        h.setSectionResizeMode(1, QHeaderView.Stretch)
-        h.setSectionResizeMode(2, QHeaderView.ResizeToContents)
+        self.table = read_only_table("ratesTable", ["rate", "formula", "value"], stretch=(1,))
         self.reading = QLabel()
         self.reading.setObjectName("ratesReading")
         self.reading.setWordWrap(True)
@@ -99,13 +92,7 @@ class RatesView(QWidget):
 
         r = rates_from_counts(*(self.counts[k].value() for k in ("tp", "fn", "tn", "fp")))
         rows = formulas(r)
-        self.table.setRowCount(len(rows))
-        for i, (name, formula, value) in enumerate(rows):
-            for j, text in enumerate((name, formula, f"{value:.4g}")):
-                item = QTableWidgetItem(text)
-                if j == 2:
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.table.setItem(i, j, item)
+        set_rows(self.table, [(name, formula, f"{value:.4g}") for name, formula, value in rows], right=(2,))
         positives, negatives = r["tp"] + r["fn"], r["tn"] + r["fp"]
         text = ""
         if positives and negatives and r["tp"] + r["fp"]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from ..tables import cell, read_only_table, set_rows
 
 MAX_SHOWN = 12  # components drawn and tabulated (the digits have 64; the first dozen carry the picture)
 CAUTION = (
@@ -37,10 +39,7 @@ class PCATab(QWidget):
         self.plot.addItem(self.bars)
         self.cumulative = self.plot.plot([], [], pen=pg.mkPen("#e45756", width=2), symbol="o", symbolSize=6,
                                          symbolBrush="#e45756", name="cumulative")
-        self.table = QTableWidget(0, 0)
-        self.table.setObjectName("loadingsTable")
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table = read_only_table("loadingsTable")
         self.summary = QLabel()
         self.summary.setObjectName("pcaSummary")
         self.summary.setWordWrap(True)
@@ -77,20 +76,16 @@ class PCATab(QWidget):
         self.plot.setXRange(0.3, m + 0.7, padding=0)
         self.plot.getAxis("bottom").setTicks([[(float(i), f"PC{i}") for i in range(1, m + 1)]])
         loadings = fitted.loadings[:, :m]
-        self.table.clear()
-        self.table.setRowCount(len(feature_names))
-        self.table.setColumnCount(m)
-        self.table.setHorizontalHeaderLabels([f"PC{i} ({100 * r:.1f} %)" for i, r in enumerate(ratio, 1)])
-        self.table.setVerticalHeaderLabels([str(n) for n in feature_names])
         scale = float(np.abs(loadings).max()) or 1.0
-        for j in range(len(feature_names)):
-            for i in range(m):
-                v = float(loadings[j, i])
-                item = QTableWidgetItem(f"{v:+.3f}" if abs(v) >= 5e-4 else "0")  # not "−0.000"
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                a = int(150 * abs(v) / scale)  # shade by size: the inputs a component is made of stand out
-                item.setBackground(pg.mkColor(76, 120, 168, a) if v > 0 else pg.mkColor(228, 87, 86, a))
-                self.table.setItem(j, i, item)
+
+        def shaded(v):  # shade by size: the inputs a component is made of stand out
+            a = int(150 * abs(v) / scale)
+            return cell(f"{v:+.3f}" if abs(v) >= 5e-4 else "0",  # not "−0.000"
+                        background=pg.mkColor(76, 120, 168, a) if v > 0 else pg.mkColor(228, 87, 86, a))
+
+        set_rows(self.table, [[shaded(float(v)) for v in row] for row in loadings],
+                 columns=[f"PC{i} ({100 * r:.1f} %)" for i, r in enumerate(ratio, 1)],
+                 row_labels=[str(n) for n in feature_names], right=True)
         n80 = int(np.searchsorted(fitted.cumulative_ratio, 0.8 - 1e-12) + 1)
         tiny = 1e-12 * max(errors[0], 1e-300)  # all components: exact up to rounding, shown as 0
         err = ", ".join(f"{k}: {0 if e <= tiny else e:.3g}" for k, e in enumerate(errors[:MAX_SHOWN + 1]))

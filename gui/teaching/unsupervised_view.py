@@ -14,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QSpinBox, QSplitter,
-                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from ..analysis.base import SettingsView
+from ..tables import read_only_table, set_rows
 from .unsupervised_pca import PCATab
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -130,10 +131,7 @@ class UnsupervisedView(SettingsView):
         self.agreement = QLabel()
         self.agreement.setObjectName("agreementLine")
         self.agreement.setWordWrap(True)
-        self.table = QTableWidget(0, 0)
-        self.table.setObjectName("contingencyTable")
-        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table = read_only_table("contingencyTable")
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -219,26 +217,17 @@ class UnsupervisedView(SettingsView):
 
     def _show_agreement(self, rep):
         a = rep.get("agreement")
-        self.table.clear()
         if a is None:
             self.agreement.setText("This dataset has no classes to compare with (regression or multi-label): the "
                                    "clusters are all there is.")
-            self.table.setRowCount(0)
-            self.table.setColumnCount(0)
+            set_rows(self.table, [], columns=[])
             return
         self.agreement.setText(
             f"Agreement with the true classes — the labels were <b>not</b> used to cluster, only compared "
             f"afterwards: adjusted Rand index <b>{a['ari']:.3f}</b> (1 = the same partition, ≈ 0 = chance). "
             f"Rows: true class; columns: cluster.")
-        self.table.setRowCount(len(a["classes"]))
-        self.table.setColumnCount(len(a["clusters"]))
-        self.table.setVerticalHeaderLabels(a["classes"])
-        self.table.setHorizontalHeaderLabels([f"cluster {c}" for c in a["clusters"]])
-        for i, row in enumerate(a["table"]):
-            for j, v in enumerate(row):
-                item = QTableWidgetItem(str(v))
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-                self.table.setItem(i, j, item)
+        set_rows(self.table, a["table"], columns=[f"cluster {c}" for c in a["clusters"]], row_labels=a["classes"],
+                 right=True)
 
     @Slot(int)
     def show_step(self, i):
