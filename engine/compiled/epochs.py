@@ -28,9 +28,8 @@ import numpy as np
 import torch
 
 from ..diagnostics import EXPLODED_FACTOR
-from ..events import EpochEnd, Steps
+from ..events import EpochEnd
 from ..schedules import Schedule, Warmup
-from .records import add_steps
 from .step import train_epochs
 
 CHUNK_EPOCHS_WORK = 500_000  # multiply-adds per chunk of epochs: ~5 ms, so stop and pause still answer at once
@@ -133,18 +132,12 @@ def run_epochs(tr, max_steps, t_start: float):
         for e in range(touched):
             a, b = e * spe, min((e + 1) * spe, done)
             ls, lr = losses[a:b], lrs[a:b]
-            bad = not math.isfinite(ls[-1])
-            good, good_lrs = (ls[:-1], lr[:-1]) if bad else (ls, lr)
             first_step = tr.step + 1
             tr.step += len(ls)
             tr.batch_in_epoch = len(ls)
             tr._lr = float(lr[-1])
-            if len(good):
-                tr._epoch_loss[0] += float(good.sum())
-                tr._epoch_loss[1] += len(good)
-                add_steps(tr.history, first_step, good, good_lrs)
-                steps = Steps(first_step, tr.epoch, good, good_lrs, 0)
-                events.extend([steps] if tr.batched else steps.steps())
+            taken, bad = tr._take_steps(first_step, 0, ls, lr)
+            events += taken
             if bad:
                 outcome = tr._diverged(float(ls[-1]), float(lr[-1]), t_start)
                 break

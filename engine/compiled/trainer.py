@@ -192,6 +192,22 @@ class CompiledTrainer(Trainer):
         self._lr = float(lrs[done - 1])
         return losses[:done], lrs[:done]
 
+    def _take_steps(self, first: int, batch: int, losses, lrs):
+        """Count a chunk's steps (those before a non-finite loss) into the epoch's loss and the history.
+
+        Returns their events (one ``Steps``, or a ``Step`` each unbatched) and whether the last loss was not
+        finite. ``first``: the step count after the chunk's first step; ``batch``: its batch in the epoch.
+        """
+        bad = not math.isfinite(losses[-1])
+        good, good_lrs = (losses[:-1], lrs[:-1]) if bad else (losses, lrs)
+        if not len(good):
+            return [], bad
+        self._epoch_loss[0] += float(good.sum())
+        self._epoch_loss[1] += len(good)
+        add_steps(self.history, first, good, good_lrs)
+        chunk = Steps(first, self.epoch, good, good_lrs, batch)
+        return ([chunk] if self.batched else chunk.steps()), bad
+
     def outputs(self, x) -> np.ndarray:
         """Network outputs for inputs ``x`` in eval mode, as a (N, k) array of the training dtype."""
         p = self.prog
@@ -317,24 +333,14 @@ class CompiledTrainer(Trainer):
                     k = min(self._chunk, spe - self.batch_in_epoch)
                     if max_steps is not None:
                         k = min(k, max_steps - steps_done)
-                    first = self.step + 1
+                    first, batch = self.step + 1, self.batch_in_epoch
                     losses, lrs = self._run_chunk(k)
-                    bad = not math.isfinite(losses[-1])
-                    good, good_lrs = (losses[:-1], lrs[:-1]) if bad else (losses, lrs)
-                    if len(good):
-                        self._epoch_loss[0] += float(good.sum())
-                        self._epoch_loss[1] += len(good)
-                        add_steps(self.history, first, good, good_lrs)
+                    events, bad = self._take_steps(first, batch, losses, lrs)
                     if not bad and self.step // every > (self.step - len(losses)) // every:
                         st = self._stats()  # one per chunk that reached a stats_every boundary
                         self.history.add_stats(st)
                 steps_done += len(losses)
-                if len(good):
-                    chunk = Steps(first, self.epoch, good, good_lrs, self.batch_in_epoch - len(losses))
-                    if self.batched:
-                        yield chunk
-                    else:
-                        yield from chunk.steps()
+                yield from events
                 if bad:
                     return (yield self._diverged(float(losses[-1]), float(lrs[-1]), t_start))
                 if st is not None:
