@@ -79,7 +79,7 @@ def headless(session, dataset_factory, seconds, path="torch"):
     from engine.events import Step, Steps
 
     run = Run(session, dataset=dataset_factory() if dataset_factory else None, path=path)
-    gen = run.events()
+    gen = run.events(whole_epochs=True)  # as the window's worker
     t0 = s0 = None
     for ev in gen:
         if isinstance(ev, (Step, Steps)):

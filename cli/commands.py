@@ -201,7 +201,7 @@ def _run(run, args, out: _Stdout):
 
     bar, finished, pending, notes = None, None, 0, []
     try:
-        for ev in run.events(args.epochs):
+        for ev in run.events(args.epochs, whole_epochs=True):  # reads only the events, saves at the end
             if isinstance(ev, (Step, Steps)):
                 pending += 1 if isinstance(ev, Step) else len(ev)
                 if bar is not None and pending >= 50:

@@ -47,7 +47,7 @@ class FoldRuns:
             if self._stop.is_set():
                 return
             reason = None
-            for ev in run.events(epochs):
+            for ev in run.events(epochs, whole_epochs=True):  # the fold's state is read once it ends
                 if isinstance(ev, Finished):
                     reason = ev.reason
                 yield i, ev

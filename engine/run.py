@@ -260,15 +260,24 @@ class Run:
             self.state = state
 
     # -- training ----------------------------------------------------------------
-    def events(self, epochs: int | None = None, *, max_steps: int | None = None, to_epoch_end: bool = False):
+    def events(self, epochs: int | None = None, *, max_steps: int | None = None, to_epoch_end: bool = False,
+               whole_epochs: bool = False):
         """The training loop as a generator of ``engine.events``; ends with a ``Finished``.
 
         ``epochs`` is the total to reach (default: the session's); a finished run asked for more continues
         the same curves. ``max_steps`` stops after that many steps (Step in the window).
+
+        ``whole_epochs``: on the compiled path, one kernel call may train several short epochs
+        (engine.compiled.epochs; the same training, several times fewer hand-overs for a tiny net). The
+        events are the same, but those of a call arrive after it, so while a consumer reads an
+        ``EpochEnd`` the run may already be a few epochs (milliseconds) further on. Off by default, so
+        that ``run.weights()`` read at an event is that event's; on for consumers that read only the
+        events and the history (the window, the command line, ``fit`` without a callback).
         """
         from .events import Finished
 
         tr = self._built()
+        tr.whole_epochs = bool(whole_epochs)
         self._stop_build.clear()
         self._set_state(RunState.PAUSED if tr.paused else RunState.RUNNING)
         finished = None
@@ -289,10 +298,11 @@ class Run:
     def fit(self, epochs: int | None = None, *, max_steps: int | None = None, callback=None):
         """Train until ``epochs`` total epochs (or a stop, early stopping, divergence); returns the ``Finished``.
 
-        ``callback(event)`` sees every event (return value ignored).
+        ``callback(event)`` sees every event (return value ignored), and the run's state at that event:
+        without a callback, short compiled epochs train several to a call (``events(whole_epochs=True)``).
         """
         finished = None
-        for ev in self.events(epochs, max_steps=max_steps):
+        for ev in self.events(epochs, max_steps=max_steps, whole_epochs=callback is None):
             if callback is not None:
                 callback(ev)
             finished = ev

@@ -246,7 +246,7 @@ def evaluate_trial(session, params, definition, trial=None, stop=None) -> float:
     from .run import Run
 
     run = Run(s, path=definition.get("path") or "auto")
-    for ev in run.events(epochs):
+    for ev in run.events(epochs, whole_epochs=True):  # reads only the events (and the state once it ends)
         if stop is not None and stop.is_set():
             run.stop()
         if isinstance(ev, EpochEnd) and trial is not None:

@@ -115,6 +115,9 @@ class Trainer:
         # A consumer's next step of interest (engine.time_travel sets it): where one call trains several
         # epochs (engine.compiled.epochs), that call ends with the epoch holding this step. None: no wish.
         self.wanted_step: int | None = None
+        # Whether one call may train several short epochs (only the compiled path has such calls; engine.run
+        # sets it for each events() call, since a consumer may read the trainer's state at each event).
+        self.whole_epochs = False
         self._perm = None
         self._epoch_loss = [0.0, 0]
         self._lr = None

@@ -98,7 +98,7 @@ class CompiledTrainer(Trainer):
             raise InvalidInput(f"metrics_every must be a whole number ≥ 1, got {metrics_every!r}")
         self.metrics_every = metrics_every
         self.stats_min_steps = max(1, int(stats_min_steps))
-        self.whole_epochs = bool(whole_epochs)
+        self.whole_epochs = bool(whole_epochs)  # an engine.Run sets it for each events() call
         self._last_diags = ()
 
     # -- tables the kernels read -------------------------------------------------------

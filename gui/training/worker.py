@@ -192,7 +192,8 @@ class RunWorker(QObject):
             self.finished.emit(None)
             return
         last_emit = 0.0
-        gen = self.run.events(**self.run_kwargs)
+        # the window reads only the events and snapshots, so short compiled epochs may train several to a call
+        gen = self.run.events(whole_epochs=True, **self.run_kwargs)
         if self.recorder is not None:  # time travel: checkpoints between two steps, on this thread
             gen = self.recorder.watch(self.run, gen)
         finished = None

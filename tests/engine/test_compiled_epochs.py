@@ -226,10 +226,9 @@ def test_time_travel_records_what_it_would_one_epoch_per_call(max_share, calls):
 
     def recorded(whole_epochs):
         run = Run(s, dataset=data, path="compiled")
-        run.trainer.whole_epochs = whole_epochs
         run.trainer.metrics_every = 50
         rec = Recorder(dense=5, max_share=max_share)  # 0 and 1 make the budget's verdicts independent of timing
-        for _ in rec.watch(run, run.events(epochs=60)):
+        for _ in rec.watch(run, run.events(epochs=60, whole_epochs=whole_epochs)):
             pass
         assert run.trainer.wanted_step is None  # the wish ends with the watch
         return [(c.step, c.epoch, c.epoch_end, sorted((k, v.tolist()) for k, v in c.weights.items()))
@@ -242,3 +241,29 @@ def test_time_travel_records_what_it_would_one_epoch_per_call(max_share, calls):
         assert used == 0 and [c[1] for c in on if c[2]] == list(range(1, 61))  # every epoch end, one per call
     else:
         assert used >= 3  # between the log-spaced checkpoints, epochs trained several to a call
+
+
+def test_a_run_shows_each_event_its_own_state_unless_its_consumer_reads_only_events(calls):
+    """``Run.events`` trains one epoch per call by default, so the state read at an event is that event's;
+    ``whole_epochs=True`` (the window, the command line) and ``fit`` without a callback batch them."""
+    from engine import Run
+
+    data = dataset(n=60)
+    s = session(chain((6, "tanh"), (1, "identity")))
+
+    def epochs_seen(**kw):
+        run = Run(s, dataset=data, path="compiled")
+        run.trainer.metrics_every = 50
+        return [(ev.epoch, run.epoch) for ev in run.events(epochs=40, **kw) if isinstance(ev, EpochEnd)]
+
+    exact = epochs_seen()
+    assert [e for e, _ in exact] == list(range(1, 41)) and all(e == now for e, now in exact) and not calls
+    batched = epochs_seen(whole_epochs=True)
+    assert [e for e, _ in batched] == list(range(1, 41)) and any(now > e for e, now in batched) and calls
+    n = len(calls)
+    run = Run(s, dataset=data, path="compiled")
+    run.fit(40, callback=lambda ev: None)
+    assert len(calls) == n  # a callback may read the run at each event: one epoch per call
+    run = Run(s, dataset=data, path="compiled")
+    run.fit(40)
+    assert len(calls) > n and run.epoch == 40
