@@ -174,7 +174,9 @@ class Recorder:
         Epoch ends are skipped while the checkpoints past the dense start have taken more than ``max_share``
         of the time since the watch began (only very short epochs get there, e.g. a tiny net on the compiled path, whose epoch
         takes ~0.1 ms; the count is in ``skipped_epoch_ends``); the last step is always kept. A network whose one checkpoint is larger
-        than the budget trains on unrecorded: ``note`` says why.
+        than the budget trains on unrecorded: ``note`` says why. While it watches, it keeps the trainer's
+        ``wanted_step`` at the next step it would record, so a compiled run that trains several epochs per
+        call (``events(whole_epochs=True)``) ends its calls there and gets the checkpoints of one call per epoch.
         """
         try:
             yield from self._watch(run, events)
