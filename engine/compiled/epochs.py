@@ -25,7 +25,6 @@ import math
 import time
 
 import numpy as np
-import torch
 
 from ..diagnostics import EXPLODED_FACTOR
 from ..events import EpochEnd
@@ -62,17 +61,16 @@ def epochs_this_chunk(tr, max_steps) -> int:
     every = tr._stats_interval()
     for e in range(n):  # end on the first epoch that needs Python afterwards
         end = tr.step + (e + 1) * spe
-        if tr._full_epoch_due(tr.epoch + e) or end // every > (end - spe) // every:
+        if tr._full_epoch_due(tr.epoch + e) or tr._stats_due(end, spe, every):
             return e + 1
     return n
 
 
 def _perms(tr, n_epochs: int) -> np.ndarray:
     """The batch orders of the next epochs, drawn from the trainer's generator as one epoch at a time would."""
-    n = len(tr._np_x["train"])
-    out = np.empty((n_epochs, n), dtype=np.int64)
+    out = np.empty((n_epochs, len(tr._np_x["train"])), dtype=np.int64)
     for e in range(n_epochs):
-        out[e] = torch.randperm(n, generator=tr.gen).numpy() if tr.training["shuffle"] else np.arange(n)
+        out[e] = tr._draw_perm()
     return out
 
 
@@ -113,7 +111,7 @@ def run_epochs(tr, max_steps, t_start: float):
         first = float(first[0]) if len(first) else math.nan
         stop_mean = EXPLODED_FACTOR * first * (1 - EXPLODED_MARGIN) if first > 0 else math.inf
         (xv, (tv, cv)), (t, c) = (tr._np_x["val"], tr._targets_np["val"]), tr._targets_np["train"]
-        seed = (tr.session.seed * 1_000_003 + 12345) & 0x7FFFFFFFFFFFFFFF
+        seed = tr._dropout_seed()
         t0 = time.perf_counter()
         done = train_epochs(tr.theta, tr.grad, tr.s1, tr.s2, tr.wprev, p.ops, p.fops, p.merge, tr._buf, tr._dbuf,
                             tr._mask, tr._tb, tr._cb, tr._np_x["train"], t, c, perms, tr.batch_size, spe, lrs,
@@ -141,7 +139,7 @@ def run_epochs(tr, max_steps, t_start: float):
             if bad:
                 outcome = tr._diverged(float(ls[-1]), float(lr[-1]), t_start)
                 break
-            if tr.step // every > (tr.step - spe) // every:
+            if tr._stats_due(tr.step, spe, every):
                 st = tr._stats()
                 tr.history.add_stats(st)
                 if not math.isfinite(st.grad_norm):  # as the one-epoch path: recorded, not yielded

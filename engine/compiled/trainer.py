@@ -177,7 +177,7 @@ class CompiledTrainer(Trainer):
         p = self.prog
         lrs = self._lrs(n)
         losses = np.empty(n)
-        seed = (self.session.seed * 1_000_003 + 12345) & 0x7FFFFFFFFFFFFFFF  # dropout masks
+        seed = self._dropout_seed()
         t, c = self._targets_np["train"]
         done = train_chunk(self.theta, self.grad, self.s1, self.s2, self.wprev, p.ops, p.fops, p.merge, self._buf,
                            self._dbuf, self._mask, self._tb, self._cb, self._np_x["train"], t, c, self._perm_np,
@@ -191,6 +191,20 @@ class CompiledTrainer(Trainer):
         self.batch_in_epoch += done
         self._lr = float(lrs[done - 1])
         return losses[:done], lrs[:done]
+
+    def _dropout_seed(self) -> int:
+        """The seed of the dropout masks' hash (kernels.py): every call that trains steps passes the same one."""
+        return (self.session.seed * 1_000_003 + 12345) & 0x7FFFFFFFFFFFFFFF
+
+    def _draw_perm(self) -> np.ndarray:
+        """The next epoch's batch order: a permutation from the trainer's generator (the torch path's), or in order."""
+        n = len(self._np_x["train"])
+        return torch.randperm(n, generator=self.gen).numpy() if self.training["shuffle"] else np.arange(n, dtype=np.int64)
+
+    @staticmethod
+    def _stats_due(step: int, n: int, every: int) -> bool:
+        """Whether the ``n`` steps that ended at ``step`` passed a multiple of ``every`` (weight statistics are due)."""
+        return step // every > (step - n) // every
 
     def _take_steps(self, first: int, batch: int, losses, lrs):
         """Count a chunk's steps (those before a non-finite loss) into the epoch's loss and the history.
@@ -300,7 +314,6 @@ class CompiledTrainer(Trainer):
         yield Started(self.training["epochs"], self.steps_per_epoch, str(self.device), self.n_params, self.epoch)
         steps_done = 0
         t0 = time.perf_counter()
-        n = len(self._np_x["train"])
         reason = "completed"
         # The Python here runs once per chunk and serialises on the GIL while variants train in
         # threads (variants.py), so what does not change between chunks is looked up once.
@@ -317,7 +330,7 @@ class CompiledTrainer(Trainer):
                     spe, every = self.steps_per_epoch, self._stats_interval()
                     continue
             if self.batch_in_epoch == 0 or self._perm is None:
-                self._perm = (torch.randperm(n, generator=self.gen) if self.training["shuffle"] else torch.arange(n))
+                self._perm = self._draw_perm()
                 t0 = time.perf_counter()
             while self.batch_in_epoch < spe:
                 if self._stop.is_set() or not self._running.is_set():
@@ -336,7 +349,7 @@ class CompiledTrainer(Trainer):
                     first, batch = self.step + 1, self.batch_in_epoch
                     losses, lrs = self._run_chunk(k)
                     events, bad = self._take_steps(first, batch, losses, lrs)
-                    if not bad and self.step // every > (self.step - len(losses)) // every:
+                    if not bad and self._stats_due(self.step, len(losses), every):
                         st = self._stats()  # one per chunk that reached a stats_every boundary
                         self.history.add_stats(st)
                 steps_done += len(losses)
